@@ -1,0 +1,381 @@
+//! The resource/action model: what can be protected, what can be asked for, and how a
+//! resource covers another. This module is the only home of that model; the service, the
+//! plugins and the decision all go through it.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong when reading a resource, action or duration someone typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelError {
+    UnknownScheme(String),
+    BadPath(String, &'static str),
+    BadHiveName(String),
+    UnknownAction(String),
+    NoActions,
+    BadDuration(String),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::UnknownScheme(r) => write!(
+                f,
+                "unknown resource `{r}`: use hdfs:/abs/path, hive:db.table or hive:db.*"
+            ),
+            ModelError::BadPath(r, why) => write!(f, "bad HDFS resource `{r}`: {why}"),
+            ModelError::BadHiveName(r) => write!(
+                f,
+                "bad Hive resource `{r}`: use hive:db.table or hive:db.* (letters, digits, _)"
+            ),
+            ModelError::UnknownAction(a) => write!(
+                f,
+                "unknown action `{a}`: use read, write, export or transform"
+            ),
+            ModelError::NoActions => write!(f, "no action given: use read, write, export or transform"),
+            ModelError::BadDuration(d) => {
+                write!(f, "bad duration `{d}`: use a form like 90s, 10m or 1h")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+/// One thing a grant allows. The numeric values are the bits used across the C ABI and JNI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Action {
+    Read = 1,
+    Write = 2,
+    Export = 4,
+    Transform = 8,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Read, Action::Write, Action::Export, Action::Transform];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Write => "write",
+            Action::Export => "export",
+            Action::Transform => "transform",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Action, ModelError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "read" => Ok(Action::Read),
+            "write" => Ok(Action::Write),
+            "export" => Ok(Action::Export),
+            "transform" => Ok(Action::Transform),
+            _ => Err(ModelError::UnknownAction(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of actions as bits, so "does this grant cover what is asked" is one AND.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ActionSet(pub u8);
+
+impl ActionSet {
+    pub const EMPTY: ActionSet = ActionSet(0);
+    pub const ALL: ActionSet = ActionSet(0x0f);
+
+    /// Keeps only the bits that name actions; anything else a caller sends is ignored.
+    pub fn from_bits(bits: u32) -> ActionSet {
+        ActionSet((bits & 0x0f) as u8)
+    }
+
+    pub fn contains(self, other: ActionSet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn with(self, a: Action) -> ActionSet {
+        ActionSet(self.0 | a as u8)
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Action> {
+        Action::ALL.into_iter().filter(move |a| self.0 & (*a as u8) != 0)
+    }
+
+    /// Parses names such as `["read", "write"]` or `"read,write"` split by the caller.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<ActionSet, ModelError> {
+        let mut set = ActionSet::EMPTY;
+        for n in names {
+            for part in n.split(',').filter(|p| !p.trim().is_empty()) {
+                set = set.with(Action::parse(part)?);
+            }
+        }
+        if set.is_empty() {
+            return Err(ModelError::NoActions);
+        }
+        Ok(set)
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Action::name).collect()
+    }
+}
+
+impl fmt::Display for ActionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(","))
+    }
+}
+
+/// The kinds of resource jitgate knows. Each has its own separator between a resource and
+/// what lies under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Hdfs,
+    Hive,
+}
+
+impl Scheme {
+    fn prefix(self) -> &'static str {
+        match self {
+            Scheme::Hdfs => "hdfs:",
+            Scheme::Hive => "hive:",
+        }
+    }
+
+    fn separator(self) -> u8 {
+        match self {
+            Scheme::Hdfs => b'/',
+            Scheme::Hive => b'.',
+        }
+    }
+
+    fn of_key(key: &str) -> Option<Scheme> {
+        if key.starts_with("hdfs:") {
+            Some(Scheme::Hdfs)
+        } else if key.starts_with("hive:") {
+            Some(Scheme::Hive)
+        } else {
+            None
+        }
+    }
+}
+
+/// A resource as a canonical key: `hdfs:/a/b` or `hive:db` (= `hive:db.*`) or `hive:db.table`.
+/// Every prefix of the key at the scheme's separator is an ancestor, and a resource covers
+/// itself and all its descendants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Resource {
+    key: String,
+}
+
+impl Resource {
+    pub fn parse(text: &str) -> Result<Resource, ModelError> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("hdfs:") {
+            // Accept full URIs (hdfs://namenode:8020/path) as well as hdfs:/path.
+            let path = match rest.strip_prefix("//") {
+                Some(authority_and_path) => match authority_and_path.find('/') {
+                    Some(i) => &authority_and_path[i..],
+                    None => "/",
+                },
+                None => rest,
+            };
+            return Ok(Resource { key: format!("hdfs:{}", normalize_path(text, path)?) });
+        }
+        if let Some(rest) = text.strip_prefix("hive:") {
+            let name = rest.strip_suffix(".*").unwrap_or(rest).to_ascii_lowercase();
+            let parts: Vec<&str> = name.split('.').collect();
+            let ok_part = |p: &&str| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            };
+            if parts.len() > 3 || !parts.iter().all(ok_part) {
+                return Err(ModelError::BadHiveName(text.to_string()));
+            }
+            return Ok(Resource { key: format!("hive:{name}") });
+        }
+        Err(ModelError::UnknownScheme(text.to_string()))
+    }
+
+    /// The canonical key, which is what the decision's hash lookups use.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        Scheme::of_key(&self.key).expect("a parsed resource has a known scheme")
+    }
+
+    /// True when `other` is this resource or lies under it.
+    pub fn covers(&self, other: &Resource) -> bool {
+        key_covers(&self.key, &other.key)
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A bare Hive database means "the database and all its tables".
+        match self.scheme() {
+            Scheme::Hive if !self.key[5..].contains('.') => write!(f, "{}.*", self.key),
+            _ => f.write_str(&self.key),
+        }
+    }
+}
+
+fn normalize_path(text: &str, path: &str) -> Result<String, ModelError> {
+    if !path.starts_with('/') {
+        return Err(ModelError::BadPath(text.to_string(), "the path must be absolute"));
+    }
+    let mut out = String::with_capacity(path.len());
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        if part == "." || part == ".." {
+            return Err(ModelError::BadPath(text.to_string(), "`.` and `..` are not allowed"));
+        }
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// True when the key `outer` equals `inner` or is one of its ancestors.
+pub fn key_covers(outer: &str, inner: &str) -> bool {
+    let Some(scheme) = Scheme::of_key(outer) else { return false };
+    if !inner.starts_with(outer) {
+        return false;
+    }
+    if inner.len() == outer.len() {
+        return true;
+    }
+    let root = scheme == Scheme::Hdfs && outer.len() == scheme.prefix().len() + 1;
+    root || inner.as_bytes()[outer.len()] == scheme.separator()
+}
+
+/// Calls `f` with each ancestor of `key` from the outermost to `key` itself, without allocating.
+/// For `hdfs:/a/b`: `hdfs:/`, `hdfs:/a`, `hdfs:/a/b`. For `hive:db.t`: `hive:db`, `hive:db.t`.
+/// Stops early when `f` returns true, and returns whether it did.
+#[inline]
+pub fn any_ancestor(key: &str, mut f: impl FnMut(&str) -> bool) -> bool {
+    let Some(scheme) = Scheme::of_key(key) else { return false };
+    let bytes = key.as_bytes();
+    let start = scheme.prefix().len();
+    let sep = scheme.separator();
+    if scheme == Scheme::Hdfs {
+        // the root `hdfs:/` is an ancestor of every path
+        if bytes.len() > start && f(&key[..start + 1]) {
+            return true;
+        }
+        if bytes.len() == start + 1 {
+            return false;
+        }
+    }
+    for i in start + 1..bytes.len() {
+        if bytes[i] == sep && f(&key[..i]) {
+            return true;
+        }
+    }
+    f(key)
+}
+
+/// Reads durations such as `90s`, `10m`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, ModelError> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|_| ModelError::BadDuration(text.to_string()))?;
+    if d.is_zero() {
+        return Err(ModelError::BadDuration(text.to_string()));
+    }
+    Ok(d)
+}
+
+/// Writes a duration the way people type it (`15m`, `1h30m`, `45s`).
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Resource {
+        Resource::parse(s).unwrap()
+    }
+
+    #[test]
+    fn hdfs_paths_are_normalised() {
+        assert_eq!(r("hdfs:/lake//sales/").key(), "hdfs:/lake/sales");
+        assert_eq!(r("hdfs://nn:8020/lake/sales").key(), "hdfs:/lake/sales");
+        assert_eq!(r("hdfs:/").key(), "hdfs:/");
+        assert!(Resource::parse("hdfs:lake").is_err());
+        assert!(Resource::parse("hdfs:/lake/../etc").is_err());
+    }
+
+    #[test]
+    fn hive_names_are_lowercased_and_star_means_database() {
+        assert_eq!(r("hive:Sales.Orders").key(), "hive:sales.orders");
+        assert_eq!(r("hive:sales.*").key(), "hive:sales");
+        assert_eq!(r("hive:sales.*").to_string(), "hive:sales.*");
+        assert!(Resource::parse("hive:sales.or-ders").is_err());
+        assert!(Resource::parse("s3x://bucket").is_err());
+    }
+
+    #[test]
+    fn covering_respects_component_boundaries() {
+        assert!(r("hdfs:/lake/sales").covers(&r("hdfs:/lake/sales/orders/part-0")));
+        assert!(!r("hdfs:/lake/sales").covers(&r("hdfs:/lake/salesforce")));
+        assert!(r("hdfs:/").covers(&r("hdfs:/x")));
+        assert!(r("hive:sales.*").covers(&r("hive:sales.orders")));
+        assert!(!r("hive:sales.*").covers(&r("hive:salesx.orders")));
+        assert!(!r("hdfs:/lake").covers(&r("hive:lake")));
+    }
+
+    #[test]
+    fn ancestors_walk_from_root_to_self() {
+        let mut seen = vec![];
+        any_ancestor("hdfs:/a/b/c", |p| {
+            seen.push(p.to_string());
+            false
+        });
+        assert_eq!(seen, ["hdfs:/", "hdfs:/a", "hdfs:/a/b", "hdfs:/a/b/c"]);
+        seen.clear();
+        any_ancestor("hive:db.t", |p| {
+            seen.push(p.to_string());
+            false
+        });
+        assert_eq!(seen, ["hive:db", "hive:db.t"]);
+    }
+
+    #[test]
+    fn actions_and_durations_parse_with_clear_errors() {
+        assert_eq!(ActionSet::parse(["read,write"]).unwrap(), ActionSet(3));
+        assert_eq!(
+            ActionSet::parse(["delete"]).unwrap_err().to_string(),
+            "unknown action `delete`: use read, write, export or transform"
+        );
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+    }
+}
