@@ -1,6 +1,18 @@
 //! jitgate's decision core: zones and grants in an immutable snapshot, a decision that reads
 //! only that snapshot and the clock, a follower of the service's change feed, and an audit
-//! buffer that never drops what it is given. `ffi` and `jni` adapt it to C and Java.
+//! buffer that never drops what it is given. `bridge` adapts it to C and Java.
 
+pub mod audit;
+pub mod bridge;
+pub mod config;
+pub mod engine;
+pub mod feed;
 pub mod model;
+pub mod service;
+pub mod snapshot;
 pub mod wire;
+
+pub use config::Config;
+pub use engine::{Access, Engine};
+pub use model::{Action, ActionSet, Resource};
+pub use snapshot::{Decision, DenyReason};

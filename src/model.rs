@@ -379,3 +379,49 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
     }
 }
+
+/// The canonical key of a resource text, borrowed when the text already is canonical (the
+/// NameNode's paths always are) so the decision's hot path does not allocate.
+pub fn canonical_key(text: &str) -> Result<std::borrow::Cow<'_, str>, ModelError> {
+    if is_canonical(text) {
+        return Ok(std::borrow::Cow::Borrowed(text));
+    }
+    Resource::parse(text).map(|r| std::borrow::Cow::Owned(r.key))
+}
+
+fn is_canonical(text: &str) -> bool {
+    let b = text.as_bytes();
+    if let Some(path) = text.strip_prefix("hdfs:") {
+        let p = path.as_bytes();
+        return p.first() == Some(&b'/')
+            && (p.len() == 1 || p[p.len() - 1] != b'/')
+            && !path.contains("//")
+            && !path.split('/').any(|c| c == "." || c == "..");
+    }
+    if b.starts_with(b"hive:") {
+        let name = &b[5..];
+        return !name.is_empty()
+            && name.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'.')
+            && name[0] != b'.'
+            && name[name.len() - 1] != b'.'
+            && !text.contains("..")
+            && name.iter().filter(|c| **c == b'.').count() <= 2;
+    }
+    false
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn canonical_text_is_borrowed_and_the_rest_parsed() {
+        assert!(matches!(canonical_key("hdfs:/lake/sales/x").unwrap(), Cow::Borrowed(_)));
+        assert!(matches!(canonical_key("hive:sales.orders").unwrap(), Cow::Borrowed(_)));
+        assert_eq!(canonical_key("hdfs:/lake//sales/").unwrap(), "hdfs:/lake/sales");
+        assert_eq!(canonical_key("hive:Sales.*").unwrap(), "hive:sales");
+        assert!(canonical_key("hdfs:/lake/../x").is_err());
+        assert!(canonical_key("/lake").is_err());
+    }
+}

@@ -1,0 +1,106 @@
+package org.jitgate;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One decision engine of the core: a grant cache that follows the approval service's feed and
+ * answers {@link #decide} from memory. A plugin uses {@link #shared}, so every hook of one JVM sees
+ * the same grants and writes one audit trail.
+ *
+ * <p>Thread-safe; {@link #decide} never blocks on the network.
+ */
+public final class JitGate implements AutoCloseable {
+    /** Only keys with this prefix are passed to the core. */
+    public static final String KEY_PREFIX = "jitgate.";
+
+    private static JitGate shared;
+
+    private final long handle;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private JitGate(long handle) {
+        this.handle = handle;
+    }
+
+    /**
+     * The engine of this JVM, opened from {@code conf} by the first caller. Later callers get the same
+     * engine whatever they pass: two plugins in one process share the grants and the audit trail.
+     * After {@link #close()} the next call opens a new one.
+     *
+     * @throws IllegalStateException when the core refuses the configuration
+     */
+    public static synchronized JitGate shared(Map<String, String> conf) {
+        if (shared == null) {
+            shared = open(conf);
+        }
+        return shared;
+    }
+
+    /**
+     * A private engine, not shared with other callers; tests and benchmarks use it.
+     *
+     * @throws IllegalStateException when the core refuses the configuration
+     * @throws IllegalArgumentException when a key or value cannot be written as a config line
+     */
+    public static JitGate open(Map<String, String> conf) {
+        long handle = JitGateNative.open(serialize(conf));
+        if (handle == 0) {
+            throw new IllegalStateException("jitgate: cannot open the decision engine: "
+                    + JitGateNative.lastError());
+        }
+        return new JitGate(handle);
+    }
+
+    /**
+     * The decision for {@code user} doing {@code actions} ({@link Action} bits) on {@code resource}.
+     *
+     * @param operation the engine's name for the call (audit only; may be null)
+     * @param context the caller's context, e.g. HDFS caller context or query id (audit only; may be null)
+     * @return a {@link Decision} code
+     */
+    public int decide(String user, String resource, int actions, String operation, String context) {
+        return JitGateNative.decide(handle, user, resource, actions, operation, context);
+    }
+
+    /** The message to show for a denial, naming user, resource, action and the link to request it. */
+    public String explain(String user, String resource, int actions, int code) {
+        return JitGateNative.explain(handle, user, resource, actions, code);
+    }
+
+    /** Stops this engine; its later decisions are denials ({@link Decision#DENY_CLOSED}). Idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            synchronized (JitGate.class) {
+                if (shared == this) {
+                    shared = null;
+                }
+            }
+            JitGateNative.close(handle);
+        }
+    }
+
+    /** {@code key=value} lines of the {@code jitgate.*} keys, sorted; the core's config format. */
+    static String serialize(Map<String, String> conf) {
+        StringBuilder out = new StringBuilder();
+        for (Map.Entry<String, String> e : new TreeMap<>(conf).entrySet()) {
+            String key = e.getKey();
+            String value = e.getValue();
+            if (!key.startsWith(KEY_PREFIX) || value == null) {
+                continue;
+            }
+            if (key.indexOf('=') >= 0 || hasLineBreak(key) || hasLineBreak(value)) {
+                throw new IllegalArgumentException("jitgate: config key " + key
+                        + " cannot be passed to the core (no '=' in keys, no line breaks anywhere)");
+            }
+            out.append(key).append('=').append(value.strip()).append('\n');
+        }
+        return out.toString();
+    }
+
+    private static boolean hasLineBreak(String s) {
+        return s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0;
+    }
+}

@@ -1,0 +1,31 @@
+package org.jitgate;
+
+/**
+ * The JNI entry points of the decision core ({@code Java_org_jitgate_JitGateNative_*} in the Rust
+ * crate). Signatures are fixed by docs/DESIGN.md; everything above this class goes through
+ * {@link JitGate}.
+ */
+final class JitGateNative {
+    static {
+        NativeLoader.load();
+    }
+
+    private JitGateNative() {
+    }
+
+    /** Opens an engine from {@code key=value} lines; 0 on failure, then {@link #lastError()} says why. */
+    static native long open(String config);
+
+    /** The reason the last {@link #open} on this thread failed. */
+    static native String lastError();
+
+    /** 0 not protected, 1 allow, 2 and up deny (see {@link Decision}). */
+    static native int decide(long engine, String user, String resource, int actions,
+                             String operation, String context);
+
+    /** The user-facing denial message for a decision code. */
+    static native String explain(long engine, String user, String resource, int actions, int code);
+
+    /** Stops the engine; later calls with this handle yield code 6. */
+    static native void close(long engine);
+}

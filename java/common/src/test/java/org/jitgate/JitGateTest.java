@@ -1,0 +1,105 @@
+package org.jitgate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The JNI binding against the real core, offline (no service): what a plugin sees before its first feed. */
+class JitGateTest {
+    @TempDir
+    Path cache;
+
+    private Map<String, String> offline(String fallbackZones) {
+        Map<String, String> conf = new LinkedHashMap<>();
+        conf.put("jitgate.cache.dir", cache.toString());
+        conf.put("jitgate.plugin", "test");
+        conf.put("jitgate.fallback.zones", fallbackZones);
+        return conf;
+    }
+
+    @Test
+    void configBecomesSortedJitgateLinesOnly() {
+        Map<String, String> conf = new LinkedHashMap<>();
+        conf.put("jitgate.service.url", " http://127.0.0.1:8470 ");
+        conf.put("dfs.replication", "3");
+        conf.put("jitgate.cache.dir", "/var/cache/jitgate");
+        assertEquals("jitgate.cache.dir=/var/cache/jitgate\njitgate.service.url=http://127.0.0.1:8470\n",
+                JitGate.serialize(conf));
+    }
+
+    @Test
+    void configWithLineBreakIsRefusedBeforeReachingTheCore() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> JitGate.serialize(Map.of("jitgate.plugin", "hdfs\njitgate.service.url=http://evil")));
+        assertTrue(e.getMessage().contains("jitgate.plugin"), e.getMessage());
+    }
+
+    @Test
+    void unknownKeyFailsOpenWithTheCoresReason() {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> JitGate.open(Map.of("jitgate.servce.url", "http://127.0.0.1:1")));
+        assertTrue(e.getMessage().contains("jitgate.servce.url"), e.getMessage());
+    }
+
+    @Test
+    void fallbackZoneIsDeniedUntilASnapshotArrivesAndOtherPathsAreNotProtected() {
+        try (JitGate gate = JitGate.open(offline("hdfs:/lake/sales"))) {
+            int inside = gate.decide("alice", "hdfs:/lake/sales/orders", Action.READ, "open", null);
+            assertEquals(Decision.DENY_NO_SNAPSHOT, inside);
+            assertTrue(Decision.denied(inside));
+            String why = gate.explain("alice", "hdfs:/lake/sales/orders", Action.READ, inside);
+            assertTrue(why.contains("alice") && why.contains("hdfs:/lake/sales/orders"), why);
+
+            assertEquals(Decision.NOT_PROTECTED,
+                    gate.decide("alice", "hdfs:/open/data.txt", Action.READ, "open", null));
+            assertEquals(Decision.NOT_PROTECTED,
+                    gate.decide("alice", "hdfs:/lake", Action.READ, "listStatus", null));
+            assertTrue(Decision.denied(
+                    gate.decide("alice", "hdfs:/lake", Action.WRITE | Action.SUBTREE, "delete", null)),
+                    "deleting an ancestor of a zone must be denied");
+        }
+    }
+
+    @Test
+    void closedOrForgedHandleDeniesInsteadOfCrashing() {
+        JitGate gate = JitGate.open(offline("hdfs:/lake/sales"));
+        gate.close();
+        gate.close();
+        assertEquals(Decision.DENY_CLOSED, gate.decide("alice", "hdfs:/open/x", Action.READ, null, null));
+        assertEquals(Decision.DENY_CLOSED,
+                JitGateNative.decide(0x7fff_0000_1234L, "alice", "hdfs:/open/x", Action.READ, null, null));
+    }
+
+    @Test
+    void sharedEngineKeepsTheFirstConfigUntilClosed() {
+        JitGate first = JitGate.shared(offline("hdfs:/lake/sales"));
+        try {
+            JitGate second = JitGate.shared(Map.of("jitgate.servce.url", "ignored: first config wins"));
+            assertSame(first, second);
+        } finally {
+            first.close();
+        }
+        JitGate third = JitGate.shared(offline("hdfs:/lake/sales"));
+        try {
+            assertNotSame(first, third);
+        } finally {
+            third.close();
+        }
+    }
+
+    @Test
+    void deniedCoversEveryCodeButNotProtectedAndAllow() {
+        assertTrue(!Decision.denied(Decision.NOT_PROTECTED) && !Decision.denied(Decision.ALLOW));
+        for (int code : new int[] {2, 3, 4, 5, 6, 7, 99, -1}) {
+            assertTrue(Decision.denied(code), "code " + code);
+        }
+    }
+}

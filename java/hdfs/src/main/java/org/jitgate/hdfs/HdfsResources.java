@@ -1,0 +1,42 @@
+package org.jitgate.hdfs;
+
+/**
+ * The jitgate resource for a path the NameNode checks.
+ *
+ * <p>A snapshot path names the snapshot copy of a live path ({@code /lake/.snapshot/s1/sales} is
+ * {@code /lake/sales} as it was), so it is checked as that live path: a zone's data stays protected
+ * in its snapshots. The NameNode already strips {@code /.reserved/raw} and resolves
+ * {@code /.reserved/.inodes/ID} before the check.
+ */
+final class HdfsResources {
+    static final String SCHEME = "hdfs:";
+    private static final String SNAPSHOT_DIR = ".snapshot";
+
+    private HdfsResources() {
+    }
+
+    static String of(String path) {
+        if (path == null || path.isEmpty()) {
+            return SCHEME + "/";
+        }
+        if (!path.contains(SNAPSHOT_DIR)) {
+            return SCHEME + path;
+        }
+        StringBuilder live = new StringBuilder(SCHEME.length() + path.length()).append(SCHEME);
+        String[] parts = path.split("/");
+        for (int i = 0; i < parts.length; i++) {
+            if (parts[i].isEmpty()) {
+                continue;
+            }
+            if (parts[i].equals(SNAPSHOT_DIR)) {
+                i++; // the snapshot's name
+                continue;
+            }
+            live.append('/').append(parts[i]);
+        }
+        if (live.length() == SCHEME.length()) {
+            live.append('/');
+        }
+        return live.toString();
+    }
+}

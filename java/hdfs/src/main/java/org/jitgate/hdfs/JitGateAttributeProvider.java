@@ -1,0 +1,80 @@
+package org.jitgate.hdfs;
+
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configurable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.hdfs.server.namenode.INodeAttributeProvider;
+import org.apache.hadoop.hdfs.server.namenode.INodeAttributes;
+import org.jitgate.JitGate;
+
+/**
+ * jitgate's NameNode plugin: set
+ * {@code dfs.namenode.inode.attributes.provider.class=org.jitgate.hdfs.JitGateAttributeProvider} and
+ * the {@code jitgate.*} keys in hdfs-site.xml.
+ *
+ * <p>It leaves inode attributes as they are and wraps the NameNode's permission check in a
+ * {@link JitGateEnforcer}. The NameNode creates it with {@code ReflectionUtils.newInstance}, which
+ * hands over the configuration through {@link Configurable}.
+ */
+public class JitGateAttributeProvider extends INodeAttributeProvider implements Configurable {
+    static final String PLUGIN_KEY = "jitgate.plugin";
+    static final String HOST_KEY = "jitgate.host";
+
+    private Configuration conf;
+    private volatile JitGate jitgate;
+
+    @Override
+    public void setConf(Configuration conf) {
+        this.conf = conf;
+    }
+
+    @Override
+    public Configuration getConf() {
+        return conf;
+    }
+
+    /** Opens (or joins) this JVM's engine; a configuration the core refuses stops the NameNode. */
+    @Override
+    public void start() {
+        jitgate = JitGate.shared(engineConfig(conf == null ? new Configuration() : conf));
+    }
+
+    /** The engine is the JVM's, shared with other plugins that may live here; it is left running. */
+    @Override
+    public void stop() {
+        jitgate = null;
+    }
+
+    @Override
+    public INodeAttributes getAttributes(String[] pathElements, INodeAttributes inode) {
+        return inode;
+    }
+
+    @Override
+    public AccessControlEnforcer getExternalAccessControlEnforcer(AccessControlEnforcer defaultEnforcer) {
+        return new JitGateEnforcer(defaultEnforcer, jitgate);
+    }
+
+    static Map<String, String> engineConfig(Configuration conf) {
+        Map<String, String> out = new HashMap<>();
+        for (Map.Entry<String, String> e : conf) {
+            if (e.getKey().startsWith(JitGate.KEY_PREFIX)) {
+                out.put(e.getKey(), conf.get(e.getKey()));
+            }
+        }
+        out.putIfAbsent(PLUGIN_KEY, "hdfs");
+        out.putIfAbsent(HOST_KEY, hostName());
+        return out;
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            String env = System.getenv("HOSTNAME");
+            return env == null || env.isEmpty() ? "localhost" : env;
+        }
+    }
+}

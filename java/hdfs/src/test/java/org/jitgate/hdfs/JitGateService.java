@@ -1,0 +1,199 @@
+package org.jitgate.hdfs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real {@code jitgate serve} process for one test class, and its HTTP API acted on as a user
+ * (trusted headers, as behind an SSO proxy) or as a plugin (bearer token).
+ */
+final class JitGateService implements AutoCloseable {
+    static final String BIN_PROPERTY = "jitgate.bin";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final Path log;
+    private final Path tokensFile;
+    private final String token;
+    private final String url;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private Process process;
+
+    /** Starts the service with the {@code sales} zone and waits until its feed answers. */
+    static JitGateService start(Path dir) throws Exception {
+        JitGateService service = new JitGateService(dir);
+        service.launch();
+        return service;
+    }
+
+    private JitGateService(Path dir) throws IOException {
+        this.dir = dir;
+        this.log = dir.resolve("jitgate-serve.log");
+        this.tokensFile = dir.resolve("tokens");
+        this.token = UUID.randomUUID().toString();
+        int port = freePort();
+        this.url = "http://127.0.0.1:" + port;
+        Files.writeString(tokensFile, token + "\n");
+        Files.writeString(dir.resolve("jitgate.toml"), String.join("\n",
+                "listen = \"127.0.0.1:" + port + "\"",
+                "data_dir = \"" + dir.resolve("data") + "\"",
+                "public_url = \"" + url + "\"",
+                "",
+                "[auth]",
+                "mode = \"trusted-header\"",
+                "",
+                "[plugins]",
+                "tokens_file = \"" + tokensFile + "\"",
+                "",
+                "[[zones]]",
+                "name = \"sales\"",
+                "resources = [\"hdfs:/lake/sales\", \"hive:sales.*\"]",
+                "approvers = [\"sales-owners\"]",
+                "approvals = 1",
+                "actions = [\"read\", \"write\", \"export\", \"transform\"]",
+                "max_duration = \"15m\"",
+                ""));
+    }
+
+    private void launch() throws Exception {
+        String bin = System.getProperty(BIN_PROPERTY);
+        if (bin == null || !Files.isExecutable(Path.of(bin))) {
+            throw new IllegalStateException("the jitgate binary is missing: " + bin
+                    + " (build it with `cargo build --release` at the repository root, or set -D"
+                    + BIN_PROPERTY + "=PATH)");
+        }
+        process = new ProcessBuilder(bin, "serve", "--config", dir.resolve("jitgate.toml").toString())
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("jitgate serve exited with " + process.exitValue()
+                        + "; its output:\n" + log());
+            }
+            try {
+                HttpResponse<String> feed = send(HttpRequest.newBuilder(URI.create(url + "/v1/feed?wait=0"))
+                        .header("Authorization", "Bearer " + token).GET());
+                if (feed.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("jitgate serve did not answer GET /v1/feed within 30 s;"
+                        + " its output:\n" + log());
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    String url() {
+        return url;
+    }
+
+    Path tokensFile() {
+        return tokensFile;
+    }
+
+    /** Files a request as {@code user}; returns its id. */
+    String request(String user, String resource, String action, String duration, String reason)
+            throws Exception {
+        ObjectNode body = JSON.createObjectNode();
+        body.putArray("resources").add(resource);
+        body.putArray("actions").add(action);
+        body.put("duration", duration);
+        body.put("reason", reason);
+        JsonNode created = call(201, "POST", "/v1/requests", user, null, body);
+        if (!"pending".equals(created.path("status").asText())) {
+            throw new AssertionError("a new request should be pending: " + created);
+        }
+        return created.path("id").asText();
+    }
+
+    /** Approves as {@code approver} of {@code group}; returns the request with its grant. */
+    JsonNode approve(String requestId, String approver, String group) throws Exception {
+        ObjectNode body = JSON.createObjectNode().put("comment", "ok");
+        JsonNode approved = call(200, "POST", "/v1/requests/" + requestId + "/approve", approver, group, body);
+        if (!"approved".equals(approved.path("status").asText()) || !approved.path("grant").has("id")) {
+            throw new AssertionError("one approval should approve the request and issue a grant: " + approved);
+        }
+        return approved;
+    }
+
+    void revoke(String grantId, String approver, String group) throws Exception {
+        call(200, "POST", "/v1/grants/" + grantId + "/revoke", approver, group, JSON.createObjectNode());
+    }
+
+    /** The audit events of {@code user}, read as {@code reader}. */
+    JsonNode audit(String user, String reader, String group) throws Exception {
+        return call(200, "GET", "/v1/audit?user=" + user, reader, group, null).path("events");
+    }
+
+    private JsonNode call(int expected, String method, String path, String user, String groups,
+                          JsonNode body) throws Exception {
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url + path))
+                .timeout(Duration.ofSeconds(10))
+                .header("X-Forwarded-User", user);
+        if (groups != null) {
+            req.header("X-Forwarded-Groups", groups);
+        }
+        if (body == null) {
+            req.GET();
+        } else {
+            req.header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
+        }
+        HttpResponse<String> resp = send(req);
+        if (resp.statusCode() != expected) {
+            throw new AssertionError(method + " " + path + " as " + user + ": expected " + expected
+                    + ", got " + resp.statusCode() + " " + resp.body());
+        }
+        return JSON.readTree(resp.body());
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder req) throws IOException, InterruptedException {
+        return http.send(req.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    /** Everything the process printed so far. */
+    String log() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "(no output)";
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e + ")";
+        }
+    }
+
+    /** Stops the process (SIGTERM, then SIGKILL after 10 s). */
+    @Override
+    public void close() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! What the C ABI and JNI share: engine handles and the one shape every export has
+//! (catch panics, convert arguments, call the core, convert the result).
+//!
+//! A handle is a generation-checked slot number, not a pointer: a closed, stale or forged
+//! handle finds no engine and every call on it is denied, never undefined behaviour.
+
+pub mod c;
+pub mod java;
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, UnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwapOption;
+
+use crate::config::Config;
+use crate::engine::Engine;
+
+const SLOTS: usize = 64;
+
+struct Slot {
+    handle: u64,
+    engine: Engine,
+}
+
+static TABLE: [ArcSwapOption<Slot>; SLOTS] = [const { ArcSwapOption::const_empty() }; SLOTS];
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+/// Serialises open and close only; decisions never take it.
+static OPEN_CLOSE: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+pub fn set_last_error(msg: impl Into<String>) {
+    let msg = msg.into();
+    LAST_ERROR.with(|e| *e.borrow_mut() = msg);
+}
+
+pub fn last_error() -> String {
+    LAST_ERROR.with(|e| e.borrow().clone())
+}
+
+/// Runs `f`, turning a panic into `on_panic` and a last-error message, so nothing unwinds
+/// across the boundary.
+pub fn guarded<T>(on_panic: T, f: impl FnOnce() -> T + UnwindSafe) -> T {
+    match catch_unwind(f) {
+        Ok(v) => v,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(format!("jitgate internal error: {what}"));
+            on_panic
+        }
+    }
+}
+
+/// Starts an engine and returns its handle (never 0), or 0 with the last error set.
+pub fn open(config_text: &str) -> u64 {
+    let started = Config::parse(config_text).and_then(Engine::start);
+    let engine = match started {
+        Ok(e) => e,
+        Err(msg) => {
+            set_last_error(msg);
+            return 0;
+        }
+    };
+    let _lock = OPEN_CLOSE.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(i) = TABLE.iter().position(|s| s.load().is_none()) else {
+        engine.close();
+        set_last_error(format!("too many open jitgate engines (at most {SLOTS})"));
+        return 0;
+    };
+    let handle = (GENERATION.fetch_add(1, Ordering::Relaxed) << 8) | i as u64;
+    TABLE[i].store(Some(Arc::new(Slot { handle, engine })));
+    handle
+}
+
+/// Calls `f` with the engine of `handle`, or returns `None` when there is none.
+#[inline]
+pub fn with_engine<T>(handle: u64, f: impl FnOnce(&Engine) -> T) -> Option<T> {
+    let i = (handle & 0xff) as usize;
+    let slot = TABLE.get(i)?.load();
+    match slot.as_ref() {
+        Some(s) if s.handle == handle => Some(f(&s.engine)),
+        _ => None,
+    }
+}
+
+/// Closes the engine of `handle`; later calls with it are denied. Closing twice is harmless.
+pub fn close(handle: u64) {
+    let _lock = OPEN_CLOSE.lock().unwrap_or_else(|p| p.into_inner());
+    let i = (handle & 0xff) as usize;
+    let Some(cell) = TABLE.get(i) else { return };
+    let current = cell.load_full();
+    if let Some(slot) = current.filter(|s| s.handle == handle) {
+        cell.store(None);
+        slot.engine.close();
+    }
+}

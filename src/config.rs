@@ -1,0 +1,114 @@
+//! Plugin configuration: the `jitgate.*` keys an engine's config file carries (docs/DESIGN.md),
+//! handed to the core as `key=value` lines so every engine passes them the same way.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::Resource;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub service_url: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub cache_dir: PathBuf,
+    pub request_url: Option<String>,
+    pub plugin: String,
+    pub host: String,
+    pub fallback_zones: Vec<Resource>,
+    pub feed_wait: Duration,
+    pub audit_spill_max_bytes: u64,
+    pub audit_queue_capacity: usize,
+    pub audit_flush: Duration,
+}
+
+impl Config {
+    /// Reads `key=value` lines. Unknown `jitgate.*` keys are refused so a typo can't silently
+    /// leave a setting at its default; lines without the prefix are ignored (engines pass theirs).
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let user = std::env::var("USER").unwrap_or_else(|_| "jitgate".into());
+        let mut c = Config {
+            service_url: None,
+            token_file: None,
+            cache_dir: std::env::temp_dir().join(format!("jitgate-{user}")),
+            request_url: None,
+            plugin: "core".into(),
+            host: hostname(),
+            fallback_zones: vec![],
+            feed_wait: Duration::from_secs(30),
+            audit_spill_max_bytes: 256 << 20,
+            audit_queue_capacity: 65_536,
+            audit_flush: Duration::from_millis(200),
+        };
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(format!("config line `{line}` is not key=value"));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if !key.starts_with("jitgate.") {
+                continue;
+            }
+            let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{key} must be a whole number, not `{v}`"));
+            match key {
+                "jitgate.service.url" => c.service_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string()),
+                "jitgate.service.token.file" => c.token_file = non_empty(value).map(PathBuf::from),
+                "jitgate.cache.dir" => c.cache_dir = PathBuf::from(value),
+                "jitgate.request.url" => c.request_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string()),
+                "jitgate.plugin" => c.plugin = value.to_string(),
+                "jitgate.host" => c.host = value.to_string(),
+                "jitgate.fallback.zones" => {
+                    c.fallback_zones = value
+                        .split(',')
+                        .filter(|r| !r.trim().is_empty())
+                        .map(|r| Resource::parse(r).map_err(|e| format!("jitgate.fallback.zones: {e}")))
+                        .collect::<Result<_, _>>()?
+                }
+                "jitgate.feed.wait.seconds" => c.feed_wait = Duration::from_secs(number(value)?.clamp(1, 60)),
+                "jitgate.audit.spill.max.bytes" => c.audit_spill_max_bytes = number(value)?,
+                "jitgate.audit.queue.capacity" => c.audit_queue_capacity = number(value)?.max(1) as usize,
+                "jitgate.audit.flush.millis" => c.audit_flush = Duration::from_millis(number(value)?.max(1)),
+                _ => return Err(format!("unknown config key `{key}` (see docs/DESIGN.md for the jitgate.* keys)")),
+            }
+        }
+        Ok(c)
+    }
+
+    /// Base of the link printed in denials.
+    pub fn request_base(&self) -> &str {
+        self.request_url.as_deref().or(self.service_url.as_deref()).unwrap_or("http://127.0.0.1:8470")
+    }
+}
+
+fn non_empty(v: &str) -> Option<&str> {
+    (!v.is_empty()).then_some(v)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_read_and_other_engines_keys_ignored() {
+        let c = Config::parse(
+            "jitgate.service.url=http://h:1/\ndfs.replication=3\njitgate.fallback.zones=hdfs:/lake/sales, hive:sales.*\n",
+        )
+        .unwrap();
+        assert_eq!(c.service_url.as_deref(), Some("http://h:1"));
+        assert_eq!(c.fallback_zones.len(), 2);
+        assert_eq!(c.request_base(), "http://h:1");
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused_with_the_key_named() {
+        assert!(Config::parse("jitgate.servce.url=x").unwrap_err().contains("jitgate.servce.url"));
+        assert!(Config::parse("jitgate.feed.wait.seconds=soon").unwrap_err().contains("whole number"));
+        assert!(Config::parse("jitgate.fallback.zones=/lake").unwrap_err().contains("unknown resource"));
+    }
+}

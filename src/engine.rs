@@ -1,0 +1,223 @@
+//! The engine: one per process, owning the current snapshot, the feed follower and the audit
+//! buffer. Decisions read the snapshot and the clock only.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, Guard};
+
+use crate::audit::{Audit, Record};
+use crate::config::Config;
+use crate::feed::{self, Follower};
+use crate::model::{canonical_key, ActionSet};
+use crate::service::ServiceClient;
+use crate::snapshot::{Decision, DenyReason, Snapshot};
+use crate::wire;
+
+/// One access to decide. `user`, `operation` and `context` only matter when the resource is
+/// protected, which is why the bridges read them lazily.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    pub user: &'a str,
+    pub resource: &'a str,
+    pub actions: ActionSet,
+    /// The access changes the entry itself (delete, rename): zones below it count too.
+    pub subtree: bool,
+    pub operation: Option<&'a str>,
+    pub context: Option<&'a str>,
+}
+
+/// State shared by the engine, its feed thread and the bridges.
+pub struct Core {
+    pub config: Config,
+    snapshot: ArcSwap<Snapshot>,
+    audit: Audit,
+    closed: AtomicBool,
+    wake: (Mutex<()>, Condvar),
+}
+
+impl Core {
+    #[inline]
+    pub fn snapshot(&self) -> Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
+    pub fn install(&self, s: Snapshot) {
+        self.snapshot.store(Arc::new(s));
+    }
+
+    pub fn closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps up to `d`, returning early when the engine closes.
+    pub fn sleep(&self, d: Duration) {
+        let guard = self.wake.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.closed() {
+            let _ = self.wake.1.wait_timeout(guard, d);
+        }
+    }
+}
+
+pub struct Engine {
+    core: Arc<Core>,
+}
+
+impl Engine {
+    /// Loads the last snapshot from the cache dir (or the fallback zones), then starts the audit
+    /// worker and, when a service is configured, the feed follower.
+    pub fn start(config: Config) -> Result<Engine, String> {
+        std::fs::create_dir_all(&config.cache_dir)
+            .map_err(|e| format!("cannot create jitgate.cache.dir {}: {e}", config.cache_dir.display()))?;
+        let snapshot_path = config.cache_dir.join("snapshot.json");
+        let snapshot = feed::load(&snapshot_path).unwrap_or_else(|| Snapshot::fallback(&config.fallback_zones));
+        let client = |wait| config.service_url.as_deref().map(|u| ServiceClient::new(u, config.token_file.clone(), wait));
+        let audit = Audit::start(
+            config.audit_queue_capacity,
+            config.audit_flush,
+            config.cache_dir.join("audit-spill.jsonl"),
+            config.audit_spill_max_bytes,
+            client(Duration::ZERO),
+            (config.plugin.clone(), config.host.clone()),
+        )?;
+        let follower_client = client(config.feed_wait);
+        let core = Arc::new(Core {
+            config,
+            snapshot: ArcSwap::from_pointee(snapshot),
+            audit,
+            closed: AtomicBool::new(false),
+            wake: (Mutex::new(()), Condvar::new()),
+        });
+        if let Some(client) = follower_client {
+            let follower = Follower::new(core.clone(), client, core.config.feed_wait, snapshot_path);
+            std::thread::Builder::new()
+                .name("jitgate-feed".into())
+                .spawn(move || follower.run())
+                .map_err(|e| format!("cannot start the feed thread: {e}"))?;
+        } else {
+            eprintln!("jitgate: no jitgate.service.url: enforcing the cached snapshot or fallback zones only");
+        }
+        Ok(Engine { core })
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    #[inline]
+    pub fn snapshot(&self) -> Guard<Arc<Snapshot>> {
+        self.core.snapshot()
+    }
+
+    /// Decides and records the decision (protected resources only).
+    pub fn decide(&self, a: &Access) -> Decision {
+        let key = match canonical_key(a.resource) {
+            Ok(k) => k,
+            Err(_) => return self.refuse(a, DenyReason::BadInput),
+        };
+        let snap = self.snapshot();
+        if !snap.protects(&key, a.subtree) {
+            return Decision::NotProtected;
+        }
+        self.decide_protected(&snap, a, &key)
+    }
+
+    /// For a caller that already checked `snap.protects(key)` and then read the rest of `a`.
+    pub fn decide_protected(&self, snap: &Snapshot, a: &Access, key: &str) -> Decision {
+        let d = snap.decide(a.user, key, a.actions, a.subtree, wire::now_millis());
+        self.record(a, key, d)
+    }
+
+    /// Records and returns a denial decided before the snapshot could be asked.
+    pub fn refuse(&self, a: &Access, reason: DenyReason) -> Decision {
+        self.record(a, a.resource, Decision::Deny(reason))
+    }
+
+    fn record(&self, a: &Access, key: &str, d: Decision) -> Decision {
+        let d = match d {
+            Decision::NotProtected => return d,
+            Decision::Allow(_) if !self.core.audit.writable() => Decision::Deny(DenyReason::AuditUnavailable),
+            d => d,
+        };
+        let recorded = self.core.audit.record(Record {
+            time: wire::now_millis(),
+            user: a.user.to_string(),
+            resource: key.to_string(),
+            actions: a.actions,
+            denied: match &d {
+                Decision::Deny(r) => Some(*r),
+                _ => None,
+            },
+            grant: match &d {
+                Decision::Allow(g) => Some(g.clone()),
+                _ => None,
+            },
+            operation: a.operation.map(str::to_string),
+            context: a.context.map(str::to_string),
+        });
+        match d {
+            Decision::Allow(_) if !recorded => Decision::Deny(DenyReason::AuditUnavailable),
+            d => d,
+        }
+    }
+
+    /// The denial message of CONTRACT.md for a decision code.
+    pub fn explain(&self, user: &str, resource: &str, actions: ActionSet, code: i32) -> String {
+        explain(self.core.config.request_base(), user, resource, actions, DenyReason::from_code(code))
+    }
+
+    /// Stops the follower (after its current long poll) and flushes the audit buffer.
+    pub fn close(&self) {
+        self.core.closed.store(true, Ordering::SeqCst);
+        self.core.wake.1.notify_all();
+        self.core.audit.shutdown();
+    }
+}
+
+/// `jitgate: alice may not read hdfs:/lake/sales/orders (no active grant). Request it: URL`
+pub fn explain(base: &str, user: &str, resource: &str, actions: ActionSet, reason: DenyReason) -> String {
+    let shown: Cow<str> = canonical_key(resource).unwrap_or(Cow::Borrowed(resource));
+    let names = actions.names();
+    let verb = if names.is_empty() { "access".to_string() } else { names.join(" and ") };
+    let action_param = if names.is_empty() { "read".to_string() } else { names.join(",") };
+    format!(
+        "jitgate: {user} may not {verb} {shown} ({}). Request it: {base}/request?resource={}&action={}",
+        reason.describe(),
+        encode_query(&shown),
+        action_param
+    )
+}
+
+/// Percent-encodes for a query value, keeping the characters that read well in a resource.
+fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'/' | b'*' | b'@' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denial_message_names_user_resource_action_and_link() {
+        let m = explain("http://svc:8470", "alice", "hdfs:/lake/sales/orders", ActionSet(1), DenyReason::NoGrant);
+        assert_eq!(
+            m,
+            "jitgate: alice may not read hdfs:/lake/sales/orders (no active grant). \
+             Request it: http://svc:8470/request?resource=hdfs:/lake/sales/orders&action=read"
+        );
+        let m = explain("http://s", "bob", "hdfs:/a b&c", ActionSet(3), DenyReason::AuditUnavailable);
+        assert!(m.contains("may not read and write"), "{m}");
+        assert!(m.ends_with("resource=hdfs:/a%20b%26c&action=read,write"), "{m}");
+    }
+}

@@ -1,0 +1,123 @@
+//! The follower of the service's change feed. It keeps the zones and grants it was told about,
+//! turns each change into a new immutable snapshot, swaps it in, and saves it under the cache
+//! dir so a restart while the service is down keeps enforcing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::Core;
+use crate::service::ServiceClient;
+use crate::snapshot::Snapshot;
+use crate::wire::{self, Feed};
+
+pub struct Follower {
+    core: Arc<Core>,
+    client: ServiceClient,
+    wait: Duration,
+    cache: PathBuf,
+    cursor: u64,
+    zones: Vec<wire::Zone>,
+    grants: HashMap<String, wire::Grant>,
+}
+
+impl Follower {
+    pub fn new(core: Arc<Core>, client: ServiceClient, wait: Duration, cache: PathBuf) -> Follower {
+        let current = core.snapshot();
+        let (cursor, zones) = (current.cursor, current.zones.clone());
+        let grants = current.grants.iter().map(|g| (g.id.clone(), g.clone())).collect();
+        drop(current);
+        Follower { core, client, wait, cache, cursor, zones, grants }
+    }
+
+    pub fn run(mut self) {
+        let mut backoff = Duration::from_millis(100);
+        let mut reported = false;
+        while !self.core.closed() {
+            match self.client.feed(self.cursor, self.wait) {
+                Ok(feed) => {
+                    backoff = Duration::from_millis(100);
+                    if reported {
+                        eprintln!("jitgate: change feed reachable again");
+                        reported = false;
+                    }
+                    self.apply(feed);
+                }
+                Err(e) => {
+                    if !reported {
+                        eprintln!("jitgate: change feed unavailable, enforcing the last snapshot: {e}");
+                        reported = true;
+                    }
+                    self.core.sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, feed: Feed) {
+        let changed = feed.reset || feed.zones.is_some() || !feed.grants.is_empty() || !feed.revoked.is_empty();
+        if feed.reset {
+            self.grants.clear();
+        }
+        if let Some(zones) = feed.zones {
+            self.zones = zones;
+        } else if feed.reset {
+            self.zones.clear();
+        }
+        for g in feed.grants {
+            self.grants.insert(g.id.clone(), g);
+        }
+        for id in &feed.revoked {
+            self.grants.remove(id);
+        }
+        self.cursor = feed.cursor;
+        if !changed {
+            return;
+        }
+        let grants = self.grants.values().cloned().collect();
+        let (snapshot, skipped) = Snapshot::build(self.cursor, self.zones.clone(), grants, wire::now_millis());
+        for s in skipped {
+            eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
+        }
+        // expired grants were left out of the snapshot; forget them here too
+        self.grants.retain(|_, g| snapshot.grants.iter().any(|k| k.id == g.id));
+        if let Err(e) = save(&self.cache, &snapshot) {
+            eprintln!("jitgate: cannot save snapshot to {}: {e}", self.cache.display());
+        }
+        self.core.install(snapshot);
+    }
+}
+
+/// Saves as a reset feed body, written to a temp file and renamed so a crash never leaves half.
+pub fn save(path: &Path, s: &Snapshot) -> std::io::Result<()> {
+    let body = Feed {
+        cursor: s.cursor,
+        server_time: wire::format_time(wire::now_millis()),
+        reset: true,
+        zones: Some(s.zones.clone()),
+        grants: s.grants.clone(),
+        revoked: vec![],
+    };
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&body)?)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The last saved snapshot, if one exists and can be read.
+pub fn load(path: &Path) -> Option<Snapshot> {
+    let bytes = std::fs::read(path).ok()?;
+    let feed: Feed = match serde_json::from_slice(&bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("jitgate: ignoring unreadable snapshot {}: {e}", path.display());
+            return None;
+        }
+    };
+    let (s, skipped) = Snapshot::build(feed.cursor, feed.zones.unwrap_or_default(), feed.grants, wire::now_millis());
+    for k in skipped {
+        eprintln!("jitgate: ignoring unreadable snapshot entry: {}", k.0);
+    }
+    Some(s)
+}

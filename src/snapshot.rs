@@ -1,0 +1,392 @@
+//! An immutable picture of zones and grants, and the decision made against it.
+//!
+//! A decision walks the ancestors of the resource key (depth-many hash lookups) and never
+//! looks at grants of other users, so its cost depends on path depth, not on how many grants
+//! exist. Nothing here allocates or takes a lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::model::{any_ancestor, key_covers, ActionSet, Resource};
+use crate::wire;
+
+/// Why a protected action was denied. The numbers are the codes of the C ABI and JNI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum DenyReason {
+    NoGrant = 2,
+    NoSnapshot = 3,
+    AuditUnavailable = 4,
+    BadInput = 5,
+    Closed = 6,
+    Internal = 7,
+}
+
+impl DenyReason {
+    pub fn from_code(code: i32) -> DenyReason {
+        match code {
+            2 => DenyReason::NoGrant,
+            3 => DenyReason::NoSnapshot,
+            4 => DenyReason::AuditUnavailable,
+            5 => DenyReason::BadInput,
+            6 => DenyReason::Closed,
+            _ => DenyReason::Internal,
+        }
+    }
+
+    /// The words shown to the user inside the denial message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DenyReason::NoGrant => "no active grant",
+            DenyReason::NoSnapshot => "no grant data yet: the approval service has not been reached",
+            DenyReason::AuditUnavailable => "the audit trail cannot be written",
+            DenyReason::BadInput => "the request could not be read",
+            DenyReason::Closed => "the jitgate engine is closed",
+            DenyReason::Internal => "internal error in jitgate",
+        }
+    }
+
+    /// Short name used in audit events.
+    pub fn name(self) -> &'static str {
+        match self {
+            DenyReason::NoGrant => "no-grant",
+            DenyReason::NoSnapshot => "no-snapshot",
+            DenyReason::AuditUnavailable => "audit-unavailable",
+            DenyReason::BadInput => "bad-input",
+            DenyReason::Closed => "closed",
+            DenyReason::Internal => "internal",
+        }
+    }
+}
+
+/// The answer for one access.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// The resource is in no zone: the engine's normal permissions apply.
+    NotProtected,
+    Allow(Arc<GrantRule>),
+    Deny(DenyReason),
+}
+
+impl Decision {
+    /// The number passed across the C ABI and JNI (see docs/DESIGN.md).
+    pub fn code(&self) -> i32 {
+        match self {
+            Decision::NotProtected => 0,
+            Decision::Allow(_) => 1,
+            Decision::Deny(r) => *r as i32,
+        }
+    }
+}
+
+/// A grant as the decision needs it: times in epoch milliseconds, actions as bits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRule {
+    pub id: Arc<str>,
+    pub request_id: Arc<str>,
+    pub actions: ActionSet,
+    pub not_before: i64,
+    pub expires_at: i64,
+}
+
+impl GrantRule {
+    #[inline]
+    fn active(&self, now: i64) -> bool {
+        self.not_before <= now && now < self.expires_at
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Change-feed cursor this snapshot reflects; 0 when it came from local fallback config.
+    pub cursor: u64,
+    /// True until the first real snapshot: every zone resource is then denied.
+    pub fallback: bool,
+    /// Zone resource keys (only presence matters for the decision).
+    zone_keys: HashMap<String, ()>,
+    /// user → resource key → grants on exactly that key.
+    by_user: HashMap<String, HashMap<String, Vec<Arc<GrantRule>>>>,
+    /// What this snapshot was built from, kept for saving to the cache dir.
+    pub zones: Vec<wire::Zone>,
+    pub grants: Vec<wire::Grant>,
+}
+
+/// A grant or zone that could not be read; it is skipped and the rest of the snapshot used.
+#[derive(Debug)]
+pub struct Skipped(pub String);
+
+impl Snapshot {
+    /// Before any data arrives: protect the locally configured fallback zones, allow nothing in them.
+    pub fn fallback(resources: &[Resource]) -> Snapshot {
+        let zone = wire::Zone {
+            name: "fallback".into(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            approvers: vec![],
+            approvals: 1,
+            actions: vec![],
+            max_duration: "15m".into(),
+        };
+        let mut s = Snapshot::build(0, vec![zone], vec![], i64::MIN).0;
+        s.fallback = true;
+        s
+    }
+
+    /// Builds the indexes. Grants already expired at `now` are left out; anything unreadable
+    /// is reported in the second value (a zone resource that can't be read can't be enforced,
+    /// so the caller logs it loudly).
+    pub fn build(
+        cursor: u64,
+        zones: Vec<wire::Zone>,
+        grants: Vec<wire::Grant>,
+        now: i64,
+    ) -> (Snapshot, Vec<Skipped>) {
+        let mut skipped = vec![];
+        let mut zone_keys = HashMap::new();
+        for z in &zones {
+            for r in &z.resources {
+                match Resource::parse(r) {
+                    Ok(res) => {
+                        zone_keys.insert(res.key().to_string(), ());
+                    }
+                    Err(e) => skipped.push(Skipped(format!("zone {}: {e}", z.name))),
+                }
+            }
+        }
+        let mut by_user: HashMap<String, HashMap<String, Vec<Arc<GrantRule>>>> = HashMap::new();
+        let mut kept = Vec::with_capacity(grants.len());
+        for g in grants {
+            let rule = match grant_rule(&g) {
+                Ok(rule) => rule,
+                Err(e) => {
+                    skipped.push(Skipped(format!("grant {}: {e}", g.id)));
+                    continue;
+                }
+            };
+            if rule.expires_at <= now {
+                continue;
+            }
+            let rule = Arc::new(rule);
+            let user = by_user.entry(g.user.clone()).or_default();
+            for r in &g.resources {
+                match Resource::parse(r) {
+                    Ok(res) => user.entry(res.key().to_string()).or_default().push(rule.clone()),
+                    Err(e) => skipped.push(Skipped(format!("grant {}: {e}", g.id))),
+                }
+            }
+            kept.push(g);
+        }
+        let s = Snapshot { cursor, fallback: false, zone_keys, by_user, zones, grants: kept };
+        (s, skipped)
+    }
+
+    /// Whether an access to `key` needs a grant. With `subtree`, a zone anywhere below `key`
+    /// counts too (deleting or renaming `/lake` touches the zone `/lake/sales`).
+    #[inline]
+    pub fn protects(&self, key: &str, subtree: bool) -> bool {
+        any_ancestor(key, |p| self.zone_keys.contains_key(p))
+            || (subtree && self.zone_keys.keys().any(|z| key_covers(key, z)))
+    }
+
+    /// The decision for `user` doing `actions` on the canonical resource `key` at `now`.
+    pub fn decide(&self, user: &str, key: &str, actions: ActionSet, subtree: bool, now: i64) -> Decision {
+        if !self.protects(key, subtree) {
+            return Decision::NotProtected;
+        }
+        if self.fallback {
+            return Decision::Deny(DenyReason::NoSnapshot);
+        }
+        if actions.is_empty() {
+            return Decision::Deny(DenyReason::BadInput);
+        }
+        let Some(grants) = self.by_user.get(user) else {
+            return Decision::Deny(DenyReason::NoGrant);
+        };
+        let Some(grant) = covering_grant(grants, key, actions, now) else {
+            return Decision::Deny(DenyReason::NoGrant);
+        };
+        if subtree {
+            // Every zone below must be covered as well; a grant on `key` already covers them.
+            for zone in self.zone_keys.keys().filter(|z| z.len() > key.len() && key_covers(key, z)) {
+                if covering_grant(grants, zone, actions, now).is_none() {
+                    return Decision::Deny(DenyReason::NoGrant);
+                }
+            }
+        }
+        Decision::Allow(grant)
+    }
+}
+
+/// A grant that covers `key` for every action asked. Several grants may together cover the
+/// actions (overlapping grants are independent); the one covering the first action is returned.
+#[inline]
+fn covering_grant(
+    grants: &HashMap<String, Vec<Arc<GrantRule>>>,
+    key: &str,
+    actions: ActionSet,
+    now: i64,
+) -> Option<Arc<GrantRule>> {
+    let mut first: Option<&Arc<GrantRule>> = None;
+    for action in actions.iter() {
+        let want = ActionSet(action as u8);
+        let mut found = None;
+        any_ancestor(key, |p| {
+            found = grants
+                .get(p)
+                .and_then(|gs| gs.iter().find(|g| g.actions.contains(want) && g.active(now)));
+            found.is_some()
+        });
+        match found {
+            Some(g) => first = first.or(Some(g)),
+            None => return None,
+        }
+    }
+    first.cloned()
+}
+
+fn grant_rule(g: &wire::Grant) -> Result<GrantRule, String> {
+    let actions = ActionSet::parse(g.actions.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+    let not_before = wire::parse_time(&g.not_before).ok_or("bad not_before")?;
+    let expires_at = wire::parse_time(&g.expires_at).ok_or("bad expires_at")?;
+    Ok(GrantRule {
+        id: g.id.as_str().into(),
+        request_id: g.request_id.as_str().into(),
+        actions,
+        not_before,
+        expires_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn zone(resources: &[&str]) -> wire::Zone {
+        wire::Zone {
+            name: "sales".into(),
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            approvers: vec!["sales-owners".into()],
+            approvals: 1,
+            actions: vec![],
+            max_duration: "15m".into(),
+        }
+    }
+
+    fn grant(id: &str, user: &str, res: &str, actions: &[&str], from: i64, to: i64) -> wire::Grant {
+        wire::Grant {
+            id: id.into(),
+            request_id: format!("r-{id}"),
+            user: user.into(),
+            resources: vec![res.into()],
+            actions: actions.iter().map(|s| s.to_string()).collect(),
+            not_before: wire::format_time(from),
+            expires_at: wire::format_time(to),
+            approvers: vec!["bob".into()],
+            single_use: false,
+        }
+    }
+
+    fn snap(grants: Vec<wire::Grant>) -> Snapshot {
+        let zones = vec![zone(&["hdfs:/lake/sales", "hive:sales.*"])];
+        let (s, skipped) = Snapshot::build(1, zones, grants, NOW);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        s
+    }
+
+    const READ: ActionSet = ActionSet(1);
+    const WRITE: ActionSet = ActionSet(2);
+
+    #[test]
+    fn outside_every_zone_is_not_protected() {
+        let s = snap(vec![]);
+        assert_eq!(s.decide("alice", "hdfs:/open/x", READ, false, NOW), Decision::NotProtected);
+        assert_eq!(s.decide("alice", "hdfs:/lake/salesforce", READ, false, NOW), Decision::NotProtected);
+    }
+
+    #[test]
+    fn protected_resource_without_grant_is_denied() {
+        let s = snap(vec![grant("g1", "carol", "hdfs:/lake/sales", &["read"], NOW - 1, NOW + 60_000)]);
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/orders/part-0", READ, false, NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+    }
+
+    #[test]
+    fn grant_allows_only_its_action_and_resources_within_its_window() {
+        let s = snap(vec![grant("g1", "alice", "hdfs:/lake/sales/orders", &["read"], NOW, NOW + 60_000)]);
+        let allowed = s.decide("alice", "hdfs:/lake/sales/orders/part-0", READ, false, NOW);
+        assert!(matches!(allowed, Decision::Allow(ref g) if &*g.id == "g1"), "{allowed:?}");
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/orders/part-0", WRITE, false, NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/customers", READ, false, NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/orders", READ, false, NOW - 1),
+            Decision::Deny(DenyReason::NoGrant),
+            "before not_before"
+        );
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/orders", READ, false, NOW + 60_000),
+            Decision::Deny(DenyReason::NoGrant),
+            "from the expiry instant on"
+        );
+    }
+
+    #[test]
+    fn overlapping_grants_together_cover_several_actions() {
+        let s = snap(vec![
+            grant("g1", "alice", "hdfs:/lake/sales", &["read"], NOW, NOW + 60_000),
+            grant("g2", "alice", "hdfs:/lake/sales/orders", &["write"], NOW, NOW + 1_000),
+        ]);
+        let both = ActionSet(3);
+        assert!(matches!(s.decide("alice", "hdfs:/lake/sales/orders", both, false, NOW), Decision::Allow(_)));
+        // g2 ending takes away write but never the read g1 still grants
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/orders", both, false, NOW + 1_000),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+        assert!(matches!(s.decide("alice", "hdfs:/lake/sales/orders", READ, false, NOW + 1_000), Decision::Allow(_)));
+    }
+
+    #[test]
+    fn deleting_an_ancestor_of_a_zone_needs_a_grant_on_the_zone() {
+        let s = snap(vec![grant("g1", "alice", "hdfs:/lake/sales", &["write"], NOW, NOW + 60_000)]);
+        assert_eq!(s.decide("bob", "hdfs:/lake", WRITE, true, NOW), Decision::Deny(DenyReason::NoGrant));
+        assert_eq!(s.decide("bob", "hdfs:/lake", WRITE, false, NOW), Decision::NotProtected);
+        // alice holds write on the zone, but /lake itself is outside it: the zone below is covered
+        assert!(matches!(s.decide("alice", "hdfs:/lake", WRITE, true, NOW), Decision::Allow(_)));
+    }
+
+    #[test]
+    fn hive_database_zone_covers_its_tables() {
+        let s = snap(vec![grant("g1", "alice", "hive:sales.orders", &["read"], NOW, NOW + 60_000)]);
+        assert!(matches!(s.decide("alice", "hive:sales.orders", READ, false, NOW), Decision::Allow(_)));
+        assert!(matches!(s.decide("alice", "hive:sales.orders.amount", READ, false, NOW), Decision::Allow(_)));
+        assert_eq!(s.decide("alice", "hive:sales.customers", READ, false, NOW), Decision::Deny(DenyReason::NoGrant));
+        assert_eq!(s.decide("alice", "hive:other.t", READ, false, NOW), Decision::NotProtected);
+    }
+
+    #[test]
+    fn fallback_snapshot_denies_its_zones_and_nothing_else() {
+        let s = Snapshot::fallback(&[Resource::parse("hdfs:/lake/sales").unwrap()]);
+        assert_eq!(s.decide("alice", "hdfs:/lake/sales/x", READ, false, NOW), Decision::Deny(DenyReason::NoSnapshot));
+        assert_eq!(s.decide("alice", "hdfs:/tmp/x", READ, false, NOW), Decision::NotProtected);
+    }
+
+    #[test]
+    fn expired_and_unreadable_grants_are_left_out() {
+        let mut bad = grant("g2", "alice", "hdfs:/lake/sales", &["read"], NOW, NOW + 1);
+        bad.expires_at = "yesterday".into();
+        let zones = vec![zone(&["hdfs:/lake/sales"])];
+        let old = grant("g1", "alice", "hdfs:/lake/sales", &["read"], NOW - 10, NOW - 1);
+        let (s, skipped) = Snapshot::build(1, zones, vec![old, bad], NOW);
+        assert_eq!(s.grants.len(), 0);
+        assert_eq!(skipped.len(), 1);
+    }
+}
