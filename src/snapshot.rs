@@ -201,17 +201,23 @@ impl Snapshot {
         let Some(grants) = self.by_user.get(user) else {
             return Decision::Deny(DenyReason::NoGrant);
         };
-        let Some(grant) = covering_grant(grants, key, actions, now) else {
-            return Decision::Deny(DenyReason::NoGrant);
-        };
+        let mut allowed_by = None;
+        if any_ancestor(key, |p| self.zone_keys.contains_key(p)) {
+            match covering_grant(grants, key, actions, now) {
+                Some(g) => allowed_by = Some(g),
+                None => return Decision::Deny(DenyReason::NoGrant),
+            }
+        }
         if subtree {
-            // Every zone below must be covered as well; a grant on `key` already covers them.
+            // Every zone below must be covered as well (a grant on `key` covers them already).
             for zone in self.zone_keys.keys().filter(|z| z.len() > key.len() && key_covers(key, z)) {
-                if covering_grant(grants, zone, actions, now).is_none() {
-                    return Decision::Deny(DenyReason::NoGrant);
+                match covering_grant(grants, zone, actions, now) {
+                    Some(g) => allowed_by = allowed_by.or(Some(g)),
+                    None => return Decision::Deny(DenyReason::NoGrant),
                 }
             }
         }
+        let Some(grant) = allowed_by else { return Decision::Deny(DenyReason::NoGrant) };
         Decision::Allow(grant)
     }
 }

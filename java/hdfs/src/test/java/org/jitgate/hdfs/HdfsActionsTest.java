@@ -1,0 +1,56 @@
+package org.jitgate.hdfs;
+
+import static org.apache.hadoop.fs.permission.FsAction.ALL;
+import static org.apache.hadoop.fs.permission.FsAction.EXECUTE;
+import static org.apache.hadoop.fs.permission.FsAction.READ;
+import static org.apache.hadoop.fs.permission.FsAction.READ_EXECUTE;
+import static org.apache.hadoop.fs.permission.FsAction.WRITE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.jitgate.Action.SUBTREE;
+import static org.jitgate.Action.TRANSFORM;
+
+import org.jitgate.Action;
+import org.junit.jupiter.api.Test;
+
+/** The checks the NameNode makes for common operations, and what each asks of jitgate. */
+class HdfsActionsTest {
+    @Test
+    void traverseStatAndOwnerChecksAskNothing() {
+        assertEquals(0, HdfsActions.of(null, null, null, null, null));
+        assertEquals(0, HdfsActions.of(null, null, null, null, "rename"));
+        assertEquals(0, HdfsActions.of(null, null, EXECUTE, null, "getfileinfo"));
+    }
+
+    @Test
+    void openAndListingAreReads() {
+        assertEquals(Action.READ, HdfsActions.of(null, null, READ, null, "open"));
+        assertEquals(Action.READ, HdfsActions.of(null, null, READ_EXECUTE, null, "listStatus"));
+        assertEquals(Action.READ, HdfsActions.of(null, null, READ, null, null));
+    }
+
+    @Test
+    void createMkdirsAndAppendAreWrites() {
+        assertEquals(Action.WRITE, HdfsActions.of(WRITE, null, null, null, "create"));
+        assertEquals(Action.WRITE, HdfsActions.of(WRITE, null, null, null, "mkdirs"));
+        assertEquals(Action.WRITE, HdfsActions.of(null, null, WRITE, null, "append"));
+    }
+
+    @Test
+    void deleteIsAWriteOfTheWholeSubtree() {
+        assertEquals(Action.WRITE | SUBTREE, HdfsActions.of(null, WRITE, null, ALL, "delete"));
+        assertEquals(Action.WRITE | SUBTREE, HdfsActions.of(null, WRITE, null, ALL, null));
+    }
+
+    @Test
+    void renameIsATransformOfTheWholeSubtreeOnBothEnds() {
+        assertEquals(TRANSFORM | SUBTREE, HdfsActions.of(null, WRITE, null, null, "rename"));
+        assertEquals(TRANSFORM | SUBTREE, HdfsActions.of(WRITE, null, null, null, "rename"));
+        assertEquals(TRANSFORM | SUBTREE, HdfsActions.of(WRITE, null, null, null, "rename2"));
+        assertEquals(Action.WRITE | SUBTREE, HdfsActions.of(null, WRITE, null, null, null));
+    }
+
+    @Test
+    void contentSummaryReadsTheWholeSubtree() {
+        assertEquals(Action.READ | SUBTREE, HdfsActions.of(null, null, null, READ_EXECUTE, "contentSummary"));
+    }
+}

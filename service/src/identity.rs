@@ -1,0 +1,310 @@
+//! Who is calling. People arrive through an SSO proxy that sets `X-Forwarded-User` and
+//! `X-Forwarded-Groups`, which are believed only when the peer is a configured proxy address;
+//! plugins present a service token as a Bearer token. OIDC will be another source of a
+//! [`Caller`] later, so the rest of the service only ever sees a `Caller`.
+
+use crate::error::{Result, ServiceError};
+use axum::http::HeaderMap;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+pub const USER_HEADER: &str = "x-forwarded-user";
+pub const GROUPS_HEADER: &str = "x-forwarded-groups";
+
+/// A person acting on the service: their user name and the groups that make them an approver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: String,
+    pub groups: Vec<String>,
+}
+
+/// An address block such as `127.0.0.1/32` or `::1/128`; a bare address is a block of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    net: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let bad = || format!("bad address block `{text}`: use a form like 10.0.0.0/8 or ::1/128");
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text.trim(), None),
+        };
+        let net: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Cidr { net, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        // A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+        match (self.net, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                prefix_matches(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                prefix_matches(&net.octets(), &ip.octets(), self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn prefix_matches(net: &[u8], ip: &[u8], prefix: u8) -> bool {
+    let (whole, rest) = ((prefix / 8) as usize, prefix % 8);
+    if net[..whole] != ip[..whole] {
+        return false;
+    }
+    rest == 0 || (net[whole] ^ ip[whole]) & (0xffu8 << (8 - rest)) == 0
+}
+
+/// How the service recognises callers: the trusted proxies for people, the tokens for plugins.
+pub struct Identity {
+    trusted_proxies: Vec<Cidr>,
+    plugin_tokens: Vec<String>,
+}
+
+impl Identity {
+    pub fn new(trusted_proxies: Vec<Cidr>, plugin_tokens: Vec<String>) -> Identity {
+        Identity { trusted_proxies, plugin_tokens }
+    }
+
+    /// The person behind a request, from the trusted headers. `peer` is None when the
+    /// transport gives no address, which is never trusted.
+    pub fn caller(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Caller> {
+        let Some(user) = headers.get(USER_HEADER) else {
+            if bearer(headers).is_some() {
+                return Err(ServiceError::Unauthenticated(
+                    "bearer tokens are not accepted for people yet: this service uses \
+                     auth.mode = \"trusted-header\" (sign in through the SSO proxy, or use \
+                     `jitgate --as USER` from a trusted address)"
+                        .into(),
+                ));
+            }
+            return Err(ServiceError::Unauthenticated(
+                "not signed in: no X-Forwarded-User header (sign in through the SSO proxy, or \
+                 use `jitgate --as USER` from a trusted address)"
+                    .into(),
+            ));
+        };
+        let trusted = peer.is_some_and(|ip| self.trusted_proxies.iter().any(|c| c.contains(ip)));
+        if !trusted {
+            let from = peer.map(|p| p.to_string()).unwrap_or_else(|| "an unknown address".into());
+            return Err(ServiceError::Unauthenticated(format!(
+                "X-Forwarded-User is accepted only from a trusted proxy (auth.trusted_proxies), \
+                 not from {from}"
+            )));
+        }
+        let user = user
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| {
+                ServiceError::Unauthenticated("X-Forwarded-User is empty or not text".into())
+            })?;
+        let groups = match headers.get(GROUPS_HEADER) {
+            None => vec![],
+            Some(v) => v
+                .to_str()
+                .map_err(|_| ServiceError::BadInput("X-Forwarded-Groups is not text".into()))?
+                .split(',')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(String::from)
+                .collect(),
+        };
+        Ok(Caller { user: user.to_string(), groups })
+    }
+
+    /// Succeeds when the request carries one of the plugin tokens as a Bearer token.
+    pub fn check_plugin(&self, headers: &HeaderMap) -> Result<()> {
+        let Some(token) = bearer(headers) else {
+            return Err(ServiceError::Unauthenticated(
+                "a plugin token is required: send `Authorization: Bearer <token>` \
+                 (jitgate.service.token.file in the plugin's config)"
+                    .into(),
+            ));
+        };
+        // Compare every token in full so the time taken says nothing about how close a guess was.
+        let known = self.plugin_tokens.iter().fold(false, |hit, t| constant_eq(t, token) | hit);
+        if known {
+            Ok(())
+        } else {
+            Err(ServiceError::Unauthenticated("the plugin token is not valid".into()))
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = (a.len() ^ b.len()) as u8 | ((a.len() ^ b.len()) >> 8) as u8;
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+/// Where the plugin tokens came from, to tell the admin at start.
+pub enum TokenSource {
+    File(PathBuf),
+    Generated(PathBuf),
+    Existing(PathBuf),
+}
+
+/// Reads the configured tokens file, or without one uses (and on first start creates)
+/// `<data_dir>/plugin-token`, readable by its owner only.
+pub fn plugin_tokens(
+    tokens_file: Option<&Path>,
+    data_dir: &Path,
+) -> Result<(Vec<String>, TokenSource), String> {
+    if let Some(path) = tokens_file {
+        let tokens = read_tokens(path)?;
+        if tokens.is_empty() {
+            return Err(format!("plugins.tokens_file {}: no token in it", path.display()));
+        }
+        return Ok((tokens, TokenSource::File(path.to_path_buf())));
+    }
+    let path = data_dir.join("plugin-token");
+    if path.exists() {
+        let tokens = read_tokens(&path)?;
+        if !tokens.is_empty() {
+            return Ok((tokens, TokenSource::Existing(path)));
+        }
+    }
+    let token = random_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(format!("{token}\n").as_bytes()))
+        .map_err(|e| format!("cannot write the plugin token to {}: {e}", path.display()))?;
+    Ok((vec![token], TokenSource::Generated(path)))
+}
+
+fn read_tokens(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read plugin tokens from {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+/// 32 random bytes as hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn identity() -> Identity {
+        let proxies = ["127.0.0.1/32", "::1/128", "10.1.0.0/16"].map(|c| Cidr::parse(c).unwrap());
+        Identity::new(proxies.to_vec(), vec!["secret-token".into()])
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn address_blocks_match_on_prefix_bits() {
+        let c = Cidr::parse("10.1.0.0/16").unwrap();
+        assert!(c.contains("10.1.200.3".parse().unwrap()));
+        assert!(!c.contains("10.2.0.1".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/12").unwrap().contains("10.15.255.255".parse().unwrap()));
+        assert!(!Cidr::parse("10.0.0.0/12").unwrap().contains("10.16.0.0".parse().unwrap()));
+        assert!(Cidr::parse("127.0.0.1").unwrap().contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("localhost").is_err());
+    }
+
+    #[test]
+    fn trusted_headers_give_user_and_groups() {
+        let h = headers(&[(USER_HEADER, "alice"), (GROUPS_HEADER, "sales-owners, ops ,")]);
+        let c = identity().caller(Some("127.0.0.1".parse().unwrap()), &h).unwrap();
+        assert_eq!(c, Caller { user: "alice".into(), groups: vec!["sales-owners".into(), "ops".into()] });
+    }
+
+    #[test]
+    fn trusted_headers_from_an_untrusted_peer_are_refused() {
+        let h = headers(&[(USER_HEADER, "alice")]);
+        let err = identity().caller(Some("192.0.2.7".parse().unwrap()), &h).unwrap_err();
+        assert_eq!(err.status(), 401);
+        assert!(err.message().contains("192.0.2.7"), "{err}");
+        assert!(identity().caller(None, &h).is_err());
+    }
+
+    #[test]
+    fn missing_user_header_is_unauthenticated() {
+        let err = identity().caller(Some("127.0.0.1".parse().unwrap()), &HeaderMap::new()).unwrap_err();
+        assert_eq!(err.status(), 401);
+        let h = headers(&[("authorization", "Bearer eyJ...")]);
+        let err = identity().caller(Some("127.0.0.1".parse().unwrap()), &h).unwrap_err();
+        assert!(err.message().contains("trusted-header"), "{err}");
+    }
+
+    #[test]
+    fn plugin_token_must_match_exactly() {
+        let id = identity();
+        assert!(id.check_plugin(&headers(&[("authorization", "Bearer secret-token")])).is_ok());
+        assert!(id.check_plugin(&headers(&[("authorization", "bearer secret-token")])).is_ok());
+        assert!(id.check_plugin(&headers(&[("authorization", "Bearer secret-toke")])).is_err());
+        assert!(id.check_plugin(&headers(&[("authorization", "Bearer secret-token2")])).is_err());
+        assert!(id.check_plugin(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn a_token_is_generated_once_with_owner_only_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, source) = plugin_tokens(None, dir.path()).unwrap();
+        assert!(matches!(source, TokenSource::Generated(_)));
+        assert_eq!(first[0].len(), 64);
+        let (again, source) = plugin_tokens(None, dir.path()).unwrap();
+        assert!(matches!(source, TokenSource::Existing(_)));
+        assert_eq!(first, again);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("plugin-token")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn tokens_file_skips_blank_and_comment_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "# hdfs\n\n  tok-a  \ntok-b\n").unwrap();
+        let (tokens, _) = plugin_tokens(Some(&file), dir.path()).unwrap();
+        assert_eq!(tokens, ["tok-a", "tok-b"]);
+        std::fs::write(&file, "# none\n").unwrap();
+        assert!(plugin_tokens(Some(&file), dir.path()).unwrap_err().contains("no token"));
+    }
+}
