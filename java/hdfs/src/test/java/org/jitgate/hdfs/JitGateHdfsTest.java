@@ -1,0 +1,417 @@
+package org.jitgate.hdfs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.PrivilegedExceptionAction;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.permission.FsPermission;
+import org.apache.hadoop.hdfs.DFSConfigKeys;
+import org.apache.hadoop.hdfs.DistributedFileSystem;
+import org.apache.hadoop.hdfs.HdfsConfiguration;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.hdfs.client.HdfsClientConfigKeys;
+import org.apache.hadoop.io.IOUtils;
+import org.apache.hadoop.security.AccessControlException;
+import org.apache.hadoop.security.UserGroupInformation;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real NameNode (MiniDFSCluster) with the jitgate provider, following a real {@code jitgate serve}
+ * started by the test. Users act through HDFS as themselves and through the service's HTTP API.
+ *
+ * <p>HDFS permission bits in {@code /lake} are wide open (dirs 777, files 644), so wherever a zone
+ * call is denied, jitgate is what denied it. Tests run in order because they share one cluster and
+ * service; the last one stops the service. Each grant-holding test uses its own user.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class JitGateHdfsTest {
+    private static final Path PART0 = new Path("/lake/sales/orders/part-0");
+    private static final Path BIG = new Path("/lake/sales/orders/part-big");
+    private static final Path OPEN_DATA = new Path("/open/data.txt");
+    private static final Path PRIVATE = new Path("/private/secret.txt");
+    private static final byte[] PART0_BYTES = "id,item\n1,apples\n2,pears\n".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] OPEN_BYTES = "nothing secret here\n".getBytes(StandardCharsets.UTF_8);
+
+    /** part-big: many tiny blocks, so a reader needs new block locations from the NameNode as it goes. */
+    private static final int BLOCK = 1024;
+    private static final int BIG_BLOCKS = 64;
+    /** Block locations a client fetches per NameNode call: 4 blocks. */
+    private static final int PREFETCH = 4 * BLOCK;
+
+    private static final String APPROVER = "bob";
+    private static final String APPROVERS = "sales-owners";
+
+    private static JitGateService service;
+    private static MiniDFSCluster cluster;
+    private static FileSystem superuser;
+    private static final Map<String, FileSystem> users = new HashMap<>();
+
+    /** Set by approvedGrantAllowsRead, checked in the audit trail. */
+    private static String aliceRequestId;
+    private static String aliceGrantId;
+
+    @RegisterExtension
+    static final TestWatcher SERVICE_LOG_ON_FAILURE = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            if (service != null) {
+                System.err.println("---- jitgate serve output (" + context.getDisplayName() + " failed) ----\n"
+                        + service.log() + "---- end of jitgate serve output ----");
+            }
+        }
+    };
+
+    @BeforeAll
+    static void startServiceAndCluster(@TempDir java.nio.file.Path dir) throws Exception {
+        service = JitGateService.start(dir);
+
+        Configuration conf = new HdfsConfiguration();
+        conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY, JitGateAttributeProvider.class.getName());
+        conf.setBoolean(DFSConfigKeys.DFS_PERMISSIONS_ENABLED_KEY, true);
+        conf.setLong(DFSConfigKeys.DFS_NAMENODE_MIN_BLOCK_SIZE_KEY, 0);
+        conf.set("jitgate.service.url", service.url());
+        conf.set("jitgate.service.token.file", service.tokensFile().toString());
+        conf.set("jitgate.cache.dir", dir.resolve("plugin-cache").toString());
+        try {
+            cluster = new MiniDFSCluster.Builder(conf, dir.resolve("dfs").toFile()).numDataNodes(1).build();
+            cluster.waitActive();
+        } catch (Exception | Error e) {
+            System.err.println("---- jitgate serve output ----\n" + service.log());
+            throw e;
+        }
+        superuser = cluster.getFileSystem();
+        createData();
+    }
+
+    /** As the superuser, whom the NameNode never sends to an enforcer (so jitgate does not gate it). */
+    private static void createData() throws IOException {
+        FsPermission open = new FsPermission((short) 0777);
+        superuser.setPermission(new Path("/"), open);
+        for (String dir : new String[] {"/lake", "/lake/sales", "/lake/sales/orders", "/scratch",
+                "/scratch/tree", "/scratch/tree/sub"}) {
+            Path p = new Path(dir);
+            superuser.mkdirs(p);
+            superuser.setPermission(p, open);
+        }
+        write(PART0, PART0_BYTES, superuser.getDefaultBlockSize(PART0));
+        write(BIG, bigBytes(), BLOCK);
+        write(new Path("/scratch/tree/sub/file"), OPEN_BYTES, superuser.getDefaultBlockSize(PART0));
+
+        superuser.mkdirs(new Path("/open"), new FsPermission((short) 0755));
+        write(OPEN_DATA, OPEN_BYTES, superuser.getDefaultBlockSize(OPEN_DATA));
+        superuser.mkdirs(PRIVATE.getParent());
+        superuser.setPermission(PRIVATE.getParent(), new FsPermission((short) 0700));
+        write(PRIVATE, OPEN_BYTES, superuser.getDefaultBlockSize(PRIVATE));
+    }
+
+    private static void write(Path path, byte[] bytes, long blockSize) throws IOException {
+        try (FSDataOutputStream out = superuser.create(path, true, 4096, (short) 1, blockSize)) {
+            out.write(bytes);
+        }
+        superuser.setPermission(path, new FsPermission((short) 0644));
+    }
+
+    private static byte[] bigBytes() {
+        byte[] b = new byte[BIG_BLOCKS * BLOCK];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) (i * 31 + 7);
+        }
+        return b;
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (FileSystem fs : users.values()) {
+            fs.close();
+        }
+        if (cluster != null) {
+            cluster.shutdown();
+        }
+        if (service != null) {
+            service.close();
+        }
+    }
+
+    /** {@code user}'s own HDFS client (group {@code analysts}). */
+    private static FileSystem as(String user) throws Exception {
+        FileSystem fs = users.get(user);
+        if (fs == null) {
+            Configuration conf = new Configuration(cluster.getConfiguration(0));
+            conf.setLong(HdfsClientConfigKeys.Read.PREFETCH_SIZE_KEY, PREFETCH);
+            UserGroupInformation ugi = UserGroupInformation.createUserForTesting(user, new String[] {"analysts"});
+            fs = ugi.doAs((PrivilegedExceptionAction<FileSystem>) () -> FileSystem.newInstance(cluster.getURI(), conf));
+            users.put(user, fs);
+        }
+        return fs;
+    }
+
+    private static byte[] read(String user, Path path) throws Exception {
+        try (FSDataInputStream in = as(user).open(path)) {
+            return IOUtils.readFullyToByteArray(in);
+        }
+    }
+
+    private static String grantRead(String user, String duration) throws Exception {
+        String id = service.request(user, "hdfs:/lake/sales", "read", duration, "INC-4411: check the order feed");
+        return service.approve(id, APPROVER, APPROVERS).path("grant").path("id").asText();
+    }
+
+    /** Retries {@code action} until it stops throwing, or fails with its last error after {@code bound}. */
+    private static <T> T eventually(Duration bound, String what, PrivilegedExceptionAction<T> action) throws Exception {
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (true) {
+            try {
+                return action.run();
+            } catch (Exception e) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError(what + " did not happen within " + bound, e);
+                }
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    private static AccessControlException eventuallyDenied(Duration bound, String what,
+                                                           PrivilegedExceptionAction<?> action) throws Exception {
+        return eventually(bound, what, () -> {
+            try {
+                action.run();
+            } catch (AccessControlException denied) {
+                return denied;
+            }
+            throw new IllegalStateException("still allowed");
+        });
+    }
+
+    private static void assertJitgateDenial(AccessControlException e, String user, String resource, String action) {
+        String m = e.getMessage();
+        assertTrue(m.contains("jitgate") && m.contains(user) && m.contains(resource) && m.contains(action),
+                "expected a jitgate denial of " + user + " " + action + " " + resource + ", got: " + m);
+    }
+
+    @Test
+    @Order(1)
+    void protectedReadDeniedWithoutGrant() {
+        AccessControlException e = assertThrows(AccessControlException.class, () -> read("alice", PART0));
+        assertJitgateDenial(e, "alice", "hdfs:/lake/sales/orders/part-0", "read");
+        assertTrue(e.getMessage().contains("/request?resource="), e.getMessage());
+
+        AccessControlException listing = assertThrows(AccessControlException.class,
+                () -> as("alice").listStatus(PART0.getParent()));
+        assertJitgateDenial(listing, "alice", "hdfs:/lake/sales/orders", "read");
+    }
+
+    @Test
+    @Order(2)
+    void statAndListingAboveTheZoneAreNotGated() throws Exception {
+        assertEquals(PART0_BYTES.length, as("alice").getFileStatus(PART0).getLen());
+        assertEquals(1, as("alice").listStatus(new Path("/lake")).length);
+    }
+
+    @Test
+    @Order(3)
+    void zoneDataInASnapshotStaysProtected() throws Exception {
+        Path lake = new Path("/lake");
+        ((DistributedFileSystem) superuser).allowSnapshot(lake);
+        superuser.createSnapshot(lake, "s1");
+        Path copy = new Path("/lake/.snapshot/s1/sales/orders/part-0");
+        try {
+            try (FSDataInputStream in = superuser.open(copy)) {
+                assertArrayEquals(PART0_BYTES, IOUtils.readFullyToByteArray(in), "the snapshot holds the data");
+            }
+            AccessControlException e = assertThrows(AccessControlException.class, () -> read("alice", copy));
+            assertJitgateDenial(e, "alice", "hdfs:/lake/sales/orders/part-0", "read");
+        } finally {
+            superuser.deleteSnapshot(lake, "s1");
+            ((DistributedFileSystem) superuser).disallowSnapshot(lake);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void pathOutsideZonesBehavesAsPlainHdfs() throws Exception {
+        assertArrayEquals(OPEN_BYTES, read("alice", OPEN_DATA));
+        AccessControlException e = assertThrows(AccessControlException.class, () -> read("alice", PRIVATE));
+        assertTrue(e.getMessage().contains("Permission denied"), e.getMessage());
+        assertFalse(e.getMessage().contains("jitgate"), e.getMessage());
+    }
+
+    @Test
+    @Order(5)
+    void writeAndMkdirInZoneWithoutWriteGrantAreDenied() throws Exception {
+        Path dir = new Path("/lake/sales/new");
+        assertJitgateDenial(assertThrows(AccessControlException.class, () -> as("alice").mkdirs(dir)),
+                "alice", "hdfs:/lake/sales/new", "write");
+        Path file = new Path("/lake/sales/orders/part-1");
+        assertJitgateDenial(assertThrows(AccessControlException.class, () -> as("alice").create(file).close()),
+                "alice", "hdfs:/lake/sales/orders/part-1", "write");
+        assertFalse(superuser.exists(dir) || superuser.exists(file));
+
+        assertTrue(as("alice").mkdirs(new Path("/scratch/alice")), "outside zones HDFS decides");
+    }
+
+    @Test
+    @Order(6)
+    void deleteOrRenameOfAZoneAncestorIsDenied() throws Exception {
+        assertTrue(as("alice").delete(new Path("/scratch/tree"), true),
+                "HDFS bits let alice delete a 777 tree like /lake");
+
+        Path lake = new Path("/lake");
+        AccessControlException delete = assertThrows(AccessControlException.class, () -> as("alice").delete(lake, true));
+        assertTrue(delete.getMessage().contains("jitgate") && delete.getMessage().contains("hdfs:/lake"),
+                delete.getMessage());
+        AccessControlException rename = assertThrows(AccessControlException.class,
+                () -> as("alice").rename(lake, new Path("/lake-moved")));
+        assertTrue(rename.getMessage().contains("jitgate") && rename.getMessage().contains("hdfs:/lake"),
+                rename.getMessage());
+        assertTrue(superuser.exists(PART0));
+    }
+
+    @Test
+    @Order(7)
+    void approvedGrantAllowsRead() throws Exception {
+        aliceRequestId = service.request("alice", "hdfs:/lake/sales", "read", "1m", "INC-4411: check the order feed");
+        long approvedAt = System.nanoTime();
+        aliceGrantId = service.approve(aliceRequestId, APPROVER, APPROVERS).path("grant").path("id").asText();
+
+        byte[] data = eventually(Duration.ofSeconds(30), "alice's read after the approval", () -> read("alice", PART0));
+        System.out.printf("jitgate: approve -> first allowed HDFS read took %d ms%n",
+                (System.nanoTime() - approvedAt) / 1_000_000);
+        assertArrayEquals(PART0_BYTES, data);
+        assertEquals(2, as("alice").listStatus(PART0.getParent()).length, "listing is a read too");
+
+        assertJitgateDenial(assertThrows(AccessControlException.class,
+                () -> as("alice").mkdirs(new Path("/lake/sales/new"))),
+                "alice", "hdfs:/lake/sales/new", "write");
+        assertThrows(AccessControlException.class, () -> read("carol", PART0), "the grant is alice's only");
+    }
+
+    /**
+     * A revoke denies the next open. What it does not do: an input stream opened while the grant was
+     * active keeps reading the blocks whose locations it already fetched, because HDFS checks
+     * permission only at the NameNode (open and each block-location fetch) and DataNodes serve any
+     * block the client can name. The stream is stopped at its next block-location fetch: for files
+     * up to {@code dfs.client.read.prefetch.size} (10 blocks by default, over 1 GB) that never comes.
+     */
+    @Test
+    @Order(8)
+    void revokeDeniesNextOpen() throws Exception {
+        String grant = grantRead("carol", "5m");
+        eventually(Duration.ofSeconds(30), "carol's read after the approval", () -> read("carol", PART0));
+
+        byte[] expected = bigBytes();
+        try (FSDataInputStream in = as("carol").open(BIG)) {
+            byte[] head = new byte[100];
+            in.readFully(head);
+
+            long revokedAt = System.nanoTime();
+            service.revoke(grant, APPROVER, APPROVERS);
+            AccessControlException denied = eventuallyDenied(Duration.ofSeconds(10), "denial after the revoke",
+                    () -> read("carol", PART0));
+            System.out.printf("jitgate: revoke -> first denied HDFS open took %d ms%n",
+                    (System.nanoTime() - revokedAt) / 1_000_000);
+            assertJitgateDenial(denied, "carol", "hdfs:/lake/sales/orders/part-0", "read");
+
+            byte[] rest = new byte[2 * BLOCK - head.length];
+            in.readFully(rest);
+            byte[] located = new byte[2 * BLOCK];
+            System.arraycopy(head, 0, located, 0, head.length);
+            System.arraycopy(rest, 0, located, head.length, rest.length);
+            assertArrayEquals(Arrays.copyOf(expected, 2 * BLOCK), located,
+                    "the open stream still reads blocks it had located before the revoke");
+
+            in.seek((long) BIG_BLOCKS / 2 * BLOCK);
+            IOException beyond = assertThrows(IOException.class, () -> in.readFully(new byte[16]),
+                    "the next block-location fetch is checked again");
+            assertTrue(String.valueOf(beyond.getMessage()).contains("jitgate"), String.valueOf(beyond));
+        }
+    }
+
+    @Test
+    @Order(9)
+    void auditTrailRecordsAllowsAndDenies() throws Exception {
+        JsonNode events = eventually(Duration.ofSeconds(20), "alice's allow and deny in the audit trail", () -> {
+            JsonNode all = service.audit("alice", APPROVER, APPROVERS);
+            boolean allow = false;
+            boolean deny = false;
+            for (JsonNode e : all) {
+                if (!e.path("resource").asText().startsWith("hdfs:/lake/sales")
+                        || !e.path("action").asText().contains("read")) {
+                    continue;
+                }
+                if ("allow".equals(e.path("decision").asText())) {
+                    allow = true;
+                } else if ("deny".equals(e.path("decision").asText())) {
+                    deny = true;
+                }
+            }
+            if (!allow || !deny) {
+                throw new IllegalStateException("allow=" + allow + " deny=" + deny + " in " + all);
+            }
+            return all;
+        });
+        for (JsonNode e : events) {
+            if ("allow".equals(e.path("decision").asText())) {
+                assertEquals(aliceGrantId, e.path("grant_id").asText(), e.toString());
+                assertEquals(aliceRequestId, e.path("request_id").asText(), e.toString());
+                assertEquals("hdfs", e.path("plugin").asText(), e.toString());
+            }
+        }
+    }
+
+    /** Expiry needs no service: the plugin denies from the expiry instant on, even with the service gone. */
+    @Test
+    @Order(10)
+    void shortGrantExpiresWithServiceStopped() throws Exception {
+        String id = service.request("dave", "hdfs:/lake/sales", "read", "3s", "a quick look");
+        JsonNode grant = service.approve(id, APPROVER, APPROVERS).path("grant");
+        Instant expiresAt = Instant.parse(grant.path("expires_at").asText());
+
+        while (true) {
+            try {
+                assertArrayEquals(PART0_BYTES, read("dave", PART0));
+                break;
+            } catch (AccessControlException notYet) {
+                if (Instant.now().isAfter(expiresAt)) {
+                    fail("the 3 s grant never reached the NameNode before it expired at " + expiresAt);
+                }
+                Thread.sleep(20);
+            }
+        }
+
+        service.close();
+        if (Instant.now().isBefore(expiresAt.minusMillis(500))) {
+            assertArrayEquals(PART0_BYTES, read("dave", PART0), "with the service down the grant still holds");
+        }
+        long untilExpiry = Duration.between(Instant.now(), expiresAt).toMillis();
+        Thread.sleep(Math.max(0, untilExpiry) + 100);
+        AccessControlException e = assertThrows(AccessControlException.class, () -> read("dave", PART0));
+        assertJitgateDenial(e, "dave", "hdfs:/lake/sales/orders/part-0", "read");
+    }
+}

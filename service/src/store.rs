@@ -1,0 +1,960 @@
+//! Requests, approvals, grants, the change log and the audit trail, in SQLite.
+//!
+//! Every state change is a conditional UPDATE inside an IMMEDIATE transaction
+//! (`... WHERE status = 'pending'`), and a grant's `request_id` is UNIQUE, so two approvals
+//! racing for the last slot can never issue two grants, even with several connections.
+//! Every operation takes `now` so tests can move the clock.
+
+use crate::error::{Result, ServiceError};
+use crate::feed::ChangeSignal;
+use crate::identity::Caller;
+use crate::zones::{Plan, Zones};
+use jitgate::model::{format_duration, key_covers, Resource};
+use jitgate::wire::{self, format_time, parse_time, AuditEvent};
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
+const CHANGE_RETENTION_MS: i64 = 24 * 3600 * 1000;
+const SCHEMA_VERSION: i64 = 1;
+const MAX_REASON_CHARS: usize = 4000;
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE requests (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'cancelled', 'expired')),
+    user TEXT NOT NULL,
+    groups TEXT NOT NULL,           -- JSON array: the requester's groups when asking
+    resources TEXT NOT NULL,        -- JSON array of canonical resources
+    actions TEXT NOT NULL,          -- JSON array of action names
+    duration_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    ticket TEXT,
+    zones TEXT NOT NULL,            -- JSON array of the touched zones' names
+    created_at INTEGER NOT NULL,    -- all times: milliseconds since the epoch
+    updated_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decision_reason TEXT
+);
+CREATE INDEX requests_by_status ON requests (status, created_at);
+CREATE INDEX requests_by_user ON requests (user, created_at);
+
+CREATE TABLE approvals (
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    approver TEXT NOT NULL,
+    zones TEXT NOT NULL,            -- JSON array: the zones this approval counts for
+    comment TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    PRIMARY KEY (request_id, approver)
+);
+
+CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL UNIQUE REFERENCES requests (id),
+    user TEXT NOT NULL,
+    resources TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    approvers TEXT NOT NULL,
+    single_use INTEGER NOT NULL DEFAULT 0,
+    revoked_at INTEGER,
+    revoked_by TEXT
+);
+CREATE INDEX grants_by_expiry ON grants (expires_at);
+
+-- The feed: seq is the cursor. AUTOINCREMENT so a cursor is never reused after pruning.
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('grant', 'revoke', 'zones')),
+    grant_id TEXT,
+    time INTEGER NOT NULL
+);
+
+CREATE TABLE audit (
+    id TEXT PRIMARY KEY,
+    time INTEGER NOT NULL,
+    plugin TEXT NOT NULL,
+    host TEXT NOT NULL,
+    user TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    resource_key TEXT,              -- canonical form, NULL when the plugin sent something unparsable
+    action TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT,
+    grant_id TEXT,
+    request_id TEXT,
+    operation TEXT,
+    context TEXT,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX audit_by_time ON audit (time);
+CREATE INDEX audit_by_user ON audit (user, time);
+CREATE INDEX audit_by_grant ON audit (grant_id);
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Approved,
+    Denied,
+    Cancelled,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Denied => "denied",
+            Status::Cancelled => "cancelled",
+            Status::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Status> {
+        Ok(match s {
+            "pending" => Status::Pending,
+            "approved" => Status::Approved,
+            "denied" => Status::Denied,
+            "cancelled" => Status::Cancelled,
+            "expired" => Status::Expired,
+            _ => {
+                return Err(ServiceError::BadInput(format!(
+                    "unknown status `{s}`: use pending, approved, denied, cancelled or expired"
+                )))
+            }
+        })
+    }
+}
+
+/// A request as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestView {
+    pub id: String,
+    pub status: Status,
+    pub user: String,
+    pub groups: Vec<String>,
+    pub resources: Vec<String>,
+    pub actions: Vec<String>,
+    pub duration: String,
+    pub reason: String,
+    pub ticket: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub zones: Vec<String>,
+    pub approvals: Vec<ApprovalView>,
+    /// Who denied or cancelled it.
+    pub decided_by: Option<String>,
+    /// The reason given with a denial.
+    pub decision_reason: Option<String>,
+    pub grant: Option<GrantView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalView {
+    pub approver: String,
+    pub comment: String,
+    pub time: String,
+    /// The zones this approval counts for (those the approver is an approver of).
+    pub zones: Vec<String>,
+}
+
+/// A grant as the API shows it: the feed's grant plus its revocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantView {
+    #[serde(flatten)]
+    pub grant: wire::Grant,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user: Option<String>,
+    pub resource: Option<Resource>,
+    pub grant: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub limit: usize,
+}
+
+pub struct Store {
+    conn: Connection,
+    pending_timeout_ms: i64,
+    signal: ChangeSignal,
+}
+
+/// The store shared by the request handlers. SQLite calls block, so they run on the blocking
+/// pool, one at a time.
+#[derive(Clone)]
+pub struct Db {
+    store: Arc<Mutex<Store>>,
+}
+
+impl Db {
+    pub fn new(store: Store) -> Db {
+        Db { store: Arc::new(Mutex::new(store)) }
+    }
+
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic mid-call rolled its transaction back; the connection is still good.
+            let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut s)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("store task failed: {e}")))?
+    }
+}
+
+/// `r-` or `g-` followed by 10 random lowercase letters and digits.
+pub fn new_id(prefix: &str) -> String {
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut id = String::with_capacity(prefix.len() + 10);
+    id.push_str(prefix);
+    let mut n = 0;
+    while n < 10 {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the OS random source is available");
+        // 252 = 7 * 36: dropping the rest keeps every character equally likely.
+        for b in bytes.into_iter().filter(|b| *b < 252) {
+            if n < 10 {
+                id.push(ALPHABET[(b % 36) as usize] as char);
+                n += 1;
+            }
+        }
+    }
+    id
+}
+
+fn to_json(v: &impl Serialize) -> String {
+    serde_json::to_string(v).expect("plain data serializes")
+}
+
+fn from_json(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| ServiceError::Internal(format!("corrupt list in the database: {e}")))
+}
+
+struct RequestRow {
+    id: String,
+    status: Status,
+    user: String,
+    groups: Vec<String>,
+    resources: Vec<String>,
+    actions: Vec<String>,
+    duration_ms: i64,
+    reason: String,
+    ticket: Option<String>,
+    zones: Vec<String>,
+    created_at: i64,
+    updated_at: i64,
+    decided_by: Option<String>,
+    decision_reason: Option<String>,
+}
+
+const REQUEST_COLUMNS: &str = "id, status, user, groups, resources, actions, duration_ms, reason, \
+     ticket, zones, created_at, updated_at, decided_by, decision_reason";
+
+fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
+    let status: String = row.get(1)?;
+    let (groups, resources, actions, zones): (String, String, String, String) =
+        (row.get(3)?, row.get(4)?, row.get(5)?, row.get(9)?);
+    let mk = || -> Result<RequestRow> {
+        Ok(RequestRow {
+            id: row.get(0)?,
+            status: Status::parse(&status)
+                .map_err(|_| ServiceError::Internal(format!("unknown status {status} in the database")))?,
+            user: row.get(2)?,
+            groups: from_json(&groups)?,
+            resources: from_json(&resources)?,
+            actions: from_json(&actions)?,
+            duration_ms: row.get(6)?,
+            reason: row.get(7)?,
+            ticket: row.get(8)?,
+            zones: from_json(&zones)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+            decided_by: row.get(12)?,
+            decision_reason: row.get(13)?,
+        })
+    };
+    Ok(mk())
+}
+
+const GRANT_COLUMNS: &str =
+    "id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by";
+
+struct GrantRow {
+    view: GrantView,
+    expires_at: i64,
+    revoked: bool,
+}
+
+fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
+    let (resources, actions, approvers): (String, String, String) = (row.get(3)?, row.get(4)?, row.get(7)?);
+    let not_before: i64 = row.get(5)?;
+    let expires_at: i64 = row.get(6)?;
+    let revoked_at: Option<i64> = row.get(9)?;
+    let id: String = row.get(0)?;
+    let request_id: String = row.get(1)?;
+    let user: String = row.get(2)?;
+    let single_use: bool = row.get(8)?;
+    let revoked_by: Option<String> = row.get(10)?;
+    let mk = || -> Result<GrantRow> {
+        Ok(GrantRow {
+            view: GrantView {
+                grant: wire::Grant {
+                    id,
+                    request_id,
+                    user,
+                    resources: from_json(&resources)?,
+                    actions: from_json(&actions)?,
+                    not_before: format_time(not_before),
+                    expires_at: format_time(expires_at),
+                    approvers: from_json(&approvers)?,
+                    single_use,
+                },
+                revoked_at: revoked_at.map(format_time),
+                revoked_by,
+            },
+            expires_at,
+            revoked: revoked_at.is_some(),
+        })
+    };
+    Ok(mk())
+}
+
+/// Collects rows whose mapping may fail with our own error.
+fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<Result<T>>>) -> Result<Vec<T>> {
+    rows.map(|r| r?).collect()
+}
+
+impl Store {
+    /// Opens (creating when needed) `<dir>/jitgate.db`.
+    pub fn open(dir: &Path, pending_timeout: Duration, signal: ChangeSignal) -> Result<Store, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+        let path = dir.join("jitgate.db");
+        let conn = Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        Store::init(conn, pending_timeout, signal).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn open_in_memory(pending_timeout: Duration, signal: ChangeSignal) -> Result<Store, String> {
+        let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        Store::init(conn, pending_timeout, signal)
+    }
+
+    fn init(mut conn: Connection, pending_timeout: Duration, signal: ChangeSignal) -> Result<Store, String> {
+        let e = |e: rusqlite::Error| e.to_string();
+        conn.busy_timeout(Duration::from_secs(5)).map_err(e)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(e)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(e)?;
+        if version > SCHEMA_VERSION {
+            return Err(format!("the database has schema version {version}, newer than this jitgate ({SCHEMA_VERSION})"));
+        }
+        if version == 0 {
+            let tx = conn.transaction().map_err(e)?;
+            tx.execute_batch(SCHEMA).map_err(e)?;
+            // Cursors of a new database start above any cursor an older database (made before
+            // it) could have handed out, so a plugin following a replaced database gets a reset.
+            let floor = wire::now_millis() * 1000;
+            tx.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?1)", [floor]).map_err(e)?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('log_floor', ?1)", [floor.to_string()]).map_err(e)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(e)?;
+            tx.commit().map_err(e)?;
+        }
+        let store = Store { conn, pending_timeout_ms: pending_timeout.as_millis() as i64, signal };
+        let cursor = cursor(&store.conn).map_err(|e| e.to_string())?;
+        store.signal.published(cursor);
+        Ok(store)
+    }
+
+    /// Pending requests past their timeout become `expired`, whoever looks first.
+    fn expire(&mut self, now: i64) -> Result<()> {
+        let tx = self.begin()?;
+        let expired = expire_stale(&tx, self.pending_timeout_ms, now)?;
+        tx.commit()?;
+        for (id, user) in expired {
+            log_event!("request {id} by {user} expired without approval");
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// Records the configured zones; when they differ from the last recorded ones, appends a
+    /// zone change so following plugins receive the new list.
+    pub fn record_zones(&mut self, zones: &[wire::Zone], now: i64) -> Result<()> {
+        let json = to_json(&zones);
+        let tx = self.begin()?;
+        let old: Option<String> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'zones'", [], |r| r.get(0)).optional()?;
+        if old.as_deref() == Some(json.as_str()) {
+            return Ok(());
+        }
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('zones', ?1)", [&json])?;
+        let seq = append_change(&tx, "zones", None, now)?;
+        tx.commit()?;
+        self.signal.published(seq);
+        log_event!("zones recorded: {}", zones.iter().map(|z| z.name.as_str()).collect::<Vec<_>>().join(", "));
+        Ok(())
+    }
+
+    pub fn create_request(
+        &mut self,
+        caller: &Caller,
+        plan: &Plan,
+        reason: &str,
+        ticket: Option<&str>,
+        now: i64,
+    ) -> Result<RequestView> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::BadInput(
+                "a reason is required: say why you need this (an incident, a ticket, a task)".into(),
+            ));
+        }
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ServiceError::BadInput(format!("the reason is longer than {MAX_REASON_CHARS} characters")));
+        }
+        let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
+        let id = new_id("r-");
+        let resources: Vec<String> = plan.resources.iter().map(Resource::to_string).collect();
+        let actions: Vec<&str> = plan.actions.names();
+        let tx = self.begin()?;
+        tx.execute(
+            "INSERT INTO requests (id, status, user, groups, resources, actions, duration_ms, reason, \
+             ticket, zones, created_at, updated_at) VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            params![
+                id,
+                caller.user,
+                to_json(&caller.groups),
+                to_json(&resources),
+                to_json(&actions),
+                plan.duration.as_millis() as i64,
+                reason,
+                ticket,
+                to_json(&plan.zones),
+                now
+            ],
+        )?;
+        let view = load_view(&tx, &id)?;
+        tx.commit()?;
+        log_event!(
+            "request {id} created by {}: {} on {} for {} (zones: {})",
+            caller.user,
+            actions.join(","),
+            resources.join(" "),
+            view.duration,
+            plan.zones.join(", ")
+        );
+        Ok(view)
+    }
+
+    pub fn request(&mut self, id: &str, now: i64) -> Result<RequestView> {
+        self.expire(now)?;
+        let tx = self.begin()?;
+        let view = load_view(&tx, id)?;
+        tx.commit()?;
+        Ok(view)
+    }
+
+    /// Newest first.
+    pub fn requests(
+        &mut self,
+        status: Option<Status>,
+        user: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<RequestView>> {
+        self.expire(now)?;
+        let tx = self.begin()?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM requests WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR user = ?2) \
+                 ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![status.map(Status::as_str), user, limit as i64], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let views = ids.iter().map(|id| load_view(&tx, id)).collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(views)
+    }
+
+    /// Records `caller`'s approval for the zones they approve for; when every touched zone has
+    /// its approvals, marks the request approved and issues its grant.
+    pub fn approve(&mut self, id: &str, caller: &Caller, comment: &str, zones: &Zones, now: i64) -> Result<RequestView> {
+        self.expire(now)?;
+        let tx = self.begin()?;
+        let req = load_row(&tx, id)?;
+        if req.status != Status::Pending {
+            return Err(not_pending(&req));
+        }
+        if req.user == caller.user {
+            return Err(ServiceError::Forbidden("you cannot approve your own request".into()));
+        }
+        let mut counts_for = vec![];
+        for name in &req.zones {
+            let zone = zones.get(name).ok_or_else(|| {
+                ServiceError::Conflict(format!(
+                    "zone {name} of request {id} is no longer configured; the request cannot be approved"
+                ))
+            })?;
+            if zone.is_approver(caller) {
+                counts_for.push(name.clone());
+            }
+        }
+        if counts_for.is_empty() {
+            return Err(ServiceError::Forbidden(format!(
+                "you are not an approver of {}",
+                approver_groups(&req.zones, zones)
+            )));
+        }
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO approvals (request_id, approver, zones, comment, time) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, caller.user, to_json(&counts_for), comment.trim(), now],
+        )?;
+        if inserted == 0 {
+            return Err(ServiceError::Conflict(format!("you have already approved request {id}")));
+        }
+        tx.execute("UPDATE requests SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
+
+        let approvals = load_approvals(&tx, id)?;
+        let missing: Vec<String> = req
+            .zones
+            .iter()
+            .filter_map(|name| {
+                let need = zones.get(name).map(|z| z.approvals as usize).unwrap_or(usize::MAX);
+                let have = approvals.iter().filter(|a| a.zones.contains(name)).count();
+                (have < need).then(|| format!("{name} ({have} of {need})"))
+            })
+            .collect();
+        let mut issued = None;
+        if missing.is_empty() {
+            let changed = tx.execute(
+                "UPDATE requests SET status = 'approved', updated_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                params![id, now],
+            )?;
+            if changed != 1 {
+                return Err(ServiceError::Conflict(format!("request {id} is no longer pending")));
+            }
+            let grant_id = new_id("g-");
+            let approvers: Vec<&str> = approvals.iter().map(|a| a.approver.as_str()).collect();
+            tx.execute(
+                "INSERT INTO grants (id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
+                params![
+                    grant_id,
+                    id,
+                    req.user,
+                    to_json(&req.resources),
+                    to_json(&req.actions),
+                    now,
+                    now + req.duration_ms,
+                    to_json(&approvers)
+                ],
+            )?;
+            let seq = append_change(&tx, "grant", Some(&grant_id), now)?;
+            issued = Some((grant_id, seq));
+        }
+        let view = load_view(&tx, id)?;
+        tx.commit()?;
+        match issued {
+            Some((grant_id, seq)) => {
+                self.signal.published(seq);
+                log_event!("request {id} approved by {}", caller.user);
+                log_event!(
+                    "grant {grant_id} issued to {}: {} on {} until {}",
+                    req.user,
+                    req.actions.join(","),
+                    req.resources.join(" "),
+                    format_time(now + req.duration_ms)
+                );
+            }
+            None => log_event!(
+                "request {id}: approval by {} recorded (for {}); still needs {}",
+                caller.user,
+                counts_for.join(", "),
+                missing.join(", ")
+            ),
+        }
+        Ok(view)
+    }
+
+    pub fn deny(&mut self, id: &str, caller: &Caller, reason: Option<&str>, zones: &Zones, now: i64) -> Result<RequestView> {
+        self.expire(now)?;
+        let tx = self.begin()?;
+        let req = load_row(&tx, id)?;
+        if req.status != Status::Pending {
+            return Err(not_pending(&req));
+        }
+        if req.user == caller.user {
+            return Err(ServiceError::Forbidden("you cannot deny your own request; cancel it instead".into()));
+        }
+        if !req.zones.iter().any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller))) {
+            return Err(ServiceError::Forbidden(format!(
+                "you are not an approver of {}",
+                approver_groups(&req.zones, zones)
+            )));
+        }
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        close(&tx, &req, Status::Denied, &caller.user, reason, now)?;
+        let view = load_view(&tx, id)?;
+        tx.commit()?;
+        log_event!("request {id} denied by {}{}", caller.user, reason.map(|r| format!(": {r}")).unwrap_or_default());
+        Ok(view)
+    }
+
+    pub fn cancel(&mut self, id: &str, caller: &Caller, now: i64) -> Result<RequestView> {
+        self.expire(now)?;
+        let tx = self.begin()?;
+        let req = load_row(&tx, id)?;
+        if req.user != caller.user {
+            return Err(ServiceError::Forbidden("only the requester can cancel a request".into()));
+        }
+        if req.status != Status::Pending {
+            return Err(not_pending(&req));
+        }
+        close(&tx, &req, Status::Cancelled, &caller.user, None, now)?;
+        let view = load_view(&tx, id)?;
+        tx.commit()?;
+        log_event!("request {id} cancelled by {}", caller.user);
+        Ok(view)
+    }
+
+    /// Newest first. Active means not revoked and not yet expired.
+    pub fn grants(&mut self, active_only: bool, user: Option<&str>, limit: usize, now: i64) -> Result<Vec<GrantView>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {GRANT_COLUMNS} FROM grants WHERE (?1 IS NULL OR user = ?1) \
+             AND (?2 = 0 OR (revoked_at IS NULL AND expires_at > ?3)) \
+             ORDER BY not_before DESC, rowid DESC LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(params![user, active_only, now, limit as i64], grant_row)?;
+        Ok(collect(rows)?.into_iter().map(|g| g.view).collect())
+    }
+
+    pub fn grant(&mut self, id: &str) -> Result<GrantView> {
+        Ok(load_grant(&self.conn, id)?.view)
+    }
+
+    /// Ends a grant before its time: by an approver of a zone it touches, or by its grantee.
+    pub fn revoke(&mut self, id: &str, caller: &Caller, zones: &Zones, now: i64) -> Result<GrantView> {
+        let tx = self.begin()?;
+        let g = load_grant(&tx, id)?;
+        let req = load_row(&tx, &g.view.grant.request_id)?;
+        let grantee = g.view.grant.user == caller.user;
+        let approver = req.zones.iter().any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller)));
+        if !grantee && !approver {
+            return Err(ServiceError::Forbidden(format!(
+                "only the grantee or an approver of {} can revoke grant {id}",
+                approver_groups(&req.zones, zones)
+            )));
+        }
+        if g.revoked {
+            return Err(ServiceError::Conflict(format!("grant {id} is already revoked")));
+        }
+        if g.expires_at <= now {
+            return Err(ServiceError::Conflict(format!("grant {id} has already expired")));
+        }
+        let changed = tx.execute(
+            "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now, caller.user],
+        )?;
+        if changed != 1 {
+            return Err(ServiceError::Conflict(format!("grant {id} is already revoked")));
+        }
+        let seq = append_change(&tx, "revoke", Some(id), now)?;
+        let view = load_grant(&tx, id)?.view;
+        tx.commit()?;
+        self.signal.published(seq);
+        log_event!("grant {id} revoked by {}", caller.user);
+        Ok(view)
+    }
+
+    /// What a plugin at cursor `after` needs to catch up: everything (a reset) when `after` is
+    /// missing, unknown or older than the retained log, else the changes since.
+    pub fn feed(&mut self, after: Option<u64>, zones: &[wire::Zone], now: i64) -> Result<wire::Feed> {
+        let tx = self.conn.transaction()?;
+        let current = cursor(&tx)?;
+        let floor = log_floor(&tx)?;
+        let incremental = after.filter(|a| *a >= floor && *a <= current);
+        let mut feed = wire::Feed {
+            cursor: current,
+            server_time: format_time(now),
+            reset: incremental.is_none(),
+            zones: None,
+            grants: vec![],
+            revoked: vec![],
+        };
+        match incremental {
+            None => {
+                feed.zones = Some(zones.to_vec());
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants WHERE revoked_at IS NULL AND expires_at > ?1 ORDER BY rowid"
+                ))?;
+                let rows = stmt.query_map([now], grant_row)?;
+                feed.grants = collect(rows)?.into_iter().map(|g| g.view.grant).collect();
+            }
+            Some(after) => {
+                let mut stmt = tx.prepare("SELECT kind, grant_id FROM changes WHERE seq > ?1 ORDER BY seq")?;
+                let rows = stmt.query_map([after as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+                for row in rows {
+                    match row? {
+                        (kind, _) if kind == "zones" => feed.zones = Some(zones.to_vec()),
+                        (kind, Some(id)) if kind == "revoke" => feed.revoked.push(id),
+                        (kind, Some(id)) if kind == "grant" => {
+                            let g = load_grant(&tx, &id)?;
+                            // A grant revoked since is announced by its revoke alone.
+                            if !g.revoked {
+                                feed.grants.push(g.view.grant);
+                            }
+                        }
+                        (kind, id) => {
+                            return Err(ServiceError::Internal(format!("bad change row {kind} {id:?}")))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(feed)
+    }
+
+    /// Stores each event once by id; returns how many were new. The whole batch is checked
+    /// first, so a bad event stores nothing and the sender can fix and resend it.
+    pub fn ingest_audit(&mut self, events: &[AuditEvent], now: i64) -> Result<usize> {
+        let mut checked = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            let at = |what: String| ServiceError::BadInput(format!("event {i} ({}): {what}", e.id));
+            if e.id.trim().is_empty() {
+                return Err(ServiceError::BadInput(format!("event {i}: id is empty")));
+            }
+            let time = parse_time(&e.time)
+                .ok_or_else(|| at(format!("time `{}` is not an RFC 3339 UTC time", e.time)))?;
+            if e.decision != "allow" && e.decision != "deny" {
+                return Err(at(format!("decision `{}` must be allow or deny", e.decision)));
+            }
+            let key = Resource::parse(&e.resource).ok().map(|r| r.key().to_string());
+            checked.push((e, time, key));
+        }
+        let tx = self.begin()?;
+        let mut accepted = 0;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR IGNORE INTO audit (id, time, plugin, host, user, resource, resource_key, action, \
+                 decision, reason, grant_id, request_id, operation, context, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?;
+            for (e, time, key) in checked {
+                accepted += stmt.execute(params![
+                    e.id, time, e.plugin, e.host, e.user, e.resource, key, e.action, e.decision, e.reason,
+                    e.grant_id, e.request_id, e.operation, e.context, now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(accepted)
+    }
+
+    /// Oldest first. `resource` matches every event on that resource or under it.
+    pub fn audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        let mut sql = String::from(
+            "SELECT id, time, plugin, host, user, resource, action, decision, reason, grant_id, \
+             request_id, operation, context, resource_key FROM audit WHERE 1 = 1",
+        );
+        let mut args: Vec<Value> = vec![];
+        let mut arg = |sql: &mut String, cond: &str, v: Value| {
+            args.push(v);
+            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(u) = &f.user {
+            arg(&mut sql, " AND user = ?", Value::Text(u.clone()));
+        }
+        if let Some(g) = &f.grant {
+            arg(&mut sql, " AND grant_id = ?", Value::Text(g.clone()));
+        }
+        if let Some(t) = f.since {
+            arg(&mut sql, " AND time >= ?", Value::Integer(t));
+        }
+        if let Some(t) = f.until {
+            arg(&mut sql, " AND time < ?", Value::Integer(t));
+        }
+        if let Some(r) = &f.resource {
+            // A cheap prefix narrowing in SQL; covering (component boundaries) is decided below.
+            arg(&mut sql, " AND substr(resource_key, 1, ?) = ", Value::Integer(r.key().chars().count() as i64));
+            arg(&mut sql, "?", Value::Text(r.key().to_string()));
+        }
+        sql.push_str(" ORDER BY time, rowid");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut out = vec![];
+        while let Some(row) = rows.next()? {
+            if out.len() >= f.limit {
+                break;
+            }
+            if let Some(r) = &f.resource {
+                let key: Option<String> = row.get(13)?;
+                if !key.is_some_and(|k| key_covers(r.key(), &k)) {
+                    continue;
+                }
+            }
+            out.push(AuditEvent {
+                id: row.get(0)?,
+                time: format_time(row.get(1)?),
+                plugin: row.get(2)?,
+                host: row.get(3)?,
+                user: row.get(4)?,
+                resource: row.get(5)?,
+                action: row.get(6)?,
+                decision: row.get(7)?,
+                reason: row.get(8)?,
+                grant_id: row.get(9)?,
+                request_id: row.get(10)?,
+                operation: row.get(11)?,
+                context: row.get(12)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Periodic housekeeping: expires stale pending requests and prunes the old change log.
+    pub fn sweep(&mut self, now: i64) -> Result<()> {
+        self.expire(now)?;
+        let tx = self.begin()?;
+        let pruned: Option<i64> = tx.query_row(
+            "SELECT MAX(seq) FROM changes WHERE time < ?1",
+            [now - CHANGE_RETENTION_MS],
+            |r| r.get(0),
+        )?;
+        if let Some(seq) = pruned {
+            tx.execute("DELETE FROM changes WHERE seq <= ?1", [seq])?;
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'log_floor' AND CAST(value AS INTEGER) < ?1",
+                [seq],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn cursor(conn: &Connection) -> Result<u64> {
+    let seq: Option<i64> =
+        conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'changes'", [], |r| r.get(0)).optional()?;
+    match seq {
+        Some(s) => Ok(s as u64),
+        None => log_floor(conn),
+    }
+}
+
+fn log_floor(conn: &Connection) -> Result<u64> {
+    let v: String = conn.query_row("SELECT value FROM meta WHERE key = 'log_floor'", [], |r| r.get(0))?;
+    v.parse().map_err(|_| ServiceError::Internal(format!("bad log_floor {v} in the database")))
+}
+
+fn append_change(conn: &Connection, kind: &str, grant_id: Option<&str>, now: i64) -> Result<u64> {
+    conn.execute("INSERT INTO changes (kind, grant_id, time) VALUES (?1, ?2, ?3)", params![kind, grant_id, now])?;
+    Ok(conn.last_insert_rowid() as u64)
+}
+
+fn expire_stale(conn: &Connection, timeout_ms: i64, now: i64) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare(
+        "UPDATE requests SET status = 'expired', updated_at = ?1 \
+         WHERE status = 'pending' AND created_at <= ?2 RETURNING id, user",
+    )?;
+    let rows = stmt.query_map(params![now, now - timeout_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn close(conn: &Connection, req: &RequestRow, to: Status, by: &str, reason: Option<&str>, now: i64) -> Result<()> {
+    let changed = conn.execute(
+        "UPDATE requests SET status = ?2, decided_by = ?3, decision_reason = ?4, updated_at = ?5 \
+         WHERE id = ?1 AND status = 'pending'",
+        params![req.id, to.as_str(), by, reason, now],
+    )?;
+    if changed != 1 {
+        return Err(ServiceError::Conflict(format!("request {} is no longer pending", req.id)));
+    }
+    Ok(())
+}
+
+fn not_pending(req: &RequestRow) -> ServiceError {
+    ServiceError::Conflict(format!("request {} is {}, not pending", req.id, req.status.as_str()))
+}
+
+/// "zone sales (approver groups: sales-owners)", for refusals.
+fn approver_groups(names: &[String], zones: &Zones) -> String {
+    let parts: Vec<String> = names
+        .iter()
+        .map(|n| match zones.get(n) {
+            Some(z) => format!("zone {n} (approver groups: {})", z.approvers.join(", ")),
+            None => format!("zone {n}"),
+        })
+        .collect();
+    parts.join(" or ")
+}
+
+fn load_row(conn: &Connection, id: &str) -> Result<RequestRow> {
+    conn.query_row(&format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"), [id], request_row)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound(format!("no request {id}")))?
+}
+
+fn load_approvals(conn: &Connection, id: &str) -> Result<Vec<ApprovalView>> {
+    let mut stmt =
+        conn.prepare("SELECT approver, comment, time, zones FROM approvals WHERE request_id = ?1 ORDER BY time, rowid")?;
+    let rows = stmt.query_map([id], |r| {
+        let zones: String = r.get(3)?;
+        let (approver, comment, time): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        Ok(from_json(&zones).map(|zones| ApprovalView { approver, comment, time: format_time(time), zones }))
+    })?;
+    collect(rows)
+}
+
+fn load_grant(conn: &Connection, id: &str) -> Result<GrantRow> {
+    conn.query_row(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = ?1"), [id], grant_row)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound(format!("no grant {id}")))?
+}
+
+fn load_view(conn: &Connection, id: &str) -> Result<RequestView> {
+    let r = load_row(conn, id)?;
+    let grant_id: Option<String> =
+        conn.query_row("SELECT id FROM grants WHERE request_id = ?1", [id], |row| row.get(0)).optional()?;
+    let grant = grant_id.map(|g| load_grant(conn, &g)).transpose()?.map(|g| g.view);
+    Ok(RequestView {
+        approvals: load_approvals(conn, id)?,
+        id: r.id,
+        status: r.status,
+        user: r.user,
+        groups: r.groups,
+        resources: r.resources,
+        actions: r.actions,
+        duration: format_duration(Duration::from_millis(r.duration_ms as u64)),
+        reason: r.reason,
+        ticket: r.ticket,
+        created_at: format_time(r.created_at),
+        updated_at: format_time(r.updated_at),
+        zones: r.zones,
+        decided_by: r.decided_by,
+        decision_reason: r.decision_reason,
+        grant,
+    })
+}

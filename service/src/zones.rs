@@ -1,0 +1,318 @@
+//! The configured zones and the rules they put on a request: which zones a resource lies in,
+//! which actions each allows, how long a grant may last, and who approves. Resource matching
+//! itself is `jitgate::model`'s; this module only applies it to the zone list.
+
+use crate::error::{Result, ServiceError};
+use crate::identity::Caller;
+use jitgate::model::{format_duration, parse_duration, ActionSet, Resource};
+use jitgate::wire;
+use std::time::Duration;
+
+/// One zone, validated: every resource and action parsed, the cap a real duration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneRule {
+    pub name: String,
+    pub resources: Vec<Resource>,
+    pub approvers: Vec<String>,
+    pub approvals: u32,
+    pub actions: ActionSet,
+    pub max_duration: Duration,
+}
+
+impl ZoneRule {
+    /// Parses a zone as written in the config (or sent on the wire), naming the zone and the
+    /// field in every error.
+    pub fn from_wire(z: &wire::Zone) -> Result<ZoneRule, String> {
+        let name = z.name.trim();
+        if name.is_empty() {
+            return Err("a zone has an empty name".into());
+        }
+        let at = |field: &str, e: &dyn std::fmt::Display| format!("zone `{name}`: {field}: {e}");
+        if z.resources.is_empty() {
+            return Err(format!("zone `{name}`: resources is empty"));
+        }
+        let resources = z
+            .resources
+            .iter()
+            .map(|r| Resource::parse(r).map_err(|e| at("resources", &e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let approvers: Vec<String> =
+            z.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        if approvers.is_empty() {
+            return Err(format!(
+                "zone `{name}`: approvers is empty: name the groups whose members may approve"
+            ));
+        }
+        if z.approvals < 1 {
+            return Err(format!("zone `{name}`: approvals must be 1 or more"));
+        }
+        let actions = ActionSet::parse(z.actions.iter().map(String::as_str))
+            .map_err(|e| at("actions", &e))?;
+        let max_duration = parse_duration(&z.max_duration).map_err(|e| at("max_duration", &e))?;
+        Ok(ZoneRule {
+            name: name.to_string(),
+            resources,
+            approvers,
+            approvals: z.approvals,
+            actions,
+            max_duration,
+        })
+    }
+
+    /// The zone as plugins receive it, in canonical spelling.
+    pub fn to_wire(&self) -> wire::Zone {
+        wire::Zone {
+            name: self.name.clone(),
+            resources: self.resources.iter().map(Resource::to_string).collect(),
+            approvers: self.approvers.clone(),
+            approvals: self.approvals,
+            actions: self.actions.names().into_iter().map(String::from).collect(),
+            max_duration: format_duration(self.max_duration),
+        }
+    }
+
+    pub fn contains(&self, r: &Resource) -> bool {
+        self.resources.iter().any(|z| z.covers(r))
+    }
+
+    pub fn is_approver(&self, caller: &Caller) -> bool {
+        self.approvers.iter().any(|a| caller.groups.contains(a))
+    }
+}
+
+/// What a valid request asks for, in canonical form, and the zones it touches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub resources: Vec<Resource>,
+    pub actions: ActionSet,
+    pub duration: Duration,
+    /// Names of the touched zones, in config order.
+    pub zones: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Zones {
+    rules: Vec<ZoneRule>,
+}
+
+impl Zones {
+    pub fn new(rules: Vec<ZoneRule>) -> Result<Zones, String> {
+        for (i, z) in rules.iter().enumerate() {
+            if rules[..i].iter().any(|o| o.name == z.name) {
+                return Err(format!("zone `{}` is defined twice", z.name));
+            }
+        }
+        Ok(Zones { rules })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ZoneRule> {
+        self.rules.iter().find(|z| z.name == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ZoneRule> {
+        self.rules.iter()
+    }
+
+    pub fn to_wire(&self) -> Vec<wire::Zone> {
+        self.rules.iter().map(ZoneRule::to_wire).collect()
+    }
+
+    /// Checks a request against every zone it touches and returns it in canonical form.
+    /// Nothing is adjusted silently: a duration over a cap is refused, not shortened.
+    pub fn plan(&self, resources: &[String], actions: &[String], duration: &str) -> Result<Plan> {
+        if resources.is_empty() {
+            return Err(bad("no resource given: name at least one, e.g. hive:sales.orders"));
+        }
+        let mut parsed: Vec<Resource> = vec![];
+        for text in resources {
+            let r = Resource::parse(text)?;
+            if !parsed.contains(&r) {
+                parsed.push(r);
+            }
+        }
+        let actions = ActionSet::parse(actions.iter().map(String::as_str))?;
+        if duration.trim().is_empty() {
+            return Err(bad("a duration is required, e.g. 10m"));
+        }
+        let duration = parse_duration(duration)?;
+
+        let mut touched: Vec<&ZoneRule> = vec![];
+        for r in &parsed {
+            let inside: Vec<&ZoneRule> = self.rules.iter().filter(|z| z.contains(r)).collect();
+            if inside.is_empty() {
+                return Err(bad(&self.outside_message(r)));
+            }
+            for z in inside {
+                if !touched.iter().any(|t| t.name == z.name) {
+                    touched.push(z);
+                }
+            }
+        }
+        touched.sort_by_key(|z| self.rules.iter().position(|r| r.name == z.name));
+        for z in &touched {
+            for a in actions.iter() {
+                if !z.actions.contains(ActionSet::EMPTY.with(a)) {
+                    return Err(bad(&format!(
+                        "action {a} is not allowed in zone {} (allowed: {})",
+                        z.name,
+                        z.actions.names().join(", ")
+                    )));
+                }
+            }
+            if duration > z.max_duration {
+                return Err(bad(&format!(
+                    "duration {} exceeds the {} cap of zone {}: ask for {} or less",
+                    format_duration(duration),
+                    format_duration(z.max_duration),
+                    z.name,
+                    format_duration(z.max_duration)
+                )));
+            }
+        }
+        Ok(Plan {
+            resources: parsed,
+            actions,
+            duration,
+            zones: touched.iter().map(|z| z.name.clone()).collect(),
+        })
+    }
+
+    fn outside_message(&self, r: &Resource) -> String {
+        let below: Vec<String> = self
+            .rules
+            .iter()
+            .flat_map(|z| {
+                z.resources.iter().filter(|zr| r.covers(zr)).map(move |zr| format!("{zr} of zone {}", z.name))
+            })
+            .collect();
+        if below.is_empty() {
+            format!("{r} is not in any zone; it needs no request")
+        } else {
+            format!(
+                "{r} is not inside a zone but contains protected resources ({}): request those instead",
+                below.join(", ")
+            )
+        }
+    }
+}
+
+fn bad(msg: &str) -> ServiceError {
+    ServiceError::BadInput(msg.to_string())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn zone(name: &str, resources: &[&str], approvers: &[&str]) -> wire::Zone {
+        wire::Zone {
+            name: name.into(),
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            approvers: approvers.iter().map(|s| s.to_string()).collect(),
+            approvals: 1,
+            actions: ["read", "write", "export", "transform"].map(String::from).to_vec(),
+            max_duration: "15m".into(),
+        }
+    }
+
+    /// `sales` (all actions, 15m), `hr` (read only, 30m, two approvals), `lake` nested over sales.
+    pub(crate) fn example() -> Zones {
+        let sales = zone("sales", &["hdfs:/lake/sales", "hive:sales.*"], &["sales-owners"]);
+        let mut hr = zone("hr", &["hdfs:/lake/hr", "hive:hr.*"], &["hr-owners"]);
+        hr.actions = vec!["read".into()];
+        hr.max_duration = "30m".into();
+        hr.approvals = 2;
+        Zones::new([sales, hr].iter().map(|z| ZoneRule::from_wire(z).unwrap()).collect()).unwrap()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_request_is_planned_in_canonical_form_with_its_zones() {
+        let plan = example()
+            .plan(&strings(&["hive:Sales.Orders", "hdfs:/lake/hr//x/", "hive:sales.orders"]), &strings(&["read"]), "10m")
+            .unwrap();
+        assert_eq!(plan.resources.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["hive:sales.orders", "hdfs:/lake/hr/x"]);
+        assert_eq!(plan.zones, ["sales", "hr"]);
+        assert_eq!(plan.duration, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn duration_over_a_zone_cap_is_refused_naming_the_cap() {
+        let err = example().plan(&strings(&["hive:sales.orders"]), &strings(&["read"]), "20m").unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message().contains("15m cap of zone sales"), "{err}");
+        // The tightest touched zone decides: hr allows 30m but sales only 15m.
+        let err = example()
+            .plan(&strings(&["hdfs:/lake/hr", "hdfs:/lake/sales"]), &strings(&["read"]), "20m")
+            .unwrap_err();
+        assert!(err.message().contains("cap of zone sales"), "{err}");
+    }
+
+    #[test]
+    fn action_not_allowed_in_a_zone_is_refused() {
+        let err = example().plan(&strings(&["hdfs:/lake/hr/p"]), &strings(&["read", "export"]), "5m").unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.message(), "action export is not allowed in zone hr (allowed: read)");
+    }
+
+    #[test]
+    fn resource_outside_every_zone_needs_no_request() {
+        let err = example().plan(&strings(&["hdfs:/tmp/x"]), &strings(&["read"]), "5m").unwrap_err();
+        assert_eq!(err.message(), "hdfs:/tmp/x is not in any zone; it needs no request");
+        let err = example().plan(&strings(&["hdfs:/lake"]), &strings(&["read"]), "5m").unwrap_err();
+        assert!(err.message().contains("contains protected resources (hdfs:/lake/sales of zone sales, hdfs:/lake/hr of zone hr)"), "{err}");
+        // A name that merely shares a prefix is not inside.
+        assert!(example().plan(&strings(&["hive:salesx.t"]), &strings(&["read"]), "5m").is_err());
+    }
+
+    #[test]
+    fn unknown_resource_syntax_action_or_duration_is_bad_input() {
+        let z = example();
+        for (res, act, dur, says) in [
+            ("s3x://bucket/x", "read", "5m", "unknown resource"),
+            ("hive:sales.or-ders", "read", "5m", "bad Hive resource"),
+            ("hive:sales.orders", "delete", "5m", "unknown action `delete`"),
+            ("hive:sales.orders", "read", "soon", "bad duration"),
+            ("hive:sales.orders", "read", "", "duration is required"),
+        ] {
+            let err = z.plan(&strings(&[res]), &strings(&[act]), dur).unwrap_err();
+            assert_eq!(err.status(), 400);
+            assert!(err.message().contains(says), "{err} should say {says}");
+        }
+        assert!(z.plan(&[], &strings(&["read"]), "5m").unwrap_err().message().contains("no resource"));
+        assert!(z.plan(&strings(&["hive:sales.t"]), &[], "5m").unwrap_err().message().contains("no action"));
+    }
+
+    #[test]
+    fn zone_validation_names_the_zone_and_field() {
+        let mut z = zone("ops", &["hdfs:/ops"], &["ops"]);
+        z.resources.push("ftp:/x".into());
+        assert!(ZoneRule::from_wire(&z).unwrap_err().starts_with("zone `ops`: resources: unknown resource"));
+        let mut z = zone("ops", &["hdfs:/ops"], &[]);
+        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("approvers is empty"));
+        z.approvers = vec!["ops".into()];
+        z.approvals = 0;
+        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("approvals must be 1 or more"));
+        z.approvals = 1;
+        z.actions = vec!["read".into(), "drop".into()];
+        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("zone `ops`: actions: unknown action `drop`"));
+        z.actions = vec!["read".into()];
+        z.max_duration = "forever".into();
+        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("zone `ops`: max_duration: bad duration"));
+        let dup = ZoneRule::from_wire(&zone("a", &["hdfs:/a"], &["g"])).unwrap();
+        assert!(Zones::new(vec![dup.clone(), dup]).unwrap_err().contains("defined twice"));
+    }
+
+    #[test]
+    fn approvers_are_members_of_an_approver_group() {
+        let z = example();
+        let sales = z.get("sales").unwrap();
+        let bob = Caller { user: "bob".into(), groups: vec!["x".into(), "sales-owners".into()] };
+        let eve = Caller { user: "eve".into(), groups: vec!["hr-owners".into()] };
+        assert!(sales.is_approver(&bob));
+        assert!(!sales.is_approver(&eve));
+    }
+}
