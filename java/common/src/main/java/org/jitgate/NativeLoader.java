@@ -42,7 +42,14 @@ public final class NativeLoader {
             }
             System.load(lib.toString());
         } else {
-            System.load(extractBundled().toString());
+            Path lib = extractBundled();
+            System.load(lib.toString());
+            // Loaded code stays mapped; removing the file now means a killed JVM leaves nothing behind.
+            try {
+                Files.deleteIfExists(lib);
+            } catch (IOException ignored) {
+                // deleteOnExit still applies
+            }
         }
         loaded = true;
     }

@@ -67,13 +67,13 @@ final class JitGateEnforcer implements AccessControlEnforcer {
                          CallerContext callerContext) throws AccessControlException {
         String user = null;
         String resource = null;
-        int code = Decision.DENY_INTERNAL;
+        int code;
         try {
+            user = ugi.getShortUserName();
+            resource = HdfsResources.of(path);
             if (jitgate == null) {
                 throw new IllegalStateException("the jitgate provider was not started");
             }
-            user = ugi.getShortUserName();
-            resource = HdfsResources.of(path);
             String context = callerContext == null ? null : callerContext.getContext();
             code = jitgate.decide(user, resource, actions, operation, context);
             if (!Decision.denied(code)) {

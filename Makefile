@@ -1,0 +1,27 @@
+# The two commands of README.md: `make demo` and `make test`.
+MVN ?= mvn -B -ntp -f java/pom.xml
+CARGO ?= cargo
+
+.PHONY: build demo test test-rust test-java clean
+
+# Release profile everywhere, so the cdylib the jars carry, the binary the tests start and
+# the Rust tests share one build.
+build:
+	$(CARGO) build --release --workspace
+	$(MVN) -q -DskipTests install
+
+demo: build
+	bash examples/demo.sh
+
+test-rust:
+	$(CARGO) build --release --workspace
+	$(CARGO) test --release --workspace
+
+test-java: build
+	$(MVN) verify
+
+test: test-rust test-java
+
+clean:
+	$(CARGO) clean
+	$(MVN) clean

@@ -1,0 +1,164 @@
+//! A real `jitgate serve` process for the core's integration tests.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-plugin-token-5b8e";
+
+/// target/<profile>, where cargo puts the `jitgate` binary and the cdylib.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+pub struct Service {
+    pub dir: PathBuf,
+    pub url: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Service {
+    /// Writes a config with the `sales` zone into `dir` and starts the service on a free port.
+    pub fn start(dir: &Path) -> Service {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut s = Service { dir: dir.to_path_buf(), url: format!("http://127.0.0.1:{port}"), port, child: None };
+        std::fs::write(dir.join("tokens"), format!("{TOKEN}\n")).unwrap();
+        std::fs::write(
+            dir.join("jitgate.toml"),
+            format!(
+                r#"listen = "127.0.0.1:{port}"
+data_dir = "{data}"
+public_url = "http://127.0.0.1:{port}"
+
+[auth]
+mode = "trusted-header"
+
+[plugins]
+tokens_file = "{tokens}"
+
+[[zones]]
+name = "sales"
+resources = ["hdfs:/lake/sales", "hive:sales.*"]
+approvers = ["sales-owners"]
+approvals = 1
+actions = ["read", "write", "export", "transform"]
+max_duration = "15m"
+"#,
+                data = dir.join("data").display(),
+                tokens = dir.join("tokens").display()
+            ),
+        )
+        .unwrap();
+        s.restart();
+        s
+    }
+
+    /// Starts (again) on the same port and data dir, and waits until the feed answers.
+    pub fn restart(&mut self) {
+        let bin = target_dir().join("jitgate");
+        assert!(bin.exists(), "build the service first: cargo build --release --workspace");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("service.log")).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(self.dir.join("jitgate.toml"))
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("jitgate serve starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = ureq::get(&format!("{}/v1/feed?wait=0", self.url))
+                .set("Authorization", &format!("Bearer {TOKEN}"))
+                .call()
+                .is_ok();
+            if ok {
+                return;
+            }
+            assert!(Instant::now() < deadline, "service did not start:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("service.log")).unwrap_or_default()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn call(&self, method: &str, path: &str, user: &str, groups: &str, body: Option<Value>) -> Value {
+        let req = ureq::request(method, &format!("{}{path}", self.url))
+            .set("X-Forwarded-User", user)
+            .set("X-Forwarded-Groups", groups);
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        match resp {
+            Ok(r) => r.into_json().unwrap(),
+            Err(ureq::Error::Status(code, r)) => {
+                panic!("{method} {path} as {user}: {code} {}", r.into_string().unwrap_or_default())
+            }
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
+    /// alice asks for `actions` on `resource`; returns the request id.
+    pub fn request(&self, user: &str, resource: &str, actions: &[&str], duration: &str) -> String {
+        let body = serde_json::json!({
+            "resources": [resource], "actions": actions, "duration": duration, "reason": "INC-4411 integration test"
+        });
+        self.call("POST", "/v1/requests", user, "analysts", Some(body))["id"].as_str().unwrap().to_string()
+    }
+
+    /// bob (a sales owner) approves; returns the grant id.
+    pub fn approve(&self, request: &str) -> String {
+        let r = self.call("POST", &format!("/v1/requests/{request}/approve"), "bob", "sales-owners", Some(serde_json::json!({"comment": "ok"})));
+        assert_eq!(r["status"], "approved", "{r}");
+        r["grant"]["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn revoke(&self, grant: &str) {
+        self.call("POST", &format!("/v1/grants/{grant}/revoke"), "bob", "sales-owners", Some(serde_json::json!({})));
+    }
+
+    pub fn audit(&self, query: &str) -> Vec<Value> {
+        let r = self.call("GET", &format!("/v1/audit?{query}"), "auditor", "auditors", None);
+        r["events"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Polls `f` until it returns Some, failing after `limit`; returns the value and the time it took.
+pub fn eventually<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> (T, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return (v, start.elapsed());
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
