@@ -87,7 +87,11 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Stri
         ),
         None => (String::new(), String::new()),
     };
-    let settings = if path.is_some() { parse(&text) } else { Ok(built_in()) };
+    let settings = if path.is_some() {
+        parse(&text)
+    } else {
+        Ok(built_in())
+    };
     let mut settings = settings.map_err(|e| format!("config file {origin}: {e}"))?;
     if let Some(listen) = &overrides.listen {
         settings.listen = listen.clone();
@@ -111,16 +115,22 @@ impl Settings {
 
 /// Parses and validates the text of a config file.
 pub fn parse(text: &str) -> Result<Settings, String> {
-    let file: FileConfig = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    let file: FileConfig =
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
     let listen = file.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
     let configured_public_url = file.public_url.map(|u| u.trim_end_matches('/').to_string());
     match file.auth.mode.as_deref() {
         None | Some("trusted-header") => {}
         Some("oidc") => {
-            return Err("auth.mode = \"oidc\" is not supported by this version yet; use \"trusted-header\"".into())
+            return Err(
+                "auth.mode = \"oidc\" is not supported by this version yet; use \"trusted-header\""
+                    .into(),
+            )
         }
         Some(other) => {
-            return Err(format!("auth.mode = \"{other}\" is unknown; use \"trusted-header\""))
+            return Err(format!(
+                "auth.mode = \"{other}\" is unknown; use \"trusted-header\""
+            ))
         }
     }
     let trusted_proxies = match file.auth.trusted_proxies {
@@ -130,8 +140,12 @@ pub fn parse(text: &str) -> Result<Settings, String> {
     .iter()
     .map(|c| Cidr::parse(c).map_err(|e| format!("auth.trusted_proxies: {e}")))
     .collect::<Result<Vec<_>, _>>()?;
-    let pending_timeout = parse_duration(file.pending_timeout.as_deref().unwrap_or(DEFAULT_PENDING_TIMEOUT))
-        .map_err(|e| format!("pending_timeout: {e}"))?;
+    let pending_timeout = parse_duration(
+        file.pending_timeout
+            .as_deref()
+            .unwrap_or(DEFAULT_PENDING_TIMEOUT),
+    )
+    .map_err(|e| format!("pending_timeout: {e}"))?;
     let rules = file
         .zones
         .unwrap_or_default()
@@ -155,7 +169,9 @@ fn zone_rule(z: ZoneSection) -> Result<ZoneRule, String> {
         resources: vec![],
         approvers: vec![],
         approvals: 1,
-        actions: ["read", "write", "export", "transform"].map(String::from).to_vec(),
+        actions: ["read", "write", "export", "transform"]
+            .map(String::from)
+            .to_vec(),
         max_duration: "15m".into(),
     };
     let approvals = match z.approvals {
@@ -209,8 +225,14 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("./jitgate-data"));
         assert_eq!(s.public_url(), "http://127.0.0.1:8470");
         assert_eq!(s.pending_timeout, Duration::from_secs(3600));
-        assert!(s.trusted_proxies.iter().any(|c| c.contains("127.0.0.1".parse().unwrap())));
-        assert!(!s.trusted_proxies.iter().any(|c| c.contains("10.0.0.1".parse().unwrap())));
+        assert!(s
+            .trusted_proxies
+            .iter()
+            .any(|c| c.contains("127.0.0.1".parse().unwrap())));
+        assert!(!s
+            .trusted_proxies
+            .iter()
+            .any(|c| c.contains("10.0.0.1".parse().unwrap())));
         let sales = s.zones.get("sales").unwrap().to_wire();
         assert_eq!(sales.resources, ["hdfs:/lake/sales", "hive:sales.*"]);
         assert_eq!(sales.approvers, ["sales-owners"]);
@@ -221,7 +243,10 @@ mod tests {
 
     #[test]
     fn command_line_overrides_win_and_move_the_public_url() {
-        let o = Overrides { listen: Some("127.0.0.1:9999".into()), data_dir: Some("/tmp/x".into()) };
+        let o = Overrides {
+            listen: Some("127.0.0.1:9999".into()),
+            data_dir: Some("/tmp/x".into()),
+        };
         let s = load(None, &o).unwrap();
         assert_eq!(s.listen, "127.0.0.1:9999");
         assert_eq!(s.public_url(), "http://127.0.0.1:9999");
@@ -254,7 +279,10 @@ max_duration = "30m"
         )
         .unwrap();
         assert_eq!(s.public_url(), "https://jitgate.example.org");
-        assert_eq!(s.tokens_file, Some(PathBuf::from("/etc/jitgate/plugin-tokens")));
+        assert_eq!(
+            s.tokens_file,
+            Some(PathBuf::from("/etc/jitgate/plugin-tokens"))
+        );
         let z = s.zones.get("sales").unwrap();
         assert_eq!(z.approvals, 2);
         assert_eq!(z.max_duration, Duration::from_secs(1800));
@@ -264,7 +292,8 @@ max_duration = "30m"
 
     #[test]
     fn zone_defaults_are_one_approval_all_actions_fifteen_minutes() {
-        let s = parse("[[zones]]\nname = \"a\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n").unwrap();
+        let s = parse("[[zones]]\nname = \"a\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n")
+            .unwrap();
         let z = s.zones.get("a").unwrap().to_wire();
         assert_eq!((z.approvals, z.max_duration.as_str()), (1, "15m"));
         assert_eq!(z.actions.len(), 4);
@@ -289,20 +318,40 @@ max_duration = "30m"
             parse(&format!("[[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n{extra}\n"))
         };
         assert!(zone("").is_ok());
-        assert!(zone("approvals = 0").unwrap_err().contains("zone `z`: approvals must be 1 or more"));
-        assert!(zone("approvals = -3").unwrap_err().contains("approvals must be 1 or more"));
-        assert!(zone("actions = [\"read\", \"delete\"]").unwrap_err().contains("unknown action `delete`"));
-        assert!(zone("max_duration = \"a while\"").unwrap_err().contains("zone `z`: max_duration: bad duration"));
-        let err = parse("[[zones]]\nname = \"z\"\nresources = [\"hdfs:relative\"]\napprovers = [\"g\"]\n").unwrap_err();
-        assert!(err.contains("zone `z`: resources: bad HDFS resource"), "{err}");
+        assert!(zone("approvals = 0")
+            .unwrap_err()
+            .contains("zone `z`: approvals must be 1 or more"));
+        assert!(zone("approvals = -3")
+            .unwrap_err()
+            .contains("approvals must be 1 or more"));
+        assert!(zone("actions = [\"read\", \"delete\"]")
+            .unwrap_err()
+            .contains("unknown action `delete`"));
+        assert!(zone("max_duration = \"a while\"")
+            .unwrap_err()
+            .contains("zone `z`: max_duration: bad duration"));
+        let err = parse(
+            "[[zones]]\nname = \"z\"\nresources = [\"hdfs:relative\"]\napprovers = [\"g\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("zone `z`: resources: bad HDFS resource"),
+            "{err}"
+        );
         let err = parse("[[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\n").unwrap_err();
         assert!(err.contains("approvers is empty"), "{err}");
     }
 
     #[test]
     fn bad_auth_settings_are_refused() {
-        assert!(parse("[auth]\nmode = \"oidc\"\n").unwrap_err().contains("not supported"));
-        assert!(parse("[auth]\nmode = \"anyone\"\n").unwrap_err().contains("unknown"));
-        assert!(parse("[auth]\ntrusted_proxies = [\"10.0.0.0/40\"]\n").unwrap_err().contains("auth.trusted_proxies"));
+        assert!(parse("[auth]\nmode = \"oidc\"\n")
+            .unwrap_err()
+            .contains("not supported"));
+        assert!(parse("[auth]\nmode = \"anyone\"\n")
+            .unwrap_err()
+            .contains("unknown"));
+        assert!(parse("[auth]\ntrusted_proxies = [\"10.0.0.0/40\"]\n")
+            .unwrap_err()
+            .contains("auth.trusted_proxies"));
     }
 }

@@ -22,7 +22,9 @@ pub struct ChangeSignal {
 
 impl ChangeSignal {
     pub fn new() -> ChangeSignal {
-        ChangeSignal { tx: Arc::new(watch::channel(0).0) }
+        ChangeSignal {
+            tx: Arc::new(watch::channel(0).0),
+        }
     }
 
     /// Called after the transaction that appended `cursor` has committed.

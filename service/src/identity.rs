@@ -72,7 +72,10 @@ pub struct Identity {
 
 impl Identity {
     pub fn new(trusted_proxies: Vec<Cidr>, plugin_tokens: Vec<String>) -> Identity {
-        Identity { trusted_proxies, plugin_tokens }
+        Identity {
+            trusted_proxies,
+            plugin_tokens,
+        }
     }
 
     /// The person behind a request, from the trusted headers. `peer` is None when the
@@ -95,7 +98,9 @@ impl Identity {
         };
         let trusted = peer.is_some_and(|ip| self.trusted_proxies.iter().any(|c| c.contains(ip)));
         if !trusted {
-            let from = peer.map(|p| p.to_string()).unwrap_or_else(|| "an unknown address".into());
+            let from = peer
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "an unknown address".into());
             return Err(ServiceError::Unauthenticated(format!(
                 "X-Forwarded-User is accepted only from a trusted proxy (auth.trusted_proxies), \
                  not from {from}"
@@ -120,7 +125,10 @@ impl Identity {
                 .map(String::from)
                 .collect(),
         };
-        Ok(Caller { user: user.to_string(), groups })
+        Ok(Caller {
+            user: user.to_string(),
+            groups,
+        })
     }
 
     /// Succeeds when the request carries one of the plugin tokens as a Bearer token.
@@ -133,19 +141,30 @@ impl Identity {
             ));
         };
         // Compare every token in full so the time taken says nothing about how close a guess was.
-        let known = self.plugin_tokens.iter().fold(false, |hit, t| constant_eq(t, token) | hit);
+        let known = self
+            .plugin_tokens
+            .iter()
+            .fold(false, |hit, t| constant_eq(t, token) | hit);
         if known {
             Ok(())
         } else {
-            Err(ServiceError::Unauthenticated("the plugin token is not valid".into()))
+            Err(ServiceError::Unauthenticated(
+                "the plugin token is not valid".into(),
+            ))
         }
     }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {
@@ -158,6 +177,7 @@ fn constant_eq(a: &str, b: &str) -> bool {
 }
 
 /// Where the plugin tokens came from, to tell the admin at start.
+#[derive(Debug)]
 pub enum TokenSource {
     File(PathBuf),
     Generated(PathBuf),
@@ -173,7 +193,10 @@ pub fn plugin_tokens(
     if let Some(path) = tokens_file {
         let tokens = read_tokens(path)?;
         if tokens.is_empty() {
-            return Err(format!("plugins.tokens_file {}: no token in it", path.display()));
+            return Err(format!(
+                "plugins.tokens_file {}: no token in it",
+                path.display()
+            ));
         }
         return Ok((tokens, TokenSource::File(path.to_path_buf())));
     }
@@ -237,25 +260,46 @@ mod tests {
         let c = Cidr::parse("10.1.0.0/16").unwrap();
         assert!(c.contains("10.1.200.3".parse().unwrap()));
         assert!(!c.contains("10.2.0.1".parse().unwrap()));
-        assert!(Cidr::parse("10.0.0.0/12").unwrap().contains("10.15.255.255".parse().unwrap()));
-        assert!(!Cidr::parse("10.0.0.0/12").unwrap().contains("10.16.0.0".parse().unwrap()));
-        assert!(Cidr::parse("127.0.0.1").unwrap().contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/12")
+            .unwrap()
+            .contains("10.15.255.255".parse().unwrap()));
+        assert!(!Cidr::parse("10.0.0.0/12")
+            .unwrap()
+            .contains("10.16.0.0".parse().unwrap()));
+        assert!(Cidr::parse("127.0.0.1")
+            .unwrap()
+            .contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("localhost").is_err());
     }
 
     #[test]
     fn trusted_headers_give_user_and_groups() {
-        let h = headers(&[(USER_HEADER, "alice"), (GROUPS_HEADER, "sales-owners, ops ,")]);
-        let c = identity().caller(Some("127.0.0.1".parse().unwrap()), &h).unwrap();
-        assert_eq!(c, Caller { user: "alice".into(), groups: vec!["sales-owners".into(), "ops".into()] });
+        let h = headers(&[
+            (USER_HEADER, "alice"),
+            (GROUPS_HEADER, "sales-owners, ops ,"),
+        ]);
+        let c = identity()
+            .caller(Some("127.0.0.1".parse().unwrap()), &h)
+            .unwrap();
+        assert_eq!(
+            c,
+            Caller {
+                user: "alice".into(),
+                groups: vec!["sales-owners".into(), "ops".into()]
+            }
+        );
     }
 
     #[test]
     fn trusted_headers_from_an_untrusted_peer_are_refused() {
         let h = headers(&[(USER_HEADER, "alice")]);
-        let err = identity().caller(Some("192.0.2.7".parse().unwrap()), &h).unwrap_err();
+        let err = identity()
+            .caller(Some("192.0.2.7".parse().unwrap()), &h)
+            .unwrap_err();
         assert_eq!(err.status(), 401);
         assert!(err.message().contains("192.0.2.7"), "{err}");
         assert!(identity().caller(None, &h).is_err());
@@ -263,20 +307,32 @@ mod tests {
 
     #[test]
     fn missing_user_header_is_unauthenticated() {
-        let err = identity().caller(Some("127.0.0.1".parse().unwrap()), &HeaderMap::new()).unwrap_err();
+        let err = identity()
+            .caller(Some("127.0.0.1".parse().unwrap()), &HeaderMap::new())
+            .unwrap_err();
         assert_eq!(err.status(), 401);
         let h = headers(&[("authorization", "Bearer eyJ...")]);
-        let err = identity().caller(Some("127.0.0.1".parse().unwrap()), &h).unwrap_err();
+        let err = identity()
+            .caller(Some("127.0.0.1".parse().unwrap()), &h)
+            .unwrap_err();
         assert!(err.message().contains("trusted-header"), "{err}");
     }
 
     #[test]
     fn plugin_token_must_match_exactly() {
         let id = identity();
-        assert!(id.check_plugin(&headers(&[("authorization", "Bearer secret-token")])).is_ok());
-        assert!(id.check_plugin(&headers(&[("authorization", "bearer secret-token")])).is_ok());
-        assert!(id.check_plugin(&headers(&[("authorization", "Bearer secret-toke")])).is_err());
-        assert!(id.check_plugin(&headers(&[("authorization", "Bearer secret-token2")])).is_err());
+        assert!(id
+            .check_plugin(&headers(&[("authorization", "Bearer secret-token")]))
+            .is_ok());
+        assert!(id
+            .check_plugin(&headers(&[("authorization", "bearer secret-token")]))
+            .is_ok());
+        assert!(id
+            .check_plugin(&headers(&[("authorization", "Bearer secret-toke")]))
+            .is_err());
+        assert!(id
+            .check_plugin(&headers(&[("authorization", "Bearer secret-token2")]))
+            .is_err());
         assert!(id.check_plugin(&HeaderMap::new()).is_err());
     }
 
@@ -292,7 +348,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("plugin-token")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("plugin-token"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -305,6 +364,8 @@ mod tests {
         let (tokens, _) = plugin_tokens(Some(&file), dir.path()).unwrap();
         assert_eq!(tokens, ["tok-a", "tok-b"]);
         std::fs::write(&file, "# none\n").unwrap();
-        assert!(plugin_tokens(Some(&file), dir.path()).unwrap_err().contains("no token"));
+        assert!(plugin_tokens(Some(&file), dir.path())
+            .unwrap_err()
+            .contains("no token"));
     }
 }

@@ -202,7 +202,9 @@ pub struct Db {
 
 impl Db {
     pub fn new(store: Store) -> Db {
-        Db { store: Arc::new(Mutex::new(store)) }
+        Db {
+            store: Arc::new(Mutex::new(store)),
+        }
     }
 
     pub async fn call<T: Send + 'static>(
@@ -245,7 +247,8 @@ fn to_json(v: &impl Serialize) -> String {
 }
 
 fn from_json(text: &str) -> Result<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| ServiceError::Internal(format!("corrupt list in the database: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| ServiceError::Internal(format!("corrupt list in the database: {e}")))
 }
 
 struct RequestRow {
@@ -275,8 +278,9 @@ fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
     let mk = || -> Result<RequestRow> {
         Ok(RequestRow {
             id: row.get(0)?,
-            status: Status::parse(&status)
-                .map_err(|_| ServiceError::Internal(format!("unknown status {status} in the database")))?,
+            status: Status::parse(&status).map_err(|_| {
+                ServiceError::Internal(format!("unknown status {status} in the database"))
+            })?,
             user: row.get(2)?,
             groups: from_json(&groups)?,
             resources: from_json(&resources)?,
@@ -304,7 +308,8 @@ struct GrantRow {
 }
 
 fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
-    let (resources, actions, approvers): (String, String, String) = (row.get(3)?, row.get(4)?, row.get(7)?);
+    let (resources, actions, approvers): (String, String, String) =
+        (row.get(3)?, row.get(4)?, row.get(7)?);
     let not_before: i64 = row.get(5)?;
     let expires_at: i64 = row.get(6)?;
     let revoked_at: Option<i64> = row.get(9)?;
@@ -344,26 +349,42 @@ fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<Result<T>>>) -> Result
 
 impl Store {
     /// Opens (creating when needed) `<dir>/jitgate.db`.
-    pub fn open(dir: &Path, pending_timeout: Duration, signal: ChangeSignal) -> Result<Store, String> {
+    pub fn open(
+        dir: &Path,
+        pending_timeout: Duration,
+        signal: ChangeSignal,
+    ) -> Result<Store, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
         let path = dir.join("jitgate.db");
-        let conn = Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let conn =
+            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         Store::init(conn, pending_timeout, signal).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    pub fn open_in_memory(pending_timeout: Duration, signal: ChangeSignal) -> Result<Store, String> {
+    #[cfg(test)]
+    pub fn open_in_memory(
+        pending_timeout: Duration,
+        signal: ChangeSignal,
+    ) -> Result<Store, String> {
         let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
         Store::init(conn, pending_timeout, signal)
     }
 
-    fn init(mut conn: Connection, pending_timeout: Duration, signal: ChangeSignal) -> Result<Store, String> {
+    fn init(
+        mut conn: Connection,
+        pending_timeout: Duration,
+        signal: ChangeSignal,
+    ) -> Result<Store, String> {
         let e = |e: rusqlite::Error| e.to_string();
         conn.busy_timeout(Duration::from_secs(5)).map_err(e)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(e)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(e)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(e)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(e)?;
         if version > SCHEMA_VERSION {
             return Err(format!("the database has schema version {version}, newer than this jitgate ({SCHEMA_VERSION})"));
         }
@@ -373,12 +394,25 @@ impl Store {
             // Cursors of a new database start above any cursor an older database (made before
             // it) could have handed out, so a plugin following a replaced database gets a reset.
             let floor = wire::now_millis() * 1000;
-            tx.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?1)", [floor]).map_err(e)?;
-            tx.execute("INSERT INTO meta (key, value) VALUES ('log_floor', ?1)", [floor.to_string()]).map_err(e)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(e)?;
+            tx.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?1)",
+                [floor],
+            )
+            .map_err(e)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('log_floor', ?1)",
+                [floor.to_string()],
+            )
+            .map_err(e)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(e)?;
             tx.commit().map_err(e)?;
         }
-        let store = Store { conn, pending_timeout_ms: pending_timeout.as_millis() as i64, signal };
+        let store = Store {
+            conn,
+            pending_timeout_ms: pending_timeout.as_millis() as i64,
+            signal,
+        };
         let cursor = cursor(&store.conn).map_err(|e| e.to_string())?;
         store.signal.published(cursor);
         Ok(store)
@@ -386,8 +420,9 @@ impl Store {
 
     /// Pending requests past their timeout become `expired`, whoever looks first.
     fn expire(&mut self, now: i64) -> Result<()> {
+        let timeout = self.pending_timeout_ms;
         let tx = self.begin()?;
-        let expired = expire_stale(&tx, self.pending_timeout_ms, now)?;
+        let expired = expire_stale(&tx, timeout, now)?;
         tx.commit()?;
         for (id, user) in expired {
             log_event!("request {id} by {user} expired without approval");
@@ -396,7 +431,9 @@ impl Store {
     }
 
     fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 
     /// Records the configured zones; when they differ from the last recorded ones, appends a
@@ -404,16 +441,21 @@ impl Store {
     pub fn record_zones(&mut self, zones: &[wire::Zone], now: i64) -> Result<()> {
         let json = to_json(&zones);
         let tx = self.begin()?;
-        let old: Option<String> =
-            tx.query_row("SELECT value FROM meta WHERE key = 'zones'", [], |r| r.get(0)).optional()?;
+        let old: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = 'zones'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
         if old.as_deref() == Some(json.as_str()) {
             return Ok(());
         }
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('zones', ?1)", [&json])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('zones', ?1)",
+            [&json],
+        )?;
         let seq = append_change(&tx, "zones", None, now)?;
         tx.commit()?;
         self.signal.published(seq);
-        log_event!("zones recorded: {}", zones.iter().map(|z| z.name.as_str()).collect::<Vec<_>>().join(", "));
         Ok(())
     }
 
@@ -428,11 +470,14 @@ impl Store {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(ServiceError::BadInput(
-                "a reason is required: say why you need this (an incident, a ticket, a task)".into(),
+                "a reason is required: say why you need this (an incident, a ticket, a task)"
+                    .into(),
             ));
         }
         if reason.chars().count() > MAX_REASON_CHARS {
-            return Err(ServiceError::BadInput(format!("the reason is longer than {MAX_REASON_CHARS} characters")));
+            return Err(ServiceError::BadInput(format!(
+                "the reason is longer than {MAX_REASON_CHARS} characters"
+            )));
         }
         let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
         let id = new_id("r-");
@@ -491,17 +536,30 @@ impl Store {
                 "SELECT id FROM requests WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR user = ?2) \
                  ORDER BY created_at DESC, rowid DESC LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![status.map(Status::as_str), user, limit as i64], |r| r.get(0))?;
+            let rows = stmt.query_map(
+                params![status.map(Status::as_str), user, limit as i64],
+                |r| r.get(0),
+            )?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        let views = ids.iter().map(|id| load_view(&tx, id)).collect::<Result<Vec<_>>>()?;
+        let views = ids
+            .iter()
+            .map(|id| load_view(&tx, id))
+            .collect::<Result<Vec<_>>>()?;
         tx.commit()?;
         Ok(views)
     }
 
     /// Records `caller`'s approval for the zones they approve for; when every touched zone has
     /// its approvals, marks the request approved and issues its grant.
-    pub fn approve(&mut self, id: &str, caller: &Caller, comment: &str, zones: &Zones, now: i64) -> Result<RequestView> {
+    pub fn approve(
+        &mut self,
+        id: &str,
+        caller: &Caller,
+        comment: &str,
+        zones: &Zones,
+        now: i64,
+    ) -> Result<RequestView> {
         self.expire(now)?;
         let tx = self.begin()?;
         let req = load_row(&tx, id)?;
@@ -509,7 +567,9 @@ impl Store {
             return Err(not_pending(&req));
         }
         if req.user == caller.user {
-            return Err(ServiceError::Forbidden("you cannot approve your own request".into()));
+            return Err(ServiceError::Forbidden(
+                "you cannot approve your own request".into(),
+            ));
         }
         let mut counts_for = vec![];
         for name in &req.zones {
@@ -533,16 +593,24 @@ impl Store {
             params![id, caller.user, to_json(&counts_for), comment.trim(), now],
         )?;
         if inserted == 0 {
-            return Err(ServiceError::Conflict(format!("you have already approved request {id}")));
+            return Err(ServiceError::Conflict(format!(
+                "you have already approved request {id}"
+            )));
         }
-        tx.execute("UPDATE requests SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
+        tx.execute(
+            "UPDATE requests SET updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
 
         let approvals = load_approvals(&tx, id)?;
         let missing: Vec<String> = req
             .zones
             .iter()
             .filter_map(|name| {
-                let need = zones.get(name).map(|z| z.approvals as usize).unwrap_or(usize::MAX);
+                let need = zones
+                    .get(name)
+                    .map(|z| z.approvals as usize)
+                    .unwrap_or(usize::MAX);
                 let have = approvals.iter().filter(|a| a.zones.contains(name)).count();
                 (have < need).then(|| format!("{name} ({have} of {need})"))
             })
@@ -554,7 +622,9 @@ impl Store {
                 params![id, now],
             )?;
             if changed != 1 {
-                return Err(ServiceError::Conflict(format!("request {id} is no longer pending")));
+                return Err(ServiceError::Conflict(format!(
+                    "request {id} is no longer pending"
+                )));
             }
             let grant_id = new_id("g-");
             let approvers: Vec<&str> = approvals.iter().map(|a| a.approver.as_str()).collect();
@@ -599,7 +669,14 @@ impl Store {
         Ok(view)
     }
 
-    pub fn deny(&mut self, id: &str, caller: &Caller, reason: Option<&str>, zones: &Zones, now: i64) -> Result<RequestView> {
+    pub fn deny(
+        &mut self,
+        id: &str,
+        caller: &Caller,
+        reason: Option<&str>,
+        zones: &Zones,
+        now: i64,
+    ) -> Result<RequestView> {
         self.expire(now)?;
         let tx = self.begin()?;
         let req = load_row(&tx, id)?;
@@ -607,9 +684,15 @@ impl Store {
             return Err(not_pending(&req));
         }
         if req.user == caller.user {
-            return Err(ServiceError::Forbidden("you cannot deny your own request; cancel it instead".into()));
+            return Err(ServiceError::Forbidden(
+                "you cannot deny your own request; cancel it instead".into(),
+            ));
         }
-        if !req.zones.iter().any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller))) {
+        if !req
+            .zones
+            .iter()
+            .any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller)))
+        {
             return Err(ServiceError::Forbidden(format!(
                 "you are not an approver of {}",
                 approver_groups(&req.zones, zones)
@@ -619,7 +702,11 @@ impl Store {
         close(&tx, &req, Status::Denied, &caller.user, reason, now)?;
         let view = load_view(&tx, id)?;
         tx.commit()?;
-        log_event!("request {id} denied by {}{}", caller.user, reason.map(|r| format!(": {r}")).unwrap_or_default());
+        log_event!(
+            "request {id} denied by {}{}",
+            caller.user,
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        );
         Ok(view)
     }
 
@@ -628,7 +715,9 @@ impl Store {
         let tx = self.begin()?;
         let req = load_row(&tx, id)?;
         if req.user != caller.user {
-            return Err(ServiceError::Forbidden("only the requester can cancel a request".into()));
+            return Err(ServiceError::Forbidden(
+                "only the requester can cancel a request".into(),
+            ));
         }
         if req.status != Status::Pending {
             return Err(not_pending(&req));
@@ -641,7 +730,13 @@ impl Store {
     }
 
     /// Newest first. Active means not revoked and not yet expired.
-    pub fn grants(&mut self, active_only: bool, user: Option<&str>, limit: usize, now: i64) -> Result<Vec<GrantView>> {
+    pub fn grants(
+        &mut self,
+        active_only: bool,
+        user: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<GrantView>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {GRANT_COLUMNS} FROM grants WHERE (?1 IS NULL OR user = ?1) \
              AND (?2 = 0 OR (revoked_at IS NULL AND expires_at > ?3)) \
@@ -656,12 +751,21 @@ impl Store {
     }
 
     /// Ends a grant before its time: by an approver of a zone it touches, or by its grantee.
-    pub fn revoke(&mut self, id: &str, caller: &Caller, zones: &Zones, now: i64) -> Result<GrantView> {
+    pub fn revoke(
+        &mut self,
+        id: &str,
+        caller: &Caller,
+        zones: &Zones,
+        now: i64,
+    ) -> Result<GrantView> {
         let tx = self.begin()?;
         let g = load_grant(&tx, id)?;
         let req = load_row(&tx, &g.view.grant.request_id)?;
         let grantee = g.view.grant.user == caller.user;
-        let approver = req.zones.iter().any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller)));
+        let approver = req
+            .zones
+            .iter()
+            .any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller)));
         if !grantee && !approver {
             return Err(ServiceError::Forbidden(format!(
                 "only the grantee or an approver of {} can revoke grant {id}",
@@ -669,17 +773,23 @@ impl Store {
             )));
         }
         if g.revoked {
-            return Err(ServiceError::Conflict(format!("grant {id} is already revoked")));
+            return Err(ServiceError::Conflict(format!(
+                "grant {id} is already revoked"
+            )));
         }
         if g.expires_at <= now {
-            return Err(ServiceError::Conflict(format!("grant {id} has already expired")));
+            return Err(ServiceError::Conflict(format!(
+                "grant {id} has already expired"
+            )));
         }
         let changed = tx.execute(
             "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, now, caller.user],
         )?;
         if changed != 1 {
-            return Err(ServiceError::Conflict(format!("grant {id} is already revoked")));
+            return Err(ServiceError::Conflict(format!(
+                "grant {id} is already revoked"
+            )));
         }
         let seq = append_change(&tx, "revoke", Some(id), now)?;
         let view = load_grant(&tx, id)?.view;
@@ -691,7 +801,12 @@ impl Store {
 
     /// What a plugin at cursor `after` needs to catch up: everything (a reset) when `after` is
     /// missing, unknown or older than the retained log, else the changes since.
-    pub fn feed(&mut self, after: Option<u64>, zones: &[wire::Zone], now: i64) -> Result<wire::Feed> {
+    pub fn feed(
+        &mut self,
+        after: Option<u64>,
+        zones: &[wire::Zone],
+        now: i64,
+    ) -> Result<wire::Feed> {
         let tx = self.conn.transaction()?;
         let current = cursor(&tx)?;
         let floor = log_floor(&tx)?;
@@ -714,8 +829,11 @@ impl Store {
                 feed.grants = collect(rows)?.into_iter().map(|g| g.view.grant).collect();
             }
             Some(after) => {
-                let mut stmt = tx.prepare("SELECT kind, grant_id FROM changes WHERE seq > ?1 ORDER BY seq")?;
-                let rows = stmt.query_map([after as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+                let mut stmt =
+                    tx.prepare("SELECT kind, grant_id FROM changes WHERE seq > ?1 ORDER BY seq")?;
+                let rows = stmt.query_map([after as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })?;
                 for row in rows {
                     match row? {
                         (kind, _) if kind == "zones" => feed.zones = Some(zones.to_vec()),
@@ -728,7 +846,9 @@ impl Store {
                             }
                         }
                         (kind, id) => {
-                            return Err(ServiceError::Internal(format!("bad change row {kind} {id:?}")))
+                            return Err(ServiceError::Internal(format!(
+                                "bad change row {kind} {id:?}"
+                            )))
                         }
                     }
                 }
@@ -749,9 +869,14 @@ impl Store {
             let time = parse_time(&e.time)
                 .ok_or_else(|| at(format!("time `{}` is not an RFC 3339 UTC time", e.time)))?;
             if e.decision != "allow" && e.decision != "deny" {
-                return Err(at(format!("decision `{}` must be allow or deny", e.decision)));
+                return Err(at(format!(
+                    "decision `{}` must be allow or deny",
+                    e.decision
+                )));
             }
-            let key = Resource::parse(&e.resource).ok().map(|r| r.key().to_string());
+            let key = Resource::parse(&e.resource)
+                .ok()
+                .map(|r| r.key().to_string());
             checked.push((e, time, key));
         }
         let tx = self.begin()?;
@@ -764,8 +889,21 @@ impl Store {
             )?;
             for (e, time, key) in checked {
                 accepted += stmt.execute(params![
-                    e.id, time, e.plugin, e.host, e.user, e.resource, key, e.action, e.decision, e.reason,
-                    e.grant_id, e.request_id, e.operation, e.context, now
+                    e.id,
+                    time,
+                    e.plugin,
+                    e.host,
+                    e.user,
+                    e.resource,
+                    key,
+                    e.action,
+                    e.decision,
+                    e.reason,
+                    e.grant_id,
+                    e.request_id,
+                    e.operation,
+                    e.context,
+                    now
                 ])?;
             }
         }
@@ -798,7 +936,11 @@ impl Store {
         }
         if let Some(r) = &f.resource {
             // A cheap prefix narrowing in SQL; covering (component boundaries) is decided below.
-            arg(&mut sql, " AND substr(resource_key, 1, ?) = ", Value::Integer(r.key().chars().count() as i64));
+            arg(
+                &mut sql,
+                " AND substr(resource_key, 1, ?) = ",
+                Value::Integer(r.key().chars().count() as i64),
+            );
             arg(&mut sql, "?", Value::Text(r.key().to_string()));
         }
         sql.push_str(" ORDER BY time, rowid");
@@ -856,8 +998,13 @@ impl Store {
 }
 
 fn cursor(conn: &Connection) -> Result<u64> {
-    let seq: Option<i64> =
-        conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'changes'", [], |r| r.get(0)).optional()?;
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
     match seq {
         Some(s) => Ok(s as u64),
         None => log_floor(conn),
@@ -865,12 +1012,18 @@ fn cursor(conn: &Connection) -> Result<u64> {
 }
 
 fn log_floor(conn: &Connection) -> Result<u64> {
-    let v: String = conn.query_row("SELECT value FROM meta WHERE key = 'log_floor'", [], |r| r.get(0))?;
-    v.parse().map_err(|_| ServiceError::Internal(format!("bad log_floor {v} in the database")))
+    let v: String = conn.query_row("SELECT value FROM meta WHERE key = 'log_floor'", [], |r| {
+        r.get(0)
+    })?;
+    v.parse()
+        .map_err(|_| ServiceError::Internal(format!("bad log_floor {v} in the database")))
 }
 
 fn append_change(conn: &Connection, kind: &str, grant_id: Option<&str>, now: i64) -> Result<u64> {
-    conn.execute("INSERT INTO changes (kind, grant_id, time) VALUES (?1, ?2, ?3)", params![kind, grant_id, now])?;
+    conn.execute(
+        "INSERT INTO changes (kind, grant_id, time) VALUES (?1, ?2, ?3)",
+        params![kind, grant_id, now],
+    )?;
     Ok(conn.last_insert_rowid() as u64)
 }
 
@@ -879,24 +1032,40 @@ fn expire_stale(conn: &Connection, timeout_ms: i64, now: i64) -> Result<Vec<(Str
         "UPDATE requests SET status = 'expired', updated_at = ?1 \
          WHERE status = 'pending' AND created_at <= ?2 RETURNING id, user",
     )?;
-    let rows = stmt.query_map(params![now, now - timeout_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map(params![now, now - timeout_ms], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn close(conn: &Connection, req: &RequestRow, to: Status, by: &str, reason: Option<&str>, now: i64) -> Result<()> {
+fn close(
+    conn: &Connection,
+    req: &RequestRow,
+    to: Status,
+    by: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<()> {
     let changed = conn.execute(
         "UPDATE requests SET status = ?2, decided_by = ?3, decision_reason = ?4, updated_at = ?5 \
          WHERE id = ?1 AND status = 'pending'",
         params![req.id, to.as_str(), by, reason, now],
     )?;
     if changed != 1 {
-        return Err(ServiceError::Conflict(format!("request {} is no longer pending", req.id)));
+        return Err(ServiceError::Conflict(format!(
+            "request {} is no longer pending",
+            req.id
+        )));
     }
     Ok(())
 }
 
 fn not_pending(req: &RequestRow) -> ServiceError {
-    ServiceError::Conflict(format!("request {} is {}, not pending", req.id, req.status.as_str()))
+    ServiceError::Conflict(format!(
+        "request {} is {}, not pending",
+        req.id,
+        req.status.as_str()
+    ))
 }
 
 /// "zone sales (approver groups: sales-owners)", for refusals.
@@ -912,9 +1081,13 @@ fn approver_groups(names: &[String], zones: &Zones) -> String {
 }
 
 fn load_row(conn: &Connection, id: &str) -> Result<RequestRow> {
-    conn.query_row(&format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"), [id], request_row)
-        .optional()?
-        .ok_or_else(|| ServiceError::NotFound(format!("no request {id}")))?
+    conn.query_row(
+        &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"),
+        [id],
+        request_row,
+    )
+    .optional()?
+    .ok_or_else(|| ServiceError::NotFound(format!("no request {id}")))?
 }
 
 fn load_approvals(conn: &Connection, id: &str) -> Result<Vec<ApprovalView>> {
@@ -923,22 +1096,37 @@ fn load_approvals(conn: &Connection, id: &str) -> Result<Vec<ApprovalView>> {
     let rows = stmt.query_map([id], |r| {
         let zones: String = r.get(3)?;
         let (approver, comment, time): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        Ok(from_json(&zones).map(|zones| ApprovalView { approver, comment, time: format_time(time), zones }))
+        Ok(from_json(&zones).map(|zones| ApprovalView {
+            approver,
+            comment,
+            time: format_time(time),
+            zones,
+        }))
     })?;
     collect(rows)
 }
 
 fn load_grant(conn: &Connection, id: &str) -> Result<GrantRow> {
-    conn.query_row(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = ?1"), [id], grant_row)
-        .optional()?
-        .ok_or_else(|| ServiceError::NotFound(format!("no grant {id}")))?
+    conn.query_row(
+        &format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = ?1"),
+        [id],
+        grant_row,
+    )
+    .optional()?
+    .ok_or_else(|| ServiceError::NotFound(format!("no grant {id}")))?
 }
 
 fn load_view(conn: &Connection, id: &str) -> Result<RequestView> {
     let r = load_row(conn, id)?;
-    let grant_id: Option<String> =
-        conn.query_row("SELECT id FROM grants WHERE request_id = ?1", [id], |row| row.get(0)).optional()?;
-    let grant = grant_id.map(|g| load_grant(conn, &g)).transpose()?.map(|g| g.view);
+    let grant_id: Option<String> = conn
+        .query_row("SELECT id FROM grants WHERE request_id = ?1", [id], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    let grant = grant_id
+        .map(|g| load_grant(conn, &g))
+        .transpose()?
+        .map(|g| g.view);
     Ok(RequestView {
         approvals: load_approvals(conn, id)?,
         id: r.id,
@@ -957,4 +1145,656 @@ fn load_view(conn: &Connection, id: &str) -> Result<RequestView> {
         decision_reason: r.decision_reason,
         grant,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zones::tests::example;
+
+    const T0: i64 = 1_800_000_000_000;
+    const MIN: i64 = 60_000;
+
+    fn who(user: &str, groups: &[&str]) -> Caller {
+        Caller {
+            user: user.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    fn alice() -> Caller {
+        who("alice", &["analysts"])
+    }
+    fn bob() -> Caller {
+        who("bob", &["sales-owners"])
+    }
+    fn carol() -> Caller {
+        who("carol", &["sales-owners"])
+    }
+
+    fn store() -> Store {
+        let mut s = Store::open_in_memory(Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        s.record_zones(&example().to_wire(), T0).unwrap();
+        s
+    }
+
+    fn ask(
+        s: &mut Store,
+        caller: &Caller,
+        resources: &[&str],
+        minutes: u64,
+        now: i64,
+    ) -> RequestView {
+        let resources: Vec<String> = resources.iter().map(|r| r.to_string()).collect();
+        let plan = example()
+            .plan(&resources, &["read".into()], &format!("{minutes}m"))
+            .unwrap();
+        s.create_request(caller, &plan, "INC-4411", Some("INC-4411"), now)
+            .unwrap()
+    }
+
+    #[test]
+    fn ids_are_prefixed_random_lowercase_alphanumerics() {
+        let id = new_id("r-");
+        assert_eq!(id.len(), 12);
+        assert!(id.starts_with("r-"));
+        assert!(
+            id[2..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "{id}"
+        );
+        assert_ne!(new_id("g-"), new_id("g-"));
+    }
+
+    #[test]
+    fn approval_by_a_zone_approver_issues_the_grant() {
+        let mut s = store();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        assert_eq!(r.status, Status::Pending);
+        assert_eq!(r.zones, ["sales"]);
+        assert_eq!(r.ticket.as_deref(), Some("INC-4411"));
+        let done = s
+            .approve(&r.id, &bob(), "ok", &example(), T0 + 1000)
+            .unwrap();
+        assert_eq!(done.status, Status::Approved);
+        let g = done.grant.expect("a grant");
+        assert!(g.grant.id.starts_with("g-"));
+        assert_eq!(g.grant.request_id, r.id);
+        assert_eq!(g.grant.user, "alice");
+        assert_eq!(g.grant.resources, ["hive:sales.orders"]);
+        assert_eq!(g.grant.actions, ["read"]);
+        assert_eq!(g.grant.approvers, ["bob"]);
+        assert_eq!(parse_time(&g.grant.not_before), Some(T0 + 1000));
+        assert_eq!(parse_time(&g.grant.expires_at), Some(T0 + 1000 + 10 * MIN));
+        assert_eq!(done.approvals[0].comment, "ok");
+    }
+
+    #[test]
+    fn self_approval_is_refused() {
+        let mut s = store();
+        let owner = who("bob", &["sales-owners"]);
+        let r = ask(&mut s, &owner, &["hive:sales.orders"], 10, T0);
+        let err = s.approve(&r.id, &owner, "", &example(), T0).unwrap_err();
+        assert_eq!(
+            err,
+            ServiceError::Forbidden("you cannot approve your own request".into())
+        );
+    }
+
+    #[test]
+    fn non_approver_is_refused_with_the_approver_groups_named() {
+        let mut s = store();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let err = s
+            .approve(&r.id, &who("dave", &["hr-owners"]), "", &example(), T0)
+            .unwrap_err();
+        assert_eq!(err.status(), 403);
+        assert!(
+            err.message()
+                .contains("zone sales (approver groups: sales-owners)"),
+            "{err}"
+        );
+        assert_eq!(s.request(&r.id, T0).unwrap().status, Status::Pending);
+    }
+
+    #[test]
+    fn same_approver_twice_is_a_conflict() {
+        let mut s = store();
+        // hr needs two approvals, so the first leaves the request pending.
+        let r = ask(&mut s, &alice(), &["hdfs:/lake/hr/payroll"], 10, T0);
+        let dave = who("dave", &["hr-owners"]);
+        assert_eq!(
+            s.approve(&r.id, &dave, "", &example(), T0).unwrap().status,
+            Status::Pending
+        );
+        let err = s.approve(&r.id, &dave, "", &example(), T0).unwrap_err();
+        assert_eq!(err.status(), 409);
+        assert!(err.message().contains("already approved"), "{err}");
+    }
+
+    #[test]
+    fn every_touched_zone_needs_its_own_approvals() {
+        let mut s = store();
+        let r = ask(
+            &mut s,
+            &alice(),
+            &["hive:sales.orders", "hive:hr.people"],
+            10,
+            T0,
+        );
+        assert_eq!(r.zones, ["sales", "hr"]);
+        let v = s.approve(&r.id, &bob(), "", &example(), T0).unwrap();
+        assert_eq!(
+            (v.status, v.approvals[0].zones.clone()),
+            (Status::Pending, vec!["sales".to_string()])
+        );
+        let v = s
+            .approve(&r.id, &who("dave", &["hr-owners"]), "", &example(), T0)
+            .unwrap();
+        assert_eq!(v.status, Status::Pending, "hr needs two approvals");
+        let v = s
+            .approve(
+                &r.id,
+                &who("erin", &["hr-owners", "sales-owners"]),
+                "",
+                &example(),
+                T0,
+            )
+            .unwrap();
+        assert_eq!(v.status, Status::Approved);
+        assert_eq!(v.grant.unwrap().grant.approvers, ["bob", "dave", "erin"]);
+    }
+
+    #[test]
+    fn approving_a_denied_or_cancelled_request_is_a_conflict() {
+        let mut s = store();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let denied = s
+            .deny(&r.id, &bob(), Some("not during the freeze"), &example(), T0)
+            .unwrap();
+        assert_eq!(
+            (denied.status, denied.decided_by.as_deref()),
+            (Status::Denied, Some("bob"))
+        );
+        assert_eq!(
+            denied.decision_reason.as_deref(),
+            Some("not during the freeze")
+        );
+        let err = s.approve(&r.id, &carol(), "", &example(), T0).unwrap_err();
+        assert_eq!(
+            err,
+            ServiceError::Conflict(format!("request {} is denied, not pending", r.id))
+        );
+
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        assert_eq!(
+            s.cancel(&r.id, &alice(), T0).unwrap().status,
+            Status::Cancelled
+        );
+        let err = s.approve(&r.id, &carol(), "", &example(), T0).unwrap_err();
+        assert!(err.message().contains("is cancelled"), "{err}");
+        assert!(s
+            .deny(&r.id, &carol(), None, &example(), T0)
+            .unwrap_err()
+            .message()
+            .contains("is cancelled"));
+    }
+
+    #[test]
+    fn only_the_requester_cancels_and_only_approvers_deny() {
+        let mut s = store();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        assert_eq!(s.cancel(&r.id, &bob(), T0).unwrap_err().status(), 403);
+        assert_eq!(
+            s.deny(&r.id, &who("mallory", &[]), None, &example(), T0)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            s.deny(&r.id, &alice(), None, &example(), T0)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(s.request(&r.id, T0).unwrap().status, Status::Pending);
+    }
+
+    #[test]
+    fn unknown_request_is_not_found() {
+        let mut s = store();
+        assert_eq!(s.request("r-nothing", T0).unwrap_err().status(), 404);
+        assert_eq!(
+            s.approve("r-nothing", &bob(), "", &example(), T0)
+                .unwrap_err()
+                .status(),
+            404
+        );
+        assert_eq!(
+            s.revoke("g-nothing", &bob(), &example(), T0)
+                .unwrap_err()
+                .status(),
+            404
+        );
+    }
+
+    #[test]
+    fn empty_reason_is_refused() {
+        let mut s = store();
+        let plan = example()
+            .plan(&["hive:sales.t".into()], &["read".into()], "5m")
+            .unwrap();
+        let err = s
+            .create_request(&alice(), &plan, "  ", None, T0)
+            .unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message().contains("reason is required"));
+    }
+
+    #[test]
+    fn pending_request_expires_after_the_timeout() {
+        let mut s = store();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        assert_eq!(
+            s.request(&r.id, T0 + 59 * MIN).unwrap().status,
+            Status::Pending
+        );
+        assert_eq!(
+            s.request(&r.id, T0 + 60 * MIN).unwrap().status,
+            Status::Expired
+        );
+        let err = s
+            .approve(&r.id, &bob(), "", &example(), T0 + 61 * MIN)
+            .unwrap_err();
+        assert!(err.message().contains("is expired"), "{err}");
+        let r2 = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0 + 61 * MIN);
+        s.sweep(T0 + 122 * MIN).unwrap();
+        assert_eq!(
+            s.requests(Some(Status::Expired), None, 10, T0 + 122 * MIN)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            s.request(&r2.id, T0 + 122 * MIN).unwrap().status,
+            Status::Expired
+        );
+    }
+
+    #[test]
+    fn request_lists_are_newest_first_and_filtered() {
+        let mut s = store();
+        let a = ask(&mut s, &alice(), &["hive:sales.a"], 5, T0);
+        let b = ask(&mut s, &who("zed", &[]), &["hive:sales.b"], 5, T0 + 1);
+        let c = ask(&mut s, &alice(), &["hive:sales.c"], 5, T0 + 2);
+        s.approve(&c.id, &bob(), "", &example(), T0 + 3).unwrap();
+        let ids = |v: Vec<RequestView>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.requests(None, None, 10, T0 + 4).unwrap()),
+            [c.id.clone(), b.id.clone(), a.id.clone()]
+        );
+        assert_eq!(
+            ids(s.requests(Some(Status::Pending), None, 10, T0 + 4).unwrap()),
+            [b.id.clone(), a.id.clone()]
+        );
+        assert_eq!(
+            ids(s.requests(None, Some("alice"), 10, T0 + 4).unwrap()),
+            [c.id.clone(), a.id.clone()]
+        );
+        assert_eq!(
+            ids(s.requests(None, None, 1, T0 + 4).unwrap()),
+            vec![c.id.clone()]
+        );
+    }
+
+    #[test]
+    fn revoke_by_grantee_or_approver_once_and_only_while_active() {
+        let mut s = store();
+        let z = example();
+        let issue = |s: &mut Store, now| {
+            let r = ask(s, &alice(), &["hive:sales.orders"], 10, now);
+            s.approve(&r.id, &bob(), "", &z, now)
+                .unwrap()
+                .grant
+                .unwrap()
+                .grant
+                .id
+        };
+        let g1 = issue(&mut s, T0);
+        assert_eq!(
+            s.revoke(&g1, &who("mallory", &["hr-owners"]), &z, T0)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        let v = s.revoke(&g1, &carol(), &z, T0 + 5).unwrap();
+        assert_eq!(
+            (v.revoked_by.as_deref(), v.revoked_at.is_some()),
+            (Some("carol"), true)
+        );
+        let err = s.revoke(&g1, &alice(), &z, T0 + 6).unwrap_err();
+        assert_eq!(
+            err,
+            ServiceError::Conflict(format!("grant {g1} is already revoked"))
+        );
+
+        let g2 = issue(&mut s, T0);
+        assert!(
+            s.revoke(&g2, &alice(), &z, T0 + MIN).is_ok(),
+            "the grantee may give it up early"
+        );
+
+        let g3 = issue(&mut s, T0);
+        let err = s.revoke(&g3, &bob(), &z, T0 + 10 * MIN).unwrap_err();
+        assert_eq!(
+            err,
+            ServiceError::Conflict(format!("grant {g3} has already expired"))
+        );
+
+        let g4 = issue(&mut s, T0);
+        let active: Vec<String> = s
+            .grants(true, None, 10, T0 + MIN)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.grant.id)
+            .collect();
+        assert_eq!(active, [g4.clone(), g3.clone()]);
+        assert_eq!(s.grants(true, Some("bob"), 10, T0 + MIN).unwrap().len(), 0);
+        assert_eq!(s.grants(false, None, 10, T0 + MIN).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn feed_resets_then_follows_grants_and_revocations() {
+        let mut s = store();
+        let z = example();
+        let zw = z.to_wire();
+        let first = s.feed(None, &zw, T0).unwrap();
+        assert!(first.reset);
+        assert_eq!(first.zones.as_ref().unwrap().len(), 2);
+        assert!(first.grants.is_empty());
+
+        let quiet = s.feed(Some(first.cursor), &zw, T0).unwrap();
+        assert!(
+            !quiet.reset
+                && quiet.zones.is_none()
+                && quiet.grants.is_empty()
+                && quiet.revoked.is_empty()
+        );
+        assert_eq!(quiet.cursor, first.cursor);
+
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g = s
+            .approve(&r.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant;
+        let next = s.feed(Some(first.cursor), &zw, T0).unwrap();
+        assert!(!next.reset);
+        assert_eq!(next.grants, vec![g.clone()]);
+        assert!(next.cursor > first.cursor);
+
+        s.revoke(&g.id, &bob(), &z, T0 + 1).unwrap();
+        let after_revoke = s.feed(Some(next.cursor), &zw, T0 + 1).unwrap();
+        assert_eq!(
+            (after_revoke.grants.len(), after_revoke.revoked.clone()),
+            (0, vec![g.id.clone()])
+        );
+        // Catching up over both sees only the revoke, never the dead grant.
+        let both = s.feed(Some(first.cursor), &zw, T0 + 1).unwrap();
+        assert_eq!((both.grants.len(), both.revoked.len()), (0, 1));
+        // A reset carries only active grants.
+        assert!(s.feed(Some(0), &zw, T0 + 1).unwrap().grants.is_empty());
+    }
+
+    #[test]
+    fn feed_resets_for_cursors_it_cannot_vouch_for() {
+        let mut s = store();
+        let zw = example().to_wire();
+        let now = s.feed(None, &zw, T0).unwrap().cursor;
+        assert!(s.feed(Some(0), &zw, T0).unwrap().reset);
+        assert!(
+            s.feed(Some(7), &zw, T0).unwrap().reset,
+            "a cursor of an older database"
+        );
+        assert!(
+            s.feed(Some(now + 5), &zw, T0).unwrap().reset,
+            "a cursor from the future"
+        );
+        assert!(!s.feed(Some(now), &zw, T0).unwrap().reset);
+
+        // After pruning, cursors older than the pruned log get a reset; the current one does not.
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        s.approve(&r.id, &bob(), "", &example(), T0).unwrap();
+        let latest = s.feed(Some(now), &zw, T0).unwrap().cursor;
+        s.sweep(T0 + CHANGE_RETENTION_MS + 1).unwrap();
+        assert!(
+            s.feed(Some(now), &zw, T0 + CHANGE_RETENTION_MS + 1)
+                .unwrap()
+                .reset
+        );
+        assert!(
+            !s.feed(Some(latest), &zw, T0 + CHANGE_RETENTION_MS + 1)
+                .unwrap()
+                .reset
+        );
+    }
+
+    #[test]
+    fn changed_zones_reach_the_feed_once() {
+        let mut s = store();
+        let mut zw = example().to_wire();
+        let c = s.feed(None, &zw, T0).unwrap().cursor;
+        s.record_zones(&zw, T0).unwrap();
+        assert!(
+            s.feed(Some(c), &zw, T0).unwrap().zones.is_none(),
+            "same zones, no change"
+        );
+        zw[0].max_duration = "5m".into();
+        s.record_zones(&zw, T0).unwrap();
+        let f = s.feed(Some(c), &zw, T0).unwrap();
+        assert_eq!(f.zones.unwrap()[0].max_duration, "5m");
+    }
+
+    #[test]
+    fn two_stores_racing_to_approve_issue_one_grant() {
+        let dir = tempfile::tempdir().unwrap();
+        let open =
+            || Store::open(dir.path(), Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        let mut a = open();
+        let r = ask(&mut a, &alice(), &["hive:sales.orders"], 10, T0);
+        let mut b = open();
+        let (id_a, id_b) = (r.id.clone(), r.id.clone());
+        let ta = std::thread::spawn(move || {
+            a.approve(&id_a, &bob(), "", &example(), T0)
+                .map(|v| v.status)
+        });
+        let tb = std::thread::spawn(move || {
+            b.approve(&id_b, &carol(), "", &example(), T0)
+                .map(|v| v.status)
+        });
+        let results = [ta.join().unwrap(), tb.join().unwrap()];
+        assert_eq!(
+            results
+                .iter()
+                .filter(|r| matches!(r, Ok(Status::Approved)))
+                .count(),
+            1,
+            "{results:?}"
+        );
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(ServiceError::Conflict(_)))),
+            "{results:?}"
+        );
+        assert_eq!(open().grants(false, None, 10, T0).unwrap().len(), 1);
+    }
+
+    fn event(id: &str, minute: i64, user: &str, resource: &str, grant: Option<&str>) -> AuditEvent {
+        AuditEvent {
+            id: id.into(),
+            time: format_time(T0 + minute * MIN),
+            plugin: "hive".into(),
+            host: "hs2-1".into(),
+            user: user.into(),
+            resource: resource.into(),
+            action: "read".into(),
+            decision: if grant.is_some() { "allow" } else { "deny" }.into(),
+            reason: None,
+            grant_id: grant.map(String::from),
+            request_id: None,
+            operation: Some("SELECT".into()),
+            context: Some("query q-1".into()),
+        }
+    }
+
+    #[test]
+    fn audit_events_are_stored_once_by_id() {
+        let mut s = store();
+        let batch = vec![
+            event("e1", 0, "alice", "hive:sales.orders", Some("g-1")),
+            event("e2", 1, "bob", "hdfs:/lake/sales/x", None),
+        ];
+        assert_eq!(s.ingest_audit(&batch, T0).unwrap(), 2);
+        assert_eq!(s.ingest_audit(&batch, T0).unwrap(), 0);
+        let more = vec![
+            batch[1].clone(),
+            event("e3", 2, "alice", "hive:salesx.t", None),
+        ];
+        assert_eq!(s.ingest_audit(&more, T0).unwrap(), 1);
+        let all = s
+            .audit(&AuditFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["e1", "e2", "e3"]
+        );
+        assert_eq!(all[0], batch[0]);
+    }
+
+    #[test]
+    fn a_bad_audit_event_stores_nothing_of_its_batch() {
+        let mut s = store();
+        let mut bad = event("e2", 0, "alice", "hive:sales.t", None);
+        bad.decision = "maybe".into();
+        let err = s
+            .ingest_audit(&[event("e1", 0, "alice", "hive:sales.t", None), bad], T0)
+            .unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message().contains("decision `maybe`"), "{err}");
+        let mut late = event("e3", 0, "alice", "hive:sales.t", None);
+        late.time = "yesterday".into();
+        assert!(s
+            .ingest_audit(&[late], T0)
+            .unwrap_err()
+            .message()
+            .contains("time `yesterday`"));
+        assert!(s
+            .audit(&AuditFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn audit_filters_by_covering_resource_user_grant_and_time() {
+        let mut s = store();
+        s.ingest_audit(
+            &[
+                event("e1", 0, "alice", "hive:sales.orders", Some("g-1")),
+                event("e2", 1, "alice", "hive:salesx.orders", None),
+                event("e3", 2, "bob", "hdfs:/lake/sales/2026/part-0", None),
+                event("e4", 3, "alice", "hdfs:/lake/salesforce", None),
+                event("e5", 4, "alice", "hive:sales.orders.amount", Some("g-1")),
+            ],
+            T0,
+        )
+        .unwrap();
+        let ids = |s: &mut Store, f: AuditFilter| {
+            s.audit(&AuditFilter { limit: 100, ..f })
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        };
+        let res = |r: &str| Some(Resource::parse(r).unwrap());
+        assert_eq!(
+            ids(
+                &mut s,
+                AuditFilter {
+                    resource: res("hive:sales.*"),
+                    ..Default::default()
+                }
+            ),
+            ["e1", "e5"]
+        );
+        assert_eq!(
+            ids(
+                &mut s,
+                AuditFilter {
+                    resource: res("hdfs:/lake/sales"),
+                    ..Default::default()
+                }
+            ),
+            ["e3"]
+        );
+        assert_eq!(
+            ids(
+                &mut s,
+                AuditFilter {
+                    resource: res("hdfs:/"),
+                    ..Default::default()
+                }
+            ),
+            ["e3", "e4"]
+        );
+        assert_eq!(
+            ids(
+                &mut s,
+                AuditFilter {
+                    user: Some("bob".into()),
+                    ..Default::default()
+                }
+            ),
+            ["e3"]
+        );
+        assert_eq!(
+            ids(
+                &mut s,
+                AuditFilter {
+                    grant: Some("g-1".into()),
+                    ..Default::default()
+                }
+            ),
+            ["e1", "e5"]
+        );
+        let (since, until) = (Some(T0 + MIN), Some(T0 + 3 * MIN));
+        assert_eq!(
+            ids(
+                &mut s,
+                AuditFilter {
+                    since,
+                    until,
+                    ..Default::default()
+                }
+            ),
+            ["e2", "e3"]
+        );
+        assert_eq!(
+            s.audit(&AuditFilter {
+                limit: 2,
+                ..Default::default()
+            })
+            .unwrap()
+            .len(),
+            2
+        );
+    }
 }

@@ -36,8 +36,12 @@ impl ZoneRule {
             .iter()
             .map(|r| Resource::parse(r).map_err(|e| at("resources", &e)))
             .collect::<Result<Vec<_>, _>>()?;
-        let approvers: Vec<String> =
-            z.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        let approvers: Vec<String> = z
+            .approvers
+            .iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
         if approvers.is_empty() {
             return Err(format!(
                 "zone `{name}`: approvers is empty: name the groups whose members may approve"
@@ -109,10 +113,6 @@ impl Zones {
         self.rules.iter().find(|z| z.name == name)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &ZoneRule> {
-        self.rules.iter()
-    }
-
     pub fn to_wire(&self) -> Vec<wire::Zone> {
         self.rules.iter().map(ZoneRule::to_wire).collect()
     }
@@ -121,7 +121,9 @@ impl Zones {
     /// Nothing is adjusted silently: a duration over a cap is refused, not shortened.
     pub fn plan(&self, resources: &[String], actions: &[String], duration: &str) -> Result<Plan> {
         if resources.is_empty() {
-            return Err(bad("no resource given: name at least one, e.g. hive:sales.orders"));
+            return Err(bad(
+                "no resource given: name at least one, e.g. hive:sales.orders",
+            ));
         }
         let mut parsed: Vec<Resource> = vec![];
         for text in resources {
@@ -182,7 +184,10 @@ impl Zones {
             .rules
             .iter()
             .flat_map(|z| {
-                z.resources.iter().filter(|zr| r.covers(zr)).map(move |zr| format!("{zr} of zone {}", z.name))
+                z.resources
+                    .iter()
+                    .filter(|zr| r.covers(zr))
+                    .map(move |zr| format!("{zr} of zone {}", z.name))
             })
             .collect();
         if below.is_empty() {
@@ -210,19 +215,31 @@ pub(crate) mod tests {
             resources: resources.iter().map(|s| s.to_string()).collect(),
             approvers: approvers.iter().map(|s| s.to_string()).collect(),
             approvals: 1,
-            actions: ["read", "write", "export", "transform"].map(String::from).to_vec(),
+            actions: ["read", "write", "export", "transform"]
+                .map(String::from)
+                .to_vec(),
             max_duration: "15m".into(),
         }
     }
 
     /// `sales` (all actions, 15m), `hr` (read only, 30m, two approvals), `lake` nested over sales.
     pub(crate) fn example() -> Zones {
-        let sales = zone("sales", &["hdfs:/lake/sales", "hive:sales.*"], &["sales-owners"]);
+        let sales = zone(
+            "sales",
+            &["hdfs:/lake/sales", "hive:sales.*"],
+            &["sales-owners"],
+        );
         let mut hr = zone("hr", &["hdfs:/lake/hr", "hive:hr.*"], &["hr-owners"]);
         hr.actions = vec!["read".into()];
         hr.max_duration = "30m".into();
         hr.approvals = 2;
-        Zones::new([sales, hr].iter().map(|z| ZoneRule::from_wire(z).unwrap()).collect()).unwrap()
+        Zones::new(
+            [sales, hr]
+                .iter()
+                .map(|z| ZoneRule::from_wire(z).unwrap())
+                .collect(),
+        )
+        .unwrap()
     }
 
     fn strings(v: &[&str]) -> Vec<String> {
@@ -232,40 +249,78 @@ pub(crate) mod tests {
     #[test]
     fn a_request_is_planned_in_canonical_form_with_its_zones() {
         let plan = example()
-            .plan(&strings(&["hive:Sales.Orders", "hdfs:/lake/hr//x/", "hive:sales.orders"]), &strings(&["read"]), "10m")
+            .plan(
+                &strings(&[
+                    "hive:Sales.Orders",
+                    "hdfs:/lake/hr//x/",
+                    "hive:sales.orders",
+                ]),
+                &strings(&["read"]),
+                "10m",
+            )
             .unwrap();
-        assert_eq!(plan.resources.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["hive:sales.orders", "hdfs:/lake/hr/x"]);
+        assert_eq!(
+            plan.resources
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>(),
+            ["hive:sales.orders", "hdfs:/lake/hr/x"]
+        );
         assert_eq!(plan.zones, ["sales", "hr"]);
         assert_eq!(plan.duration, Duration::from_secs(600));
     }
 
     #[test]
     fn duration_over_a_zone_cap_is_refused_naming_the_cap() {
-        let err = example().plan(&strings(&["hive:sales.orders"]), &strings(&["read"]), "20m").unwrap_err();
+        let err = example()
+            .plan(&strings(&["hive:sales.orders"]), &strings(&["read"]), "20m")
+            .unwrap_err();
         assert_eq!(err.status(), 400);
         assert!(err.message().contains("15m cap of zone sales"), "{err}");
         // The tightest touched zone decides: hr allows 30m but sales only 15m.
         let err = example()
-            .plan(&strings(&["hdfs:/lake/hr", "hdfs:/lake/sales"]), &strings(&["read"]), "20m")
+            .plan(
+                &strings(&["hdfs:/lake/hr", "hdfs:/lake/sales"]),
+                &strings(&["read"]),
+                "20m",
+            )
             .unwrap_err();
         assert!(err.message().contains("cap of zone sales"), "{err}");
     }
 
     #[test]
     fn action_not_allowed_in_a_zone_is_refused() {
-        let err = example().plan(&strings(&["hdfs:/lake/hr/p"]), &strings(&["read", "export"]), "5m").unwrap_err();
+        let err = example()
+            .plan(
+                &strings(&["hdfs:/lake/hr/p"]),
+                &strings(&["read", "export"]),
+                "5m",
+            )
+            .unwrap_err();
         assert_eq!(err.status(), 400);
-        assert_eq!(err.message(), "action export is not allowed in zone hr (allowed: read)");
+        assert_eq!(
+            err.message(),
+            "action export is not allowed in zone hr (allowed: read)"
+        );
     }
 
     #[test]
     fn resource_outside_every_zone_needs_no_request() {
-        let err = example().plan(&strings(&["hdfs:/tmp/x"]), &strings(&["read"]), "5m").unwrap_err();
-        assert_eq!(err.message(), "hdfs:/tmp/x is not in any zone; it needs no request");
-        let err = example().plan(&strings(&["hdfs:/lake"]), &strings(&["read"]), "5m").unwrap_err();
+        let err = example()
+            .plan(&strings(&["hdfs:/tmp/x"]), &strings(&["read"]), "5m")
+            .unwrap_err();
+        assert_eq!(
+            err.message(),
+            "hdfs:/tmp/x is not in any zone; it needs no request"
+        );
+        let err = example()
+            .plan(&strings(&["hdfs:/lake"]), &strings(&["read"]), "5m")
+            .unwrap_err();
         assert!(err.message().contains("contains protected resources (hdfs:/lake/sales of zone sales, hdfs:/lake/hr of zone hr)"), "{err}");
         // A name that merely shares a prefix is not inside.
-        assert!(example().plan(&strings(&["hive:salesx.t"]), &strings(&["read"]), "5m").is_err());
+        assert!(example()
+            .plan(&strings(&["hive:salesx.t"]), &strings(&["read"]), "5m")
+            .is_err());
     }
 
     #[test]
@@ -274,7 +329,12 @@ pub(crate) mod tests {
         for (res, act, dur, says) in [
             ("s3x://bucket/x", "read", "5m", "unknown resource"),
             ("hive:sales.or-ders", "read", "5m", "bad Hive resource"),
-            ("hive:sales.orders", "delete", "5m", "unknown action `delete`"),
+            (
+                "hive:sales.orders",
+                "delete",
+                "5m",
+                "unknown action `delete`",
+            ),
             ("hive:sales.orders", "read", "soon", "bad duration"),
             ("hive:sales.orders", "read", "", "duration is required"),
         ] {
@@ -282,36 +342,62 @@ pub(crate) mod tests {
             assert_eq!(err.status(), 400);
             assert!(err.message().contains(says), "{err} should say {says}");
         }
-        assert!(z.plan(&[], &strings(&["read"]), "5m").unwrap_err().message().contains("no resource"));
-        assert!(z.plan(&strings(&["hive:sales.t"]), &[], "5m").unwrap_err().message().contains("no action"));
+        assert!(z
+            .plan(&[], &strings(&["read"]), "5m")
+            .unwrap_err()
+            .message()
+            .contains("no resource"));
+        assert!(z
+            .plan(&strings(&["hive:sales.t"]), &[], "5m")
+            .unwrap_err()
+            .message()
+            .contains("no action"));
     }
 
     #[test]
     fn zone_validation_names_the_zone_and_field() {
         let mut z = zone("ops", &["hdfs:/ops"], &["ops"]);
         z.resources.push("ftp:/x".into());
-        assert!(ZoneRule::from_wire(&z).unwrap_err().starts_with("zone `ops`: resources: unknown resource"));
+        assert!(ZoneRule::from_wire(&z)
+            .unwrap_err()
+            .starts_with("zone `ops`: resources: unknown resource"));
         let mut z = zone("ops", &["hdfs:/ops"], &[]);
-        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("approvers is empty"));
+        assert!(ZoneRule::from_wire(&z)
+            .unwrap_err()
+            .contains("approvers is empty"));
         z.approvers = vec!["ops".into()];
         z.approvals = 0;
-        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("approvals must be 1 or more"));
+        assert!(ZoneRule::from_wire(&z)
+            .unwrap_err()
+            .contains("approvals must be 1 or more"));
         z.approvals = 1;
         z.actions = vec!["read".into(), "drop".into()];
-        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("zone `ops`: actions: unknown action `drop`"));
+        assert!(ZoneRule::from_wire(&z)
+            .unwrap_err()
+            .contains("zone `ops`: actions: unknown action `drop`"));
         z.actions = vec!["read".into()];
         z.max_duration = "forever".into();
-        assert!(ZoneRule::from_wire(&z).unwrap_err().contains("zone `ops`: max_duration: bad duration"));
+        assert!(ZoneRule::from_wire(&z)
+            .unwrap_err()
+            .contains("zone `ops`: max_duration: bad duration"));
         let dup = ZoneRule::from_wire(&zone("a", &["hdfs:/a"], &["g"])).unwrap();
-        assert!(Zones::new(vec![dup.clone(), dup]).unwrap_err().contains("defined twice"));
+        assert!(Zones::new(vec![dup.clone(), dup])
+            .unwrap_err()
+            .contains("defined twice"));
     }
 
     #[test]
     fn approvers_are_members_of_an_approver_group() {
         let z = example();
         let sales = z.get("sales").unwrap();
-        let bob = Caller { user: "bob".into(), groups: vec!["x".into(), "sales-owners".into()] };
-        let eve = Caller { user: "eve".into(), groups: vec!["hr-owners".into()] };
+        let bob = Caller {
+            user: "bob".into(),
+            groups: vec!["x".into(), "sales-owners".into()],
+        };
+        let eve = Caller {
+            user: "eve".into(),
+            groups: vec!["hr-owners".into()],
+        };
         assert!(sales.is_approver(&bob));
         assert!(!sales.is_approver(&eve));
     }

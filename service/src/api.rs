@@ -1,0 +1,926 @@
+//! The HTTP API of CONTRACT.md: routes, the extractors that turn a request into a caller and
+//! a checked body, and JSON errors. Handlers stay thin: zones decide what may be asked, the
+//! store decides state, this module only translates.
+
+use crate::error::{Result, ServiceError};
+use crate::feed::{self, ChangeSignal};
+use crate::identity::{Caller, Identity};
+use crate::store::{AuditFilter, Db, GrantView, RequestView, Status};
+use crate::zones::Zones;
+use axum::body::Bytes;
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
+use axum::http::{header, request::Parts, Method, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jitgate::model::Resource;
+use jitgate::wire::{self, now_millis, parse_time, AuditBatch, AuditEvent};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+const OPENAPI: &str = include_str!("openapi.json");
+/// Plugins batch audit events; allow large batches, unlike ordinary requests.
+const AUDIT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+const DEFAULT_LIST_LIMIT: usize = 100;
+const MAX_LIST_LIMIT: usize = 1000;
+const DEFAULT_AUDIT_LIMIT: usize = 1000;
+const MAX_AUDIT_LIMIT: usize = 100_000;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub zones: Arc<Zones>,
+    /// The zones as sent to plugins, built once.
+    pub wire_zones: Arc<Vec<wire::Zone>>,
+    pub identity: Arc<Identity>,
+    pub signal: ChangeSignal,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/requests", post(create_request).get(list_requests))
+        .route("/v1/requests/{id}", get(get_request))
+        .route("/v1/requests/{id}/approve", post(approve))
+        .route("/v1/requests/{id}/deny", post(deny))
+        .route("/v1/requests/{id}/cancel", post(cancel))
+        .route("/v1/grants", get(list_grants))
+        .route("/v1/grants/{id}", get(get_grant))
+        .route("/v1/grants/{id}/revoke", post(revoke))
+        .route("/v1/feed", get(feed))
+        .route(
+            "/v1/audit",
+            post(ingest_audit)
+                .layer(DefaultBodyLimit::max(AUDIT_BODY_LIMIT))
+                .get(query_audit),
+        )
+        .route("/v1/openapi.json", get(openapi))
+        .route("/request", get(request_page))
+        .route("/requests/{id}", get(request_status_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        if let ServiceError::Internal(m) = &self {
+            log_event!("internal error: {m}");
+        }
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(json!({ "error": self.message() }))).into_response()
+    }
+}
+
+fn error_response(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+async fn no_such_endpoint(method: Method, uri: Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        state.identity.caller(peer, &parts.headers)
+    }
+}
+
+/// Proof that the request carries a valid plugin token.
+pub struct Plugin;
+
+impl FromRequestParts<AppState> for Plugin {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        state.identity.check_plugin(&parts.headers).map(|()| Plugin)
+    }
+}
+
+/// A JSON body whose every defect is a 400 with a JSON error (axum's own rejection is plain
+/// text). The content type is not insisted on, so `curl -d` works.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let bytes = body_bytes(req, state).await?;
+        parse_body(&bytes).map(JsonBody)
+    }
+}
+
+/// Like [`JsonBody`], but an empty body means the defaults (approve and deny take optional
+/// comments).
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        parse_body(&bytes).map(OptionalJson)
+    }
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        ServiceError::BadInput(format!("cannot read the request body: {}", e.body_text()))
+    })
+}
+
+fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| ServiceError::BadInput(format!("bad JSON body: {e}")))
+}
+
+/// Query parameters whose defects are 400s with a JSON error.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Params(q.0))
+            .map_err(|e| ServiceError::BadInput(e.body_text()))
+    }
+}
+
+fn limit(asked: Option<usize>, default: usize, max: usize) -> usize {
+    asked.unwrap_or(default).clamp(1, max)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRequest {
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    actions: Vec<String>,
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+async fn create_request(
+    State(st): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewRequest>,
+) -> Result<Response> {
+    let plan = st
+        .zones
+        .plan(&body.resources, &body.actions, &body.duration)?;
+    let view = st
+        .db
+        .call(move |s| {
+            s.create_request(
+                &caller,
+                &plan,
+                &body.reason,
+                body.ticket.as_deref(),
+                now_millis(),
+            )
+        })
+        .await?;
+    let location = format!("/v1/requests/{}", view.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(view),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListRequests {
+    status: Option<String>,
+    user: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_requests(
+    State(st): State<AppState>,
+    _: Caller,
+    Params(q): Params<ListRequests>,
+) -> Result<Json<serde_json::Value>> {
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(Status::parse)
+        .transpose()?;
+    let limit = limit(q.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    let user = q.user.filter(|u| !u.is_empty());
+    let views = st
+        .db
+        .call(move |s| s.requests(status, user.as_deref(), limit, now_millis()))
+        .await?;
+    Ok(Json(json!({ "requests": views })))
+}
+
+async fn get_request(
+    State(st): State<AppState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>> {
+    Ok(Json(
+        st.db.call(move |s| s.request(&id, now_millis())).await?,
+    ))
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    #[serde(default)]
+    comment: String,
+}
+
+async fn approve(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<ApproveBody>,
+) -> Result<Json<RequestView>> {
+    let zones = st.zones.clone();
+    Ok(Json(
+        st.db
+            .call(move |s| s.approve(&id, &caller, &body.comment, &zones, now_millis()))
+            .await?,
+    ))
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DenyBody {
+    reason: Option<String>,
+}
+
+async fn deny(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<DenyBody>,
+) -> Result<Json<RequestView>> {
+    let zones = st.zones.clone();
+    Ok(Json(
+        st.db
+            .call(move |s| s.deny(&id, &caller, body.reason.as_deref(), &zones, now_millis()))
+            .await?,
+    ))
+}
+
+#[derive(Default, Deserialize)]
+struct CancelBody {}
+
+async fn cancel(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(_): OptionalJson<CancelBody>,
+) -> Result<Json<RequestView>> {
+    Ok(Json(
+        st.db
+            .call(move |s| s.cancel(&id, &caller, now_millis()))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListGrants {
+    active: Option<bool>,
+    user: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_grants(
+    State(st): State<AppState>,
+    _: Caller,
+    Params(q): Params<ListGrants>,
+) -> Result<Json<serde_json::Value>> {
+    let limit = limit(q.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    let user = q.user.filter(|u| !u.is_empty());
+    let active = q.active.unwrap_or(false);
+    let grants = st
+        .db
+        .call(move |s| s.grants(active, user.as_deref(), limit, now_millis()))
+        .await?;
+    Ok(Json(json!({ "grants": grants })))
+}
+
+async fn get_grant(
+    State(st): State<AppState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<GrantView>> {
+    Ok(Json(st.db.call(move |s| s.grant(&id)).await?))
+}
+
+async fn revoke(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<GrantView>> {
+    let zones = st.zones.clone();
+    Ok(Json(
+        st.db
+            .call(move |s| s.revoke(&id, &caller, &zones, now_millis()))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedQuery {
+    after: Option<String>,
+    wait: Option<u64>,
+}
+
+async fn feed(
+    State(st): State<AppState>,
+    _: Plugin,
+    Params(q): Params<FeedQuery>,
+) -> Result<Json<wire::Feed>> {
+    let after = match q.after.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<u64>().map_err(|_| {
+            ServiceError::BadInput(format!(
+                "after `{text}` is not a cursor: use the `cursor` of an earlier answer"
+            ))
+        })?),
+    };
+    let wait = Duration::from_secs(q.wait.unwrap_or(0));
+    Ok(Json(
+        feed::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?,
+    ))
+}
+
+async fn ingest_audit(
+    State(st): State<AppState>,
+    _: Plugin,
+    JsonBody(batch): JsonBody<AuditBatch>,
+) -> Result<Json<serde_json::Value>> {
+    let accepted = st
+        .db
+        .call(move |s| s.ingest_audit(&batch.events, now_millis()))
+        .await?;
+    Ok(Json(json!({ "accepted": accepted })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    user: Option<String>,
+    resource: Option<String>,
+    grant: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+    format: Option<String>,
+}
+
+fn time_param(name: &str, text: Option<String>) -> Result<Option<i64>> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => parse_time(&t).map(Some).ok_or_else(|| {
+            ServiceError::BadInput(format!(
+                "{name} `{t}` is not a time: use RFC 3339 UTC, e.g. 2026-11-27T21:00:00Z"
+            ))
+        }),
+    }
+}
+
+async fn query_audit(
+    State(st): State<AppState>,
+    _: Caller,
+    Params(q): Params<AuditQuery>,
+) -> Result<Response> {
+    let csv = match q.format.as_deref() {
+        None | Some("") | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ServiceError::BadInput(format!(
+                "format `{other}` is unknown: use json or csv"
+            )))
+        }
+    };
+    let filter = AuditFilter {
+        user: q.user.filter(|u| !u.is_empty()),
+        resource: q
+            .resource
+            .filter(|r| !r.is_empty())
+            .map(|r| Resource::parse(&r))
+            .transpose()?,
+        grant: q.grant.filter(|g| !g.is_empty()),
+        since: time_param("since", q.since)?,
+        until: time_param("until", q.until)?,
+        limit: limit(q.limit, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT),
+    };
+    let events = st.db.call(move |s| s.audit(&filter)).await?;
+    if csv {
+        Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            audit_csv(&events),
+        )
+            .into_response())
+    } else {
+        Ok(Json(json!({ "events": events })).into_response())
+    }
+}
+
+const CSV_HEADER: [&str; 13] = [
+    "id",
+    "time",
+    "plugin",
+    "host",
+    "user",
+    "resource",
+    "action",
+    "decision",
+    "reason",
+    "grant_id",
+    "request_id",
+    "operation",
+    "context",
+];
+
+/// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled.
+fn csv_field(out: &mut String, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+pub fn audit_csv(events: &[AuditEvent]) -> String {
+    let mut out = CSV_HEADER.join(",");
+    out.push_str("\r\n");
+    for e in events {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let fields = [
+            e.id.clone(),
+            e.time.clone(),
+            e.plugin.clone(),
+            e.host.clone(),
+            e.user.clone(),
+            e.resource.clone(),
+            e.action.clone(),
+            e.decision.clone(),
+            opt(&e.reason),
+            opt(&e.grant_id),
+            opt(&e.request_id),
+            opt(&e.operation),
+            opt(&e.context),
+        ];
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            csv_field(&mut out, f);
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Quotes a word for a POSIX shell when it needs it, so a copied command runs as shown.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · jitgate</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
+         pre,code{{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}}pre{{padding:.6rem;overflow-x:auto}}\
+         th{{text-align:left;padding-right:1rem;vertical-align:top}}</style></head>\
+         <body>\n{}\n</body></html>\n",
+        html_escape(title),
+        body
+    ))
+}
+
+#[derive(Deserialize)]
+struct RequestPageQuery {
+    resource: Option<String>,
+    action: Option<String>,
+}
+
+/// Where denial messages send people. For now it says which command files the request; the
+/// web form replaces it.
+async fn request_page(Params(q): Params<RequestPageQuery>) -> Html<String> {
+    let resource = q.resource.filter(|r| !r.trim().is_empty());
+    let action = q.action.filter(|a| !a.trim().is_empty());
+    let command = format!(
+        "jitgate request {} --action {} --for 10m --reason \"...\"",
+        resource
+            .as_deref()
+            .map(shell_word)
+            .unwrap_or_else(|| "RESOURCE".into()),
+        action
+            .as_deref()
+            .map(shell_word)
+            .unwrap_or_else(|| "ACTION".into()),
+    );
+    let asked = match (&resource, &action) {
+        (Some(r), Some(a)) => format!(
+            "<p>You asked to <strong>{}</strong> <code>{}</code>.</p>",
+            html_escape(a),
+            html_escape(r)
+        ),
+        (Some(r), None) => format!("<p>Resource: <code>{}</code></p>", html_escape(r)),
+        _ => String::new(),
+    };
+    page(
+        "Request access",
+        &format!(
+            "<h1>Request access</h1>\n{asked}\n<p>Ask for it with the jitgate CLI; an approver of the \
+             zone decides, and the grant lasts only as long as you ask (up to the zone's cap):</p>\n\
+             <pre>{}</pre>\n<p>Say why in the reason (an incident or ticket helps the approver).</p>",
+            html_escape(&command)
+        ),
+    )
+}
+
+/// A plain status page for one request, the link the CLI prints.
+async fn request_status_page(
+    State(st): State<AppState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Html<String>> {
+    let r = st.db.call(move |s| s.request(&id, now_millis())).await?;
+    let e = html_escape;
+    let row = |k: &str, v: String| format!("<tr><th>{k}</th><td>{v}</td></tr>\n");
+    let mut rows = String::new();
+    rows += &row("Status", format!("<strong>{}</strong>", r.status.as_str()));
+    rows += &row("Requested by", e(&r.user));
+    rows += &row("Actions", e(&r.actions.join(", ")));
+    rows += &row(
+        "Resources",
+        r.resources
+            .iter()
+            .map(|x| format!("<code>{}</code>", e(x)))
+            .collect::<Vec<_>>()
+            .join("<br>"),
+    );
+    rows += &row("For", e(&r.duration));
+    rows += &row("Reason", e(&r.reason));
+    if let Some(t) = &r.ticket {
+        rows += &row("Ticket", e(t));
+    }
+    rows += &row("Zones", e(&r.zones.join(", ")));
+    rows += &row("Asked at", e(&r.created_at));
+    for a in &r.approvals {
+        let comment = match a.comment.as_str() {
+            "" => String::new(),
+            c => format!(": {}", e(c)),
+        };
+        rows += &row(
+            "Approved by",
+            format!("{} at {}{comment}", e(&a.approver), e(&a.time)),
+        );
+    }
+    if let Some(g) = &r.grant {
+        let state = match &g.revoked_at {
+            Some(t) => format!("revoked at {}", e(t)),
+            None => format!("valid until {}", e(&g.grant.expires_at)),
+        };
+        rows += &row("Grant", format!("<code>{}</code> {state}", e(&g.grant.id)));
+    }
+    let next = if r.status == Status::Pending {
+        format!(
+            "<p>Approvers: <code>jitgate approve {0}</code> or <code>jitgate deny {0} --reason \"...\"</code></p>",
+            e(&r.id)
+        )
+    } else {
+        String::new()
+    };
+    Ok(page(
+        &format!("Request {}", r.id),
+        &format!(
+            "<h1>Request <code>{}</code></h1>\n<table>\n{rows}</table>\n{next}",
+            e(&r.id)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Cidr;
+    use crate::store::Store;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        let signal = ChangeSignal::new();
+        let store = Store::open_in_memory(Duration::from_secs(3600), signal.clone()).unwrap();
+        let zones = crate::zones::tests::example();
+        let state = AppState {
+            db: Db::new(store),
+            wire_zones: Arc::new(zones.to_wire()),
+            zones: Arc::new(zones),
+            identity: Arc::new(Identity::new(
+                vec![Cidr::parse("127.0.0.1").unwrap()],
+                vec!["plugin-secret".into()],
+            )),
+            signal,
+        };
+        router(state)
+    }
+
+    async fn send(
+        app: &Router,
+        method: &str,
+        uri: &str,
+        who: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(who) = who {
+            let (user, groups) = who.split_once(':').unwrap_or((who, ""));
+            req = req
+                .header("x-forwarded-user", user)
+                .header("x-forwarded-groups", groups);
+        }
+        let mut req = req.body(Body::from(body.to_string())).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    fn error_of(body: &str) -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        v["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error in {body}"))
+            .to_string()
+    }
+
+    const ASK: &str = r#"{"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "10m", "reason": "INC-1"}"#;
+
+    #[tokio::test]
+    async fn bad_json_body_is_a_400_json_error() {
+        let app = app();
+        let (status, body) = send(&app, "POST", "/v1/requests", Some("alice"), "{not json").await;
+        assert_eq!(status, 400);
+        assert!(error_of(&body).starts_with("bad JSON body"), "{body}");
+        let (status, body) = send(
+            &app,
+            "POST",
+            "/v1/requests",
+            Some("alice"),
+            r#"{"resource": ["hive:sales.t"]}"#,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            error_of(&body).contains("unknown field `resource`"),
+            "{body}"
+        );
+        let (status, body) = send(&app, "POST", "/v1/audit", None, "[]").await;
+        assert_eq!(status, 401, "the token is checked before the body: {body}");
+    }
+
+    #[tokio::test]
+    async fn unknown_resource_syntax_is_a_400() {
+        let app = app();
+        let body =
+            r#"{"resources": ["ftp://x"], "actions": ["read"], "duration": "10m", "reason": "r"}"#;
+        let (status, body) = send(&app, "POST", "/v1/requests", Some("alice"), body).await;
+        assert_eq!(status, 400);
+        assert!(
+            error_of(&body).contains("unknown resource `ftp://x`"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn created_request_is_201_and_readable() {
+        let app = app();
+        let (status, body) = send(&app, "POST", "/v1/requests", Some("alice:analysts"), ASK).await;
+        assert_eq!(status, 201, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["status"], "pending");
+        assert_eq!(v["groups"], json!(["analysts"]));
+        assert_eq!(v["grant"], serde_json::Value::Null);
+        let id = v["id"].as_str().unwrap();
+        let (status, body) =
+            send(&app, "GET", &format!("/v1/requests/{id}"), Some("bob"), "").await;
+        assert_eq!(status, 200);
+        assert!(body.contains(id));
+        let (status, body) = send(&app, "GET", "/v1/requests/r-nosuchthing", Some("bob"), "").await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (404, "no request r-nosuchthing".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn approve_with_a_bad_body_or_wrong_state_gives_json_errors() {
+        let app = app();
+        let (_, body) = send(&app, "POST", "/v1/requests", Some("alice"), ASK).await;
+        let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, body) = send(
+            &app,
+            "POST",
+            &format!("/v1/requests/{id}/approve"),
+            Some("bob:sales-owners"),
+            "[1,",
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        let (status, body) = send(
+            &app,
+            "POST",
+            &format!("/v1/requests/{id}/deny"),
+            Some("bob:sales-owners"),
+            "",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = send(
+            &app,
+            "POST",
+            &format!("/v1/requests/{id}/approve"),
+            Some("carol:sales-owners"),
+            "",
+        )
+        .await;
+        assert_eq!(status, 409);
+        assert!(error_of(&body).contains("is denied"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn bad_query_values_are_400_not_500() {
+        let app = app();
+        for uri in [
+            "/v1/requests?status=open",
+            "/v1/grants?active=maybe",
+            "/v1/audit?since=yesterday",
+            "/v1/audit?resource=x:y",
+        ] {
+            let (status, body) = send(&app, "GET", uri, Some("alice"), "").await;
+            assert_eq!(status, 400, "{uri}: {body}");
+            error_of(&body);
+        }
+        let (status, _) = send(&app, "GET", "/v1/feed?after=abc", None, "").await;
+        assert_eq!(status, 401);
+    }
+
+    #[tokio::test]
+    async fn unknown_endpoints_and_methods_answer_in_json() {
+        let app = app();
+        let (status, body) = send(&app, "GET", "/v1/nothing", Some("alice"), "").await;
+        assert_eq!(status, 404);
+        assert!(error_of(&body).contains("/v1/nothing"));
+        let (status, body) = send(&app, "DELETE", "/v1/requests", Some("alice"), "").await;
+        assert_eq!(status, 405);
+        error_of(&body);
+    }
+
+    #[tokio::test]
+    async fn request_page_escapes_what_it_shows() {
+        let app = app();
+        let (status, body) = send(
+            &app,
+            "GET",
+            "/request?resource=hdfs:/lake/sales/%3Cscript%3Ex&action=read%22",
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(!body.contains("<script>"), "{body}");
+        assert!(body.contains("hdfs:/lake/sales/&lt;script&gt;x"), "{body}");
+        assert!(body.contains("jitgate request"), "{body}");
+    }
+
+    #[test]
+    fn csv_quotes_commas_quotes_and_newlines() {
+        let e = AuditEvent {
+            id: "e1".into(),
+            time: "2026-01-01T00:00:00.000Z".into(),
+            plugin: "hive".into(),
+            host: "h".into(),
+            user: "alice".into(),
+            resource: "hive:sales.orders".into(),
+            action: "read".into(),
+            decision: "allow".into(),
+            reason: None,
+            grant_id: Some("g-1".into()),
+            request_id: None,
+            operation: Some("SELECT a, b".into()),
+            context: Some("say \"hi\"\nthere".into()),
+        };
+        let csv = audit_csv(&[e]);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], CSV_HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "e1,2026-01-01T00:00:00.000Z,hive,h,alice,hive:sales.orders,read,allow,,g-1,,\"SELECT a, b\",\"say \"\"hi\"\"\nthere\""
+        );
+    }
+
+    #[test]
+    fn openapi_document_covers_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, method) in [
+            ("/v1/requests", "post"),
+            ("/v1/requests", "get"),
+            ("/v1/requests/{id}", "get"),
+            ("/v1/requests/{id}/approve", "post"),
+            ("/v1/requests/{id}/deny", "post"),
+            ("/v1/requests/{id}/cancel", "post"),
+            ("/v1/grants", "get"),
+            ("/v1/grants/{id}", "get"),
+            ("/v1/grants/{id}/revoke", "post"),
+            ("/v1/feed", "get"),
+            ("/v1/audit", "post"),
+            ("/v1/audit", "get"),
+            ("/v1/openapi.json", "get"),
+            ("/request", "get"),
+            ("/requests/{id}", "get"),
+            ("/healthz", "get"),
+        ] {
+            assert!(
+                paths.get(path).and_then(|p| p.get(method)).is_some(),
+                "{method} {path} missing"
+            );
+        }
+    }
+}

@@ -1,0 +1,666 @@
+//! The client subcommands: thin callers of the HTTP API that print a table, or the JSON
+//! with `--json`, and exit non-zero with the service's message on failure.
+
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct Options {
+    /// Base URL of the jitgate service
+    #[arg(
+        long,
+        global = true,
+        env = "JITGATE_SERVER",
+        default_value = "http://127.0.0.1:8470",
+        value_name = "URL"
+    )]
+    pub server: String,
+    /// Act as USER with GROUPs through the trusted headers (only from an address the service trusts)
+    #[arg(long = "as", global = true, value_name = "USER[:GROUP,GROUP]")]
+    pub as_user: Option<String>,
+    /// Print JSON instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Ask for actions on resources, for a while, with a reason
+    Request(RequestArgs),
+    /// Approve a request
+    Approve {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Deny a request
+    Deny {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Cancel your own pending request
+    Cancel { id: String },
+    /// End a grant now (its grantee or an approver)
+    Revoke { id: String },
+    /// List requests, newest first
+    Requests {
+        /// pending, approved, denied, cancelled or expired
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// List active grants (all grants with --all)
+    Grants {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show the audit trail, oldest first
+    Audit {
+        #[arg(long)]
+        user: Option<String>,
+        /// Events on this resource or under it
+        #[arg(long)]
+        resource: Option<String>,
+        #[arg(long)]
+        grant: Option<String>,
+        /// RFC 3339 UTC time, e.g. 2026-11-27T21:00:00Z
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print CSV (with a header row)
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct RequestArgs {
+    /// hdfs:/abs/path, hive:db.table or hive:db.* (each inside a zone)
+    #[arg(required = true, value_name = "RESOURCE")]
+    resources: Vec<String>,
+    /// read, write, export, transform (several: read,write)
+    #[arg(
+        long = "action",
+        short = 'a',
+        required = true,
+        value_delimiter = ',',
+        value_name = "ACTION[,ACTION]"
+    )]
+    actions: Vec<String>,
+    /// How long the grant should last, e.g. 10m (at most the zone's cap)
+    #[arg(long = "for", value_name = "DURATION")]
+    duration: String,
+    /// Why you need it; approvers read this
+    #[arg(long)]
+    reason: String,
+    /// A ticket or incident id, shown to approvers
+    #[arg(long)]
+    ticket: Option<String>,
+    /// Wait for the decision: exit 0 once approved, 1 if denied, cancelled or expired
+    #[arg(long)]
+    wait: bool,
+}
+
+enum Auth {
+    Headers { user: String, groups: String },
+    Bearer(String),
+}
+
+struct Client {
+    agent: ureq::Agent,
+    server: String,
+    auth: Auth,
+}
+
+/// Keeps only characters that need no escaping in a URL path segment.
+fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Client {
+    fn new(opts: &Options) -> Result<Client, String> {
+        let auth = match &opts.as_user {
+            Some(who) => {
+                let (user, groups) = who.split_once(':').unwrap_or((who, ""));
+                if user.trim().is_empty() {
+                    return Err("--as needs a user name: --as USER[:GROUP,GROUP]".into());
+                }
+                Auth::Headers {
+                    user: user.trim().into(),
+                    groups: groups.trim().into(),
+                }
+            }
+            None => match std::env::var("JITGATE_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+            {
+                Some(token) => Auth::Bearer(token.trim().into()),
+                None => {
+                    let user = std::env::var("USER")
+                        .or_else(|_| std::env::var("LOGNAME"))
+                        .ok()
+                        .filter(|u| !u.is_empty())
+                        .ok_or("no identity: use --as USER[:GROUP,GROUP] or set JITGATE_TOKEN")?;
+                    Auth::Headers {
+                        user,
+                        groups: String::new(),
+                    }
+                }
+            },
+        };
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build();
+        Ok(Client {
+            agent,
+            server: opts.server.trim_end_matches('/').to_string(),
+            auth,
+        })
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, Option<&str>)],
+        body: Option<Value>,
+    ) -> Result<ureq::Response, String> {
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{path}", self.server));
+        for (k, v) in query {
+            if let Some(v) = v {
+                req = req.query(k, v);
+            }
+        }
+        req = match &self.auth {
+            Auth::Headers { user, groups } if groups.is_empty() => {
+                req.set("X-Forwarded-User", user)
+            }
+            Auth::Headers { user, groups } => req
+                .set("X-Forwarded-User", user)
+                .set("X-Forwarded-Groups", groups),
+            Auth::Bearer(token) => req.set("Authorization", &format!("Bearer {token}")),
+        };
+        let result = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        match result {
+            Ok(resp) => Ok(resp),
+            Err(ureq::Error::Status(code, resp)) => {
+                let text = resp.into_string().unwrap_or_default();
+                let message = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(String::from))
+                    .unwrap_or_else(|| format!("the service answered {code}: {}", text.trim()));
+                Err(message)
+            }
+            Err(e) => Err(format!(
+                "cannot reach the jitgate service at {}: {e}",
+                self.server
+            )),
+        }
+    }
+
+    fn json(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, Option<&str>)],
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        self.call(method, path, query, body)?
+            .into_json()
+            .map_err(|e| format!("the service sent something that is not JSON: {e}"))
+    }
+}
+
+pub fn run(opts: &Options, command: Command) -> ExitCode {
+    let result = Client::new(opts).and_then(|client| execute(&client, opts.json, command));
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("jitgate: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values print")
+    );
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("")
+}
+
+fn list(v: &Value, key: &str) -> String {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Request(args) => request(c, as_json, args),
+        Command::Approve { id, comment } => {
+            let r = c.json(
+                "POST",
+                &format!("/v1/requests/{}/approve", segment(&id)),
+                &[],
+                Some(json!({ "comment": comment.unwrap_or_default() })),
+            )?;
+            if as_json {
+                print_json(&r);
+            } else if r["grant"].is_object() {
+                let g = &r["grant"];
+                println!(
+                    "request {} approved: grant {} lets {} {} {} until {}",
+                    s(&r, "id"),
+                    s(g, "id"),
+                    s(g, "user"),
+                    list(g, "actions"),
+                    list(g, "resources"),
+                    s(g, "expires_at")
+                );
+            } else {
+                println!(
+                    "approval recorded; request {} is {} (more approvals needed)",
+                    s(&r, "id"),
+                    s(&r, "status")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deny { id, reason } => {
+            let r = c.json(
+                "POST",
+                &format!("/v1/requests/{}/deny", segment(&id)),
+                &[],
+                Some(json!({ "reason": reason })),
+            )?;
+            if as_json {
+                print_json(&r)
+            } else {
+                println!("request {} denied", s(&r, "id"))
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { id } => {
+            let r = c.json(
+                "POST",
+                &format!("/v1/requests/{}/cancel", segment(&id)),
+                &[],
+                Some(json!({})),
+            )?;
+            if as_json {
+                print_json(&r)
+            } else {
+                println!("request {} cancelled", s(&r, "id"))
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Revoke { id } => {
+            let g = c.json(
+                "POST",
+                &format!("/v1/grants/{}/revoke", segment(&id)),
+                &[],
+                Some(json!({})),
+            )?;
+            if as_json {
+                print_json(&g)
+            } else {
+                println!("grant {} revoked", s(&g, "id"))
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Requests {
+            status,
+            user,
+            limit,
+        } => {
+            let limit = limit.map(|l| l.to_string());
+            let r = c.json(
+                "GET",
+                "/v1/requests",
+                &[
+                    ("status", status.as_deref()),
+                    ("user", user.as_deref()),
+                    ("limit", limit.as_deref()),
+                ],
+                None,
+            )?;
+            let items = r["requests"].as_array().cloned().unwrap_or_default();
+            if as_json {
+                print_json(&Value::Array(items));
+            } else {
+                let rows = items
+                    .iter()
+                    .map(|q| {
+                        vec![
+                            s(q, "id").into(),
+                            s(q, "status").into(),
+                            s(q, "user").into(),
+                            list(q, "actions"),
+                            list(q, "resources"),
+                            s(q, "duration").into(),
+                            s(q, "created_at").into(),
+                            clip(s(q, "reason"), 40),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(
+                        &[
+                            "ID",
+                            "STATUS",
+                            "USER",
+                            "ACTIONS",
+                            "RESOURCES",
+                            "FOR",
+                            "CREATED",
+                            "REASON"
+                        ],
+                        rows
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Grants { all, user, limit } => {
+            let limit = limit.map(|l| l.to_string());
+            let active = if all { None } else { Some("true") };
+            let r = c.json(
+                "GET",
+                "/v1/grants",
+                &[
+                    ("active", active),
+                    ("user", user.as_deref()),
+                    ("limit", limit.as_deref()),
+                ],
+                None,
+            )?;
+            let items = r["grants"].as_array().cloned().unwrap_or_default();
+            if as_json {
+                print_json(&Value::Array(items));
+            } else {
+                let now = jitgate::wire::now_millis();
+                let rows = items
+                    .iter()
+                    .map(|g| {
+                        let state = if !g["revoked_at"].is_null() {
+                            "revoked"
+                        } else if jitgate::wire::parse_time(s(g, "expires_at"))
+                            .is_some_and(|t| t <= now)
+                        {
+                            "expired"
+                        } else {
+                            "active"
+                        };
+                        vec![
+                            s(g, "id").into(),
+                            s(g, "user").into(),
+                            list(g, "actions"),
+                            list(g, "resources"),
+                            s(g, "expires_at").into(),
+                            state.into(),
+                            s(g, "request_id").into(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(
+                        &[
+                            "ID",
+                            "USER",
+                            "ACTIONS",
+                            "RESOURCES",
+                            "EXPIRES",
+                            "STATE",
+                            "REQUEST"
+                        ],
+                        rows
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            user,
+            resource,
+            grant,
+            since,
+            until,
+            limit,
+            csv,
+        } => {
+            let limit = limit.map(|l| l.to_string());
+            let query = [
+                ("user", user.as_deref()),
+                ("resource", resource.as_deref()),
+                ("grant", grant.as_deref()),
+                ("since", since.as_deref()),
+                ("until", until.as_deref()),
+                ("limit", limit.as_deref()),
+                ("format", csv.then_some("csv")),
+            ];
+            if csv {
+                let text = c
+                    .call("GET", "/v1/audit", &query, None)?
+                    .into_string()
+                    .map_err(|e| e.to_string())?;
+                print!("{text}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let r = c.json("GET", "/v1/audit", &query, None)?;
+            let items = r["events"].as_array().cloned().unwrap_or_default();
+            if as_json {
+                print_json(&Value::Array(items));
+            } else {
+                let rows = items
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            s(e, "time").into(),
+                            s(e, "plugin").into(),
+                            s(e, "user").into(),
+                            s(e, "decision").into(),
+                            s(e, "action").into(),
+                            s(e, "resource").into(),
+                            s(e, "grant_id").into(),
+                            clip(s(e, "operation"), 40),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(
+                        &[
+                            "TIME",
+                            "PLUGIN",
+                            "USER",
+                            "DECISION",
+                            "ACTION",
+                            "RESOURCE",
+                            "GRANT",
+                            "OPERATION"
+                        ],
+                        rows
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn request(c: &Client, as_json: bool, args: RequestArgs) -> Result<ExitCode, String> {
+    let body = json!({
+        "resources": args.resources,
+        "actions": args.actions,
+        "duration": args.duration,
+        "reason": args.reason,
+        "ticket": args.ticket,
+    });
+    let r = c.json("POST", "/v1/requests", &[], Some(body))?;
+    let id = s(&r, "id").to_string();
+    let links = format!(
+        "  status: {0}/v1/requests/{1}\n  web:    {0}/requests/{1}",
+        c.server, id
+    );
+    if !args.wait {
+        if as_json {
+            print_json(&r);
+        } else {
+            println!("{}", describe(&r));
+            println!("{links}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // While waiting, progress goes to stderr so `--json` output stays one document.
+    if as_json {
+        eprintln!("{}\n{links}\nwaiting for a decision...", describe(&r));
+    } else {
+        println!("{}\n{links}\nwaiting for a decision...", describe(&r));
+        let _ = std::io::stdout().flush();
+    }
+    let mut failures = 0;
+    let decided = loop {
+        std::thread::sleep(Duration::from_millis(500));
+        match c.json("GET", &format!("/v1/requests/{}", segment(&id)), &[], None) {
+            Ok(now) if s(&now, "status") == "pending" => failures = 0,
+            Ok(now) => break now,
+            // Ride out a short outage of the service; give up after about half a minute.
+            Err(e) if e.starts_with("cannot reach") && failures < 60 => failures += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    if as_json {
+        print_json(&decided);
+    }
+    if s(&decided, "status") == "approved" {
+        if !as_json {
+            let g = &decided["grant"];
+            println!(
+                "approved: grant {} valid until {}",
+                s(g, "id"),
+                s(g, "expires_at")
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let by = match (
+            decided["decided_by"].as_str(),
+            decided["decision_reason"].as_str(),
+        ) {
+            (Some(who), Some(why)) => format!(" by {who}: {why}"),
+            (Some(who), None) => format!(" by {who}"),
+            _ => String::new(),
+        };
+        eprintln!("jitgate: request {id} was {}{by}", s(&decided, "status"));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn describe(r: &Value) -> String {
+    format!(
+        "request {} {}: {} on {} for {} (zones: {})",
+        s(r, "id"),
+        s(r, "status"),
+        list(r, "actions"),
+        list(r, "resources").replace(',', " "),
+        s(r, "duration"),
+        list(r, "zones").replace(',', ", ")
+    )
+}
+
+fn clip(text: &str, max: usize) -> String {
+    let one_line = text.replace(['\n', '\r'], " ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(max - 1).collect::<String>())
+    }
+}
+
+fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    for row in &rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(segment("r-abc123"), "r-abc123");
+        assert_eq!(segment("../x?y"), "..%2Fx%3Fy");
+    }
+
+    #[test]
+    fn tables_align_columns() {
+        let t = table(
+            &["ID", "USER"],
+            vec![
+                vec!["r-1".into(), "alice".into()],
+                vec!["r-22222".into(), "b".into()],
+            ],
+        );
+        assert_eq!(t, "ID       USER\nr-1      alice\nr-22222  b\n");
+    }
+}

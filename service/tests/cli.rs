@@ -1,0 +1,247 @@
+//! The `jitgate` client subcommands against a real `jitgate serve`.
+
+mod common;
+
+use common::Server;
+use serde_json::Value;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn jitgate(s: &Server, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jitgate"));
+    c.env_remove("JITGATE_SERVER")
+        .env_remove("JITGATE_TOKEN")
+        .args(["--server", &s.url])
+        .args(args);
+    c
+}
+
+fn run(s: &Server, args: &[&str]) -> Output {
+    jitgate(s, args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn cli_request_approve_and_grants_round_trip() {
+    let s = Server::start();
+    let out = run(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "--json",
+            "request",
+            "hive:sales.orders",
+            "--action",
+            "read,export",
+            "--for",
+            "10m",
+            "--reason",
+            "INC-4411",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (r["status"].as_str(), r["actions"].clone()),
+        (Some("pending"), serde_json::json!(["read", "export"]))
+    );
+    let id = r["id"].as_str().unwrap();
+
+    let out = run(
+        &s,
+        &["--as", "bob:sales-owners", "approve", id, "--comment", "go"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("request {id} approved")),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(&s, &["--as", "alice", "grants", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let grants: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(grants.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (grants[0]["user"].as_str(), grants[0]["request_id"].as_str()),
+        (Some("alice"), Some(id))
+    );
+
+    let table = stdout(&run(&s, &["--as", "alice", "requests"]));
+    assert!(
+        table.starts_with("ID") && table.contains(id) && table.contains("approved"),
+        "{table}"
+    );
+}
+
+#[test]
+fn cli_request_wait_exits_zero_once_approved() {
+    let s = Server::start();
+    let mut child = jitgate(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "request",
+            "hdfs:/lake/sales/orders",
+            "--action",
+            "read",
+            "--for",
+            "5m",
+            "--reason",
+            "INC-9",
+            "--wait",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let (_, pending) = s.call("GET", "/v1/requests?status=pending", "bob", None);
+        if let Some(id) = pending["requests"][0]["id"].as_str() {
+            break id.to_string();
+        }
+        assert!(Instant::now() < deadline, "the request never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let approver = {
+        let (url, id) = (s.url.clone(), id.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            ureq::post(&format!("{url}/v1/requests/{id}/approve"))
+                .set("X-Forwarded-User", "bob")
+                .set("X-Forwarded-Groups", "sales-owners")
+                .call()
+                .unwrap()
+                .status()
+        })
+    };
+    assert_eq!(approver.join().unwrap(), 200);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("jitgate request --wait did not exit after the approval");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("{}/v1/requests/{id}", s.url)),
+        "{text}"
+    );
+    assert!(text.contains("approved: grant g-"), "{text}");
+}
+
+#[test]
+fn cli_request_wait_exits_one_when_denied() {
+    let s = Server::start();
+    let child = jitgate(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "request",
+            "hive:sales.t",
+            "--action",
+            "read",
+            "--for",
+            "5m",
+            "--reason",
+            "x",
+            "--wait",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let (_, pending) = s.call("GET", "/v1/requests?status=pending", "bob", None);
+        if let Some(id) = pending["requests"][0]["id"].as_str() {
+            break id.to_string();
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (status, _) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/deny"),
+        "bob:sales-owners",
+        Some(serde_json::json!({"reason": "freeze"})),
+    );
+    assert_eq!(status, 200);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("was denied by bob: freeze"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn cli_prints_the_service_error_and_exits_nonzero() {
+    let s = Server::start();
+    let out = run(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "request",
+            "hive:sales.orders",
+            "--action",
+            "read",
+            "--for",
+            "2h",
+            "--reason",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("exceeds the 15m cap of zone sales"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&s, &["--as", "bob", "approve", "r-doesnotexist"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).trim(), "jitgate: no request r-doesnotexist");
+}
+
+#[test]
+fn cli_without_a_server_says_it_cannot_reach_it() {
+    let port = common::free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .env_remove("JITGATE_TOKEN")
+        .args([
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "--as",
+            "alice",
+            "requests",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot reach the jitgate service"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,384 @@
+//! The approval service as a separate process, driven over HTTP.
+
+mod common;
+
+use common::{Server, PLUGIN_TOKEN};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const BOB: &str = "bob:sales-owners";
+
+fn feed(s: &Server, query: &str) -> Value {
+    let (status, f) = s.plugin("GET", &format!("/v1/feed{query}"), Some(PLUGIN_TOKEN), None);
+    assert_eq!(status, 200, "{f}");
+    f
+}
+
+#[test]
+fn request_approve_revoke_flow() {
+    let s = Server::start();
+    let id = s.ask("hive:Sales.Orders", "10m");
+    let (status, r) = s.call("GET", &format!("/v1/requests/{id}"), BOB, None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        (r["status"].as_str(), r["resources"].clone()),
+        (Some("pending"), json!(["hive:sales.orders"]))
+    );
+    let (_, pending) = s.call("GET", "/v1/requests?status=pending", BOB, None);
+    assert_eq!(pending["requests"][0]["id"], id.as_str());
+
+    let (status, r) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        BOB,
+        Some(json!({"comment": "ok"})),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["status"], "approved");
+    let grant = &r["grant"];
+    let gid = grant["id"].as_str().unwrap();
+    assert_eq!(
+        (grant["user"].as_str(), grant["approvers"].clone()),
+        (Some("alice"), json!(["bob"]))
+    );
+    assert_eq!(grant["revoked_at"], Value::Null);
+
+    let (_, active) = s.call("GET", "/v1/grants?active=true", "alice", None);
+    assert_eq!(active["grants"].as_array().unwrap().len(), 1);
+
+    let (status, g) = s.call("POST", &format!("/v1/grants/{gid}/revoke"), BOB, None);
+    assert_eq!(status, 200, "{g}");
+    assert_eq!(g["revoked_by"], "bob");
+    let (_, active) = s.call("GET", "/v1/grants?active=true", "alice", None);
+    assert!(active["grants"].as_array().unwrap().is_empty());
+    let (status, e) = s.call("POST", &format!("/v1/grants/{gid}/revoke"), "alice", None);
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (409, format!("grant {gid} is already revoked").as_str())
+    );
+    assert!(
+        s.log().contains(&format!("request {id} created by alice")),
+        "{}",
+        s.log()
+    );
+}
+
+#[test]
+fn refusals_come_back_as_json_errors_with_fitting_statuses() {
+    let s = Server::start();
+    let ask = |body: Value| s.call("POST", "/v1/requests", "alice", Some(body));
+    let (status, e) = ask(
+        json!({"resources": ["hive:sales.t"], "actions": ["read"], "duration": "1h", "reason": "r"}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("15m cap of zone sales"),
+        "{e}"
+    );
+    let (status, e) = ask(
+        json!({"resources": ["hdfs:/tmp/x"], "actions": ["read"], "duration": "5m", "reason": "r"}),
+    );
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (400, "hdfs:/tmp/x is not in any zone; it needs no request")
+    );
+
+    let id = s.ask("hive:sales.t", "5m");
+    let (status, e) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        "alice:sales-owners",
+        None,
+    );
+    assert_eq!(
+        (status, e["error"].as_str().unwrap()),
+        (403, "you cannot approve your own request")
+    );
+    let (status, _) = s.call("POST", &format!("/v1/requests/{id}/cancel"), "alice", None);
+    assert_eq!(status, 200);
+    let (status, e) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    assert_eq!(status, 409);
+    assert!(e["error"].as_str().unwrap().contains("cancelled"), "{e}");
+
+    let resp = ureq::post(&format!("{}/v1/requests", s.url))
+        .set("X-Forwarded-User", "alice")
+        .send_string("{oops");
+    let Err(ureq::Error::Status(400, resp)) = resp else {
+        panic!("expected a 400")
+    };
+    assert!(resp.content_type().contains("json"));
+    let e: Value = resp.into_json().unwrap();
+    assert!(
+        e["error"].as_str().unwrap().starts_with("bad JSON body"),
+        "{e}"
+    );
+}
+
+#[test]
+fn feed_resets_then_follows_incrementally() {
+    let s = Server::start();
+    let first = feed(&s, "");
+    assert_eq!(first["reset"], true);
+    let zones: Vec<&str> = first["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(zones, ["sales", "hr"]);
+    assert_eq!(
+        first["zones"][0]["resources"],
+        json!(["hdfs:/lake/sales", "hive:sales.*"])
+    );
+    let cursor = first["cursor"].as_u64().unwrap();
+
+    let quiet = feed(&s, &format!("?after={cursor}"));
+    assert_eq!(
+        (
+            quiet["reset"].as_bool(),
+            quiet["zones"].clone(),
+            quiet["cursor"].as_u64()
+        ),
+        (Some(false), Value::Null, Some(cursor))
+    );
+
+    let id = s.ask("hdfs:/lake/sales/orders", "10m");
+    let (_, r) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    let next = feed(&s, &format!("?after={cursor}"));
+    assert_eq!(next["reset"], false);
+    assert_eq!(next["grants"][0]["id"], gid.as_str());
+    assert_eq!(
+        next["grants"][0]["resources"],
+        json!(["hdfs:/lake/sales/orders"])
+    );
+    let cursor2 = next["cursor"].as_u64().unwrap();
+    assert!(cursor2 > cursor);
+
+    // A new plugin gets the active grant in its snapshot.
+    let snapshot = feed(&s, "?after=0");
+    assert_eq!(
+        (
+            snapshot["reset"].as_bool(),
+            snapshot["grants"][0]["id"].as_str()
+        ),
+        (Some(true), Some(gid.as_str()))
+    );
+
+    s.call("POST", &format!("/v1/grants/{gid}/revoke"), BOB, None);
+    let after_revoke = feed(&s, &format!("?after={cursor2}"));
+    assert_eq!(after_revoke["revoked"], json!([gid]));
+    assert!(after_revoke["grants"].as_array().unwrap().is_empty());
+    assert!(feed(&s, "?after=0")["grants"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn feed_long_poll_wakes_promptly_on_approve() {
+    let s = Server::start();
+    let cursor = feed(&s, "")["cursor"].as_u64().unwrap();
+    let id = s.ask("hive:sales.orders", "10m");
+    let (url, token) = (s.url.clone(), PLUGIN_TOKEN);
+    let poll = std::thread::spawn(move || {
+        let start = Instant::now();
+        let f: Value = ureq::get(&format!("{url}/v1/feed?after={cursor}&wait=30"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        (f, start.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let approved_at = Instant::now();
+    let (status, _) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    assert_eq!(status, 200);
+    let (f, waited) = poll.join().unwrap();
+    let after_approve = approved_at.elapsed();
+    assert_eq!(f["grants"].as_array().unwrap().len(), 1, "{f}");
+    assert!(
+        waited < Duration::from_secs(20),
+        "the long-poll waited {waited:?} of its 30 s"
+    );
+    assert!(
+        after_approve < Duration::from_secs(10),
+        "woke {after_approve:?} after the approval"
+    );
+}
+
+#[test]
+fn idle_long_poll_answers_empty_with_the_same_cursor() {
+    let s = Server::start();
+    let cursor = feed(&s, "")["cursor"].as_u64().unwrap();
+    let start = Instant::now();
+    let f = feed(&s, &format!("?after={cursor}&wait=1"));
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "it should have waited"
+    );
+    assert_eq!(f["cursor"].as_u64(), Some(cursor));
+    assert!(
+        f["grants"].as_array().unwrap().is_empty() && f["revoked"].as_array().unwrap().is_empty()
+    );
+}
+
+#[test]
+fn plugin_token_is_required_for_feed_and_audit() {
+    let s = Server::start();
+    for token in [None, Some("wrong-token")] {
+        let (status, e) = s.plugin("GET", "/v1/feed", token, None);
+        assert_eq!(status, 401, "{e}");
+        assert!(e["error"].is_string());
+        let (status, _) = s.plugin("POST", "/v1/audit", token, Some(json!({"events": []})));
+        assert_eq!(status, 401);
+    }
+    // A person's trusted headers are not a plugin token.
+    let (status, _) = s.call("GET", "/v1/feed", BOB, None);
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn a_generated_plugin_token_is_written_to_the_data_dir() {
+    let s = Server::start_with(common::ZONES);
+    let token_file = s.dir.path().join("data/plugin-token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let (status, f) = s.plugin("GET", "/v1/feed", Some(token.trim()), None);
+    assert_eq!(status, 200, "{f}");
+    assert!(
+        s.log().contains(&token_file.display().to_string()),
+        "the path is logged: {}",
+        s.log()
+    );
+}
+
+#[test]
+fn trusted_headers_from_an_untrusted_address_are_refused() {
+    let s = Server::start_with(&format!(
+        "[auth]\ntrusted_proxies = [\"10.9.9.9/32\"]\n{}",
+        common::ZONES
+    ));
+    let (status, e) = s.call("GET", "/v1/requests", "alice", None);
+    assert_eq!(status, 401);
+    assert!(
+        e["error"].as_str().unwrap().contains("trusted proxy"),
+        "{e}"
+    );
+}
+
+fn event(id: &str, second: u32, user: &str, resource: &str, operation: &str) -> Value {
+    json!({"id": id, "time": format!("2026-11-27T21:00:{second:02}.000Z"), "plugin": "hive", "host": "hs2-1",
+           "user": user, "resource": resource, "action": "read", "decision": "allow", "grant_id": "g-abc",
+           "request_id": "r-abc", "operation": operation, "context": "hive query q-1"})
+}
+
+#[test]
+fn audit_ingest_stores_each_event_once() {
+    let s = Server::start();
+    let batch = json!({"events": [event("h1-1", 0, "alice", "hive:sales.orders", "SELECT"), event("h1-2", 1, "alice", "hive:hr.people", "SELECT")]});
+    let (status, r) = s.plugin("POST", "/v1/audit", Some(PLUGIN_TOKEN), Some(batch.clone()));
+    assert_eq!((status, r), (200, json!({"accepted": 2})));
+    let (_, r) = s.plugin("POST", "/v1/audit", Some(PLUGIN_TOKEN), Some(batch));
+    assert_eq!(r, json!({"accepted": 0}));
+    let (_, all) = s.call("GET", "/v1/audit", "auditor", None);
+    assert_eq!(all["events"].as_array().unwrap().len(), 2);
+    let (_, sales) = s.call("GET", "/v1/audit?resource=hive:sales.*", "auditor", None);
+    assert_eq!(
+        sales["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["h1-1"]
+    );
+    let (_, since) = s.call(
+        "GET",
+        "/v1/audit?since=2026-11-27T21:00:01Z",
+        "auditor",
+        None,
+    );
+    assert_eq!(since["events"][0]["id"], "h1-2");
+
+    let (status, e) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(PLUGIN_TOKEN),
+        Some(json!({"events": [{"id": "x"}]})),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        e["error"].as_str().unwrap().contains("missing field"),
+        "{e}"
+    );
+}
+
+#[test]
+fn audit_exports_csv_with_a_header_row() {
+    let s = Server::start();
+    let batch = json!({"events": [event("e-1", 0, "alice", "hive:sales.orders", "SELECT a, \"b\" FROM t")]});
+    s.plugin("POST", "/v1/audit", Some(PLUGIN_TOKEN), Some(batch));
+    let resp = ureq::get(&format!("{}/v1/audit?format=csv&user=alice", s.url))
+        .set("X-Forwarded-User", "auditor")
+        .call()
+        .unwrap();
+    assert!(resp.content_type().starts_with("text/csv"));
+    let text = resp.into_string().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "id,time,plugin,host,user,resource,action,decision,reason,grant_id,request_id,operation,context");
+    assert_eq!(
+        lines[1],
+        "e-1,2026-11-27T21:00:00.000Z,hive,hs2-1,alice,hive:sales.orders,read,allow,,g-abc,r-abc,\"SELECT a, \"\"b\"\" FROM t\",hive query q-1"
+    );
+    assert_eq!(lines.len(), 2);
+}
+
+#[test]
+fn health_openapi_and_request_page_are_served() {
+    let s = Server::start();
+    assert_eq!(
+        ureq::get(&format!("{}/healthz", s.url))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+        "ok"
+    );
+    let doc: Value = ureq::get(&format!("{}/v1/openapi.json", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(doc["paths"]["/v1/feed"]["get"].is_object());
+    let page = ureq::get(&format!("{}/request", s.url))
+        .query("resource", "hdfs:/lake/sales/<b>")
+        .query("action", "read")
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        page.contains("hdfs:/lake/sales/&lt;b&gt;") && !page.contains("<b>"),
+        "{page}"
+    );
+    assert!(page.contains("--action read --for 10m"), "{page}");
+}
+
+#[test]
+fn bad_config_stops_the_service_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "listn = \"127.0.0.1:1\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown field `listn`"), "{stderr}");
+}
