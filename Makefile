@@ -1,5 +1,5 @@
 # The two commands of README.md: `make demo` and `make test`.
-MVN ?= mvn -B -ntp -f java/pom.xml
+MVN ?= mvn -B -ntp -Dstyle.color=never -f java/pom.xml
 CARGO ?= cargo
 
 .PHONY: build demo test test-rust test-java clean

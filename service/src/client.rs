@@ -502,6 +502,7 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                             s(e, "action").into(),
                             s(e, "resource").into(),
                             s(e, "grant_id").into(),
+                            s(e, "request_id").into(),
                             clip(s(e, "operation"), 40),
                         ]
                     })
@@ -517,6 +518,7 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                             "ACTION",
                             "RESOURCE",
                             "GRANT",
+                            "REQUEST",
                             "OPERATION"
                         ],
                         rows

@@ -1,0 +1,100 @@
+package org.jitgate.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.jitgate.Action;
+import org.jitgate.JitGate;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One decision through JNI, as the NameNode plugin makes it: the resource is the NameNode's own
+ * path string (a bare absolute path), the user a String that the core reads only when the path is
+ * protected. The engine starts from a cached snapshot of 1,000 zones and {@code grants} grants.
+ *
+ * <p>{@code outsideZones} is what most NameNode calls cost. {@code protectedNoGrant} also builds an
+ * audit record and offers it to the audit queue; with no service to drain it here, the queue is
+ * full after the first 65,536 calls, so this figure is the decision plus a refused hand-off.
+ *
+ * <p>Run: {@code java -jar java/bench/target/benchmarks.jar DecideBenchmark}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class DecideBenchmark {
+    @Param({"10", "100000"})
+    public int grants;
+
+    private JitGate engine;
+    private Path cache;
+
+    private final String user = "alice";
+    private final String outside = "/warehouse/events/2026/11/27/hour=21/part-00017.parquet";
+    private final String inZone = "/lake/sales/orders/2026/11/27/part-00017.parquet";
+
+    @Setup(Level.Trial)
+    public void start() throws IOException {
+        cache = Files.createTempDirectory("jitgate-bench");
+        Files.writeString(cache.resolve("snapshot.json"), snapshot(grants));
+        engine = JitGate.open(Map.of(
+                "jitgate.cache.dir", cache.toString(),
+                "jitgate.plugin", "bench",
+                "jitgate.audit.spill.max.bytes", String.valueOf(1L << 40)));
+    }
+
+    @TearDown(Level.Trial)
+    public void stop() {
+        engine.close();
+    }
+
+    @Benchmark
+    public int outsideZones() {
+        return engine.decide(user, outside, Action.READ, "open", null);
+    }
+
+    @Benchmark
+    public int protectedNoGrant() {
+        return engine.decide(user, inZone, Action.READ, "open", null);
+    }
+
+    /** A reset feed body as the core caches it: 1,000 zones and n grants to other users. */
+    static String snapshot(int n) {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        String from = now.minusSeconds(60).toString();
+        String to = now.plusSeconds(3600).toString();
+        StringBuilder s = new StringBuilder("{\"cursor\":1,\"server_time\":\"").append(now)
+                .append("\",\"reset\":true,\"revoked\":[],\"zones\":[");
+        for (int i = 0; i < 1000; i++) {
+            String res = i == 0 ? "hdfs:/lake/sales" : "hdfs:/lake/zone" + i;
+            s.append(i == 0 ? "" : ",").append("{\"name\":\"z").append(i).append("\",\"resources\":[\"")
+                    .append(res).append("\"],\"approvers\":[\"owners\"]}");
+        }
+        s.append("],\"grants\":[");
+        for (int i = 0; i < n; i++) {
+            s.append(i == 0 ? "" : ",").append("{\"id\":\"g-").append(i).append("\",\"request_id\":\"r-").append(i)
+                    .append("\",\"user\":\"u").append(i).append("\",\"resources\":[\"hdfs:/lake/sales/orders/")
+                    .append(i % 100).append("\"],\"actions\":[\"read\"],\"not_before\":\"").append(from)
+                    .append("\",\"expires_at\":\"").append(to).append("\"}");
+        }
+        return s.append("]}").toString();
+    }
+}
