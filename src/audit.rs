@@ -62,12 +62,25 @@ impl Audit {
             lost_denials: AtomicU64::new(0),
         });
         let (tx, rx) = sync_channel(capacity);
-        let worker = Worker { rx, shared: shared.clone(), client, spill, flush, origin, seq: 0, retry_at: None };
+        let worker = Worker {
+            rx,
+            shared: shared.clone(),
+            client,
+            spill,
+            flush,
+            origin,
+            seq: 0,
+            retry_at: None,
+        };
         let handle = std::thread::Builder::new()
             .name("jitgate-audit".into())
             .spawn(move || worker.run())
             .map_err(|e| format!("cannot start the audit thread: {e}"))?;
-        Ok(Audit { tx, shared, worker: Mutex::new(Some(handle)) })
+        Ok(Audit {
+            tx,
+            shared,
+            worker: Mutex::new(Some(handle)),
+        })
     }
 
     /// False while the trail cannot take more records (spill limit reached or disk failing).
@@ -113,11 +126,19 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
-        let id_prefix = format!("{}-{}-{}", self.origin.1, std::process::id(), wire::now_millis());
+        let id_prefix = format!(
+            "{}-{}-{}",
+            self.origin.1,
+            std::process::id(),
+            wire::now_millis()
+        );
         loop {
             let stopping = self.shared.stop.load(Ordering::SeqCst);
             let mut batch = Vec::new();
-            match self.rx.recv_timeout(if stopping { Duration::ZERO } else { self.flush }) {
+            match self
+                .rx
+                .recv_timeout(if stopping { Duration::ZERO } else { self.flush })
+            {
                 Ok(r) => batch.push(r),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -157,7 +178,13 @@ impl Worker {
                     eprintln!("jitgate: audit trail writable again; protected actions are decided normally");
                 }
             }
-            if stopping && self.rx.try_recv().map(|r| self.deliver_one(r, &id_prefix)).is_err() {
+            if stopping
+                && self
+                    .rx
+                    .try_recv()
+                    .map(|r| self.deliver_one(r, &id_prefix))
+                    .is_err()
+            {
                 return;
             }
         }
@@ -182,7 +209,10 @@ impl Worker {
                     return;
                 }
                 Err(e) => {
-                    eprintln!("jitgate: audit post failed, spilling {} events to disk: {e}", events.len());
+                    eprintln!(
+                        "jitgate: audit post failed, spilling {} events to disk: {e}",
+                        events.len()
+                    );
                     self.retry_at = Some(Instant::now() + RETRY_AFTER_FAILURE);
                 }
             }
@@ -258,7 +288,13 @@ impl Spill {
             .open(&path)
             .map_err(|e| format!("cannot open audit spill {}: {e}", path.display()))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        Ok(Spill { path, max, len, sent: 0, broken: false })
+        Ok(Spill {
+            path,
+            max,
+            len,
+            sent: 0,
+            broken: false,
+        })
     }
 
     fn is_empty(&self) -> bool {
@@ -285,7 +321,10 @@ impl Spill {
                 self.broken = false;
             }
             Err(e) => {
-                eprintln!("jitgate: cannot write audit spill {}: {e}", self.path.display());
+                eprintln!(
+                    "jitgate: cannot write audit spill {}: {e}",
+                    self.path.display()
+                );
                 self.broken = true;
             }
         }
@@ -315,7 +354,10 @@ impl Spill {
         self.sent = end;
         if self.sent >= self.len {
             if let Err(e) = truncate(&self.path) {
-                eprintln!("jitgate: cannot truncate audit spill {}: {e}", self.path.display());
+                eprintln!(
+                    "jitgate: cannot truncate audit spill {}: {e}",
+                    self.path.display()
+                );
                 return;
             }
             self.len = 0;

@@ -39,7 +39,11 @@ impl Config {
             audit_queue_capacity: 65_536,
             audit_flush: Duration::from_millis(200),
         };
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let Some((key, value)) = line.split_once('=') else {
                 return Err(format!("config line `{line}` is not key=value"));
             };
@@ -47,26 +51,45 @@ impl Config {
             if !key.starts_with("jitgate.") {
                 continue;
             }
-            let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{key} must be a whole number, not `{v}`"));
+            let number = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("{key} must be a whole number, not `{v}`"))
+            };
             match key {
-                "jitgate.service.url" => c.service_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string()),
+                "jitgate.service.url" => {
+                    c.service_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string())
+                }
                 "jitgate.service.token.file" => c.token_file = non_empty(value).map(PathBuf::from),
                 "jitgate.cache.dir" => c.cache_dir = PathBuf::from(value),
-                "jitgate.request.url" => c.request_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string()),
+                "jitgate.request.url" => {
+                    c.request_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string())
+                }
                 "jitgate.plugin" => c.plugin = value.to_string(),
                 "jitgate.host" => c.host = value.to_string(),
                 "jitgate.fallback.zones" => {
                     c.fallback_zones = value
                         .split(',')
                         .filter(|r| !r.trim().is_empty())
-                        .map(|r| Resource::parse(r).map_err(|e| format!("jitgate.fallback.zones: {e}")))
+                        .map(|r| {
+                            Resource::parse(r).map_err(|e| format!("jitgate.fallback.zones: {e}"))
+                        })
                         .collect::<Result<_, _>>()?
                 }
-                "jitgate.feed.wait.seconds" => c.feed_wait = Duration::from_secs(number(value)?.clamp(1, 60)),
+                "jitgate.feed.wait.seconds" => {
+                    c.feed_wait = Duration::from_secs(number(value)?.clamp(1, 60))
+                }
                 "jitgate.audit.spill.max.bytes" => c.audit_spill_max_bytes = number(value)?,
-                "jitgate.audit.queue.capacity" => c.audit_queue_capacity = number(value)?.max(1) as usize,
-                "jitgate.audit.flush.millis" => c.audit_flush = Duration::from_millis(number(value)?.max(1)),
-                _ => return Err(format!("unknown config key `{key}` (see docs/DESIGN.md for the jitgate.* keys)")),
+                "jitgate.audit.queue.capacity" => {
+                    c.audit_queue_capacity = number(value)?.max(1) as usize
+                }
+                "jitgate.audit.flush.millis" => {
+                    c.audit_flush = Duration::from_millis(number(value)?.max(1))
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown config key `{key}` (see docs/DESIGN.md for the jitgate.* keys)"
+                    ))
+                }
             }
         }
         Ok(c)
@@ -74,7 +97,10 @@ impl Config {
 
     /// Base of the link printed in denials.
     pub fn request_base(&self) -> &str {
-        self.request_url.as_deref().or(self.service_url.as_deref()).unwrap_or("http://127.0.0.1:8470")
+        self.request_url
+            .as_deref()
+            .or(self.service_url.as_deref())
+            .unwrap_or("http://127.0.0.1:8470")
     }
 }
 
@@ -107,8 +133,14 @@ mod tests {
 
     #[test]
     fn typos_and_bad_values_are_refused_with_the_key_named() {
-        assert!(Config::parse("jitgate.servce.url=x").unwrap_err().contains("jitgate.servce.url"));
-        assert!(Config::parse("jitgate.feed.wait.seconds=soon").unwrap_err().contains("whole number"));
-        assert!(Config::parse("jitgate.fallback.zones=/lake").unwrap_err().contains("unknown resource"));
+        assert!(Config::parse("jitgate.servce.url=x")
+            .unwrap_err()
+            .contains("jitgate.servce.url"));
+        assert!(Config::parse("jitgate.feed.wait.seconds=soon")
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(Config::parse("jitgate.fallback.zones=/lake")
+            .unwrap_err()
+            .contains("unknown resource"));
     }
 }

@@ -69,11 +69,21 @@ impl Engine {
     /// Loads the last snapshot from the cache dir (or the fallback zones), then starts the audit
     /// worker and, when a service is configured, the feed follower.
     pub fn start(config: Config) -> Result<Engine, String> {
-        std::fs::create_dir_all(&config.cache_dir)
-            .map_err(|e| format!("cannot create jitgate.cache.dir {}: {e}", config.cache_dir.display()))?;
+        std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
+            format!(
+                "cannot create jitgate.cache.dir {}: {e}",
+                config.cache_dir.display()
+            )
+        })?;
         let snapshot_path = config.cache_dir.join("snapshot.json");
-        let snapshot = feed::load(&snapshot_path).unwrap_or_else(|| Snapshot::fallback(&config.fallback_zones));
-        let client = |wait| config.service_url.as_deref().map(|u| ServiceClient::new(u, config.token_file.clone(), wait));
+        let snapshot = feed::load(&snapshot_path)
+            .unwrap_or_else(|| Snapshot::fallback(&config.fallback_zones));
+        let client = |wait| {
+            config
+                .service_url
+                .as_deref()
+                .map(|u| ServiceClient::new(u, config.token_file.clone(), wait))
+        };
         let audit = Audit::start(
             config.audit_queue_capacity,
             config.audit_flush,
@@ -91,7 +101,8 @@ impl Engine {
             wake: (Mutex::new(()), Condvar::new()),
         });
         if let Some(client) = follower_client {
-            let follower = Follower::new(core.clone(), client, core.config.feed_wait, snapshot_path);
+            let follower =
+                Follower::new(core.clone(), client, core.config.feed_wait, snapshot_path);
             std::thread::Builder::new()
                 .name("jitgate-feed".into())
                 .spawn(move || follower.run())
@@ -138,7 +149,9 @@ impl Engine {
     fn record(&self, a: &Access, key: &str, d: Decision) -> Decision {
         let d = match d {
             Decision::NotProtected => return d,
-            Decision::Allow(_) if !self.core.audit.writable() => Decision::Deny(DenyReason::AuditUnavailable),
+            Decision::Allow(_) if !self.core.audit.writable() => {
+                Decision::Deny(DenyReason::AuditUnavailable)
+            }
             d => d,
         };
         let recorded = self.core.audit.record(Record {
@@ -165,7 +178,13 @@ impl Engine {
 
     /// The denial message of CONTRACT.md for a decision code.
     pub fn explain(&self, user: &str, resource: &str, actions: ActionSet, code: i32) -> String {
-        explain(self.core.config.request_base(), user, resource, actions, DenyReason::from_code(code))
+        explain(
+            self.core.config.request_base(),
+            user,
+            resource,
+            actions,
+            DenyReason::from_code(code),
+        )
     }
 
     /// Stops the follower (after its current long poll) and flushes the audit buffer.
@@ -177,11 +196,25 @@ impl Engine {
 }
 
 /// `jitgate: alice may not read hdfs:/lake/sales/orders (no active grant). Request it: URL`
-pub fn explain(base: &str, user: &str, resource: &str, actions: ActionSet, reason: DenyReason) -> String {
+pub fn explain(
+    base: &str,
+    user: &str,
+    resource: &str,
+    actions: ActionSet,
+    reason: DenyReason,
+) -> String {
     let shown: Cow<str> = canonical_key(resource).unwrap_or(Cow::Borrowed(resource));
     let names = actions.names();
-    let verb = if names.is_empty() { "access".to_string() } else { names.join(" and ") };
-    let action_param = if names.is_empty() { "read".to_string() } else { names.join(",") };
+    let verb = if names.is_empty() {
+        "access".to_string()
+    } else {
+        names.join(" and ")
+    };
+    let action_param = if names.is_empty() {
+        "read".to_string()
+    } else {
+        names.join(",")
+    };
     format!(
         "jitgate: {user} may not {verb} {shown} ({}). Request it: {base}/request?resource={}&action={}",
         reason.describe(),
@@ -195,9 +228,17 @@ fn encode_query(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'/' | b'*' | b'@' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b':'
+            | b'/'
+            | b'*'
+            | b'@' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -210,14 +251,29 @@ mod tests {
 
     #[test]
     fn denial_message_names_user_resource_action_and_link() {
-        let m = explain("http://svc:8470", "alice", "hdfs:/lake/sales/orders", ActionSet(1), DenyReason::NoGrant);
+        let m = explain(
+            "http://svc:8470",
+            "alice",
+            "hdfs:/lake/sales/orders",
+            ActionSet(1),
+            DenyReason::NoGrant,
+        );
         assert_eq!(
             m,
             "jitgate: alice may not read hdfs:/lake/sales/orders (no active grant). \
              Request it: http://svc:8470/request?resource=hdfs:/lake/sales/orders&action=read"
         );
-        let m = explain("http://s", "bob", "hdfs:/a b&c", ActionSet(3), DenyReason::AuditUnavailable);
+        let m = explain(
+            "http://s",
+            "bob",
+            "hdfs:/a b&c",
+            ActionSet(3),
+            DenyReason::AuditUnavailable,
+        );
         assert!(m.contains("may not read and write"), "{m}");
-        assert!(m.ends_with("resource=hdfs:/a%20b%26c&action=read,write"), "{m}");
+        assert!(
+            m.ends_with("resource=hdfs:/a%20b%26c&action=read,write"),
+            "{m}"
+        );
     }
 }

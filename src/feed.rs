@@ -26,9 +26,21 @@ impl Follower {
     pub fn new(core: Arc<Core>, client: ServiceClient, wait: Duration, cache: PathBuf) -> Follower {
         let current = core.snapshot();
         let (cursor, zones) = (current.cursor, current.zones.clone());
-        let grants = current.grants.iter().map(|g| (g.id.clone(), g.clone())).collect();
+        let grants = current
+            .grants
+            .iter()
+            .map(|g| (g.id.clone(), g.clone()))
+            .collect();
         drop(current);
-        Follower { core, client, wait, cache, cursor, zones, grants }
+        Follower {
+            core,
+            client,
+            wait,
+            cache,
+            cursor,
+            zones,
+            grants,
+        }
     }
 
     pub fn run(mut self) {
@@ -46,7 +58,9 @@ impl Follower {
                 }
                 Err(e) => {
                     if !reported {
-                        eprintln!("jitgate: change feed unavailable, enforcing the last snapshot: {e}");
+                        eprintln!(
+                            "jitgate: change feed unavailable, enforcing the last snapshot: {e}"
+                        );
                         reported = true;
                     }
                     self.core.sleep(backoff);
@@ -57,7 +71,10 @@ impl Follower {
     }
 
     fn apply(&mut self, feed: Feed) {
-        let changed = feed.reset || feed.zones.is_some() || !feed.grants.is_empty() || !feed.revoked.is_empty();
+        let changed = feed.reset
+            || feed.zones.is_some()
+            || !feed.grants.is_empty()
+            || !feed.revoked.is_empty();
         if feed.reset {
             self.grants.clear();
         }
@@ -77,14 +94,19 @@ impl Follower {
             return;
         }
         let grants = self.grants.values().cloned().collect();
-        let (snapshot, skipped) = Snapshot::build(self.cursor, self.zones.clone(), grants, wire::now_millis());
+        let (snapshot, skipped) =
+            Snapshot::build(self.cursor, self.zones.clone(), grants, wire::now_millis());
         for s in skipped {
             eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
         }
         // expired grants were left out of the snapshot; forget them here too
-        self.grants.retain(|_, g| snapshot.grants.iter().any(|k| k.id == g.id));
+        self.grants
+            .retain(|_, g| snapshot.grants.iter().any(|k| k.id == g.id));
         if let Err(e) = save(&self.cache, &snapshot) {
-            eprintln!("jitgate: cannot save snapshot to {}: {e}", self.cache.display());
+            eprintln!(
+                "jitgate: cannot save snapshot to {}: {e}",
+                self.cache.display()
+            );
         }
         self.core.install(snapshot);
     }
@@ -111,11 +133,19 @@ pub fn load(path: &Path) -> Option<Snapshot> {
     let feed: Feed = match serde_json::from_slice(&bytes) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("jitgate: ignoring unreadable snapshot {}: {e}", path.display());
+            eprintln!(
+                "jitgate: ignoring unreadable snapshot {}: {e}",
+                path.display()
+            );
             return None;
         }
     };
-    let (s, skipped) = Snapshot::build(feed.cursor, feed.zones.unwrap_or_default(), feed.grants, wire::now_millis());
+    let (s, skipped) = Snapshot::build(
+        feed.cursor,
+        feed.zones.unwrap_or_default(),
+        feed.grants,
+        wire::now_millis(),
+    );
     for k in skipped {
         eprintln!("jitgate: ignoring unreadable snapshot entry: {}", k.0);
     }

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod model;
 pub mod service;
 pub mod snapshot;
+pub mod trie;
 pub mod wire;
 
 pub use config::Config;

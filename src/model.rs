@@ -32,7 +32,9 @@ impl fmt::Display for ModelError {
                 f,
                 "unknown action `{a}`: use read, write, export or transform"
             ),
-            ModelError::NoActions => write!(f, "no action given: use read, write, export or transform"),
+            ModelError::NoActions => {
+                write!(f, "no action given: use read, write, export or transform")
+            }
             ModelError::BadDuration(d) => {
                 write!(f, "bad duration `{d}`: use a form like 90s, 10m or 1h")
             }
@@ -53,7 +55,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [Action::Read, Action::Write, Action::Export, Action::Transform];
+    pub const ALL: [Action; 4] = [
+        Action::Read,
+        Action::Write,
+        Action::Export,
+        Action::Transform,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -107,7 +114,9 @@ impl ActionSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Action> {
-        Action::ALL.into_iter().filter(move |a| self.0 & (*a as u8) != 0)
+        Action::ALL
+            .into_iter()
+            .filter(move |a| self.0 & (*a as u8) != 0)
     }
 
     /// Parses names such as `["read", "write"]` or `"read,write"` split by the caller.
@@ -189,7 +198,9 @@ impl Resource {
                 },
                 None => rest,
             };
-            return Ok(Resource { key: format!("hdfs:{}", normalize_path(text, path)?) });
+            return Ok(Resource {
+                key: format!("hdfs:{}", normalize_path(text, path)?),
+            });
         }
         if let Some(rest) = text.strip_prefix("hive:") {
             let name = rest.strip_suffix(".*").unwrap_or(rest).to_ascii_lowercase();
@@ -200,7 +211,9 @@ impl Resource {
             if parts.len() > 3 || !parts.iter().all(ok_part) {
                 return Err(ModelError::BadHiveName(text.to_string()));
             }
-            return Ok(Resource { key: format!("hive:{name}") });
+            return Ok(Resource {
+                key: format!("hive:{name}"),
+            });
         }
         Err(ModelError::UnknownScheme(text.to_string()))
     }
@@ -232,12 +245,18 @@ impl fmt::Display for Resource {
 
 fn normalize_path(text: &str, path: &str) -> Result<String, ModelError> {
     if !path.starts_with('/') {
-        return Err(ModelError::BadPath(text.to_string(), "the path must be absolute"));
+        return Err(ModelError::BadPath(
+            text.to_string(),
+            "the path must be absolute",
+        ));
     }
     let mut out = String::with_capacity(path.len());
     for part in path.split('/').filter(|p| !p.is_empty()) {
         if part == "." || part == ".." {
-            return Err(ModelError::BadPath(text.to_string(), "`.` and `..` are not allowed"));
+            return Err(ModelError::BadPath(
+                text.to_string(),
+                "`.` and `..` are not allowed",
+            ));
         }
         out.push('/');
         out.push_str(part);
@@ -250,7 +269,9 @@ fn normalize_path(text: &str, path: &str) -> Result<String, ModelError> {
 
 /// True when the key `outer` equals `inner` or is one of its ancestors.
 pub fn key_covers(outer: &str, inner: &str) -> bool {
-    let Some(scheme) = Scheme::of_key(outer) else { return false };
+    let Some(scheme) = Scheme::of_key(outer) else {
+        return false;
+    };
     if !inner.starts_with(outer) {
         return false;
     }
@@ -261,30 +282,13 @@ pub fn key_covers(outer: &str, inner: &str) -> bool {
     root || inner.as_bytes()[outer.len()] == scheme.separator()
 }
 
-/// Calls `f` with each ancestor of `key` from the outermost to `key` itself, without allocating.
-/// For `hdfs:/a/b`: `hdfs:/`, `hdfs:/a`, `hdfs:/a/b`. For `hive:db.t`: `hive:db`, `hive:db.t`.
-/// Stops early when `f` returns true, and returns whether it did.
-#[inline]
-pub fn any_ancestor(key: &str, mut f: impl FnMut(&str) -> bool) -> bool {
-    let Some(scheme) = Scheme::of_key(key) else { return false };
-    let bytes = key.as_bytes();
-    let start = scheme.prefix().len();
-    let sep = scheme.separator();
-    if scheme == Scheme::Hdfs {
-        // the root `hdfs:/` is an ancestor of every path
-        if bytes.len() > start && f(&key[..start + 1]) {
-            return true;
-        }
-        if bytes.len() == start + 1 {
-            return false;
-        }
-    }
-    for i in start + 1..bytes.len() {
-        if bytes[i] == sep && f(&key[..i]) {
-            return true;
-        }
-    }
-    f(key)
+/// Splits a canonical key into its scheme (`hdfs:`, `hive:`) and its components, the steps from
+/// the outermost ancestor down: `hdfs:/a/b` → `hdfs:`, [`a`, `b`]; `hdfs:/` → `hdfs:`, [].
+pub fn components(key: &str) -> Option<(&str, impl Iterator<Item = &str>)> {
+    let scheme = Scheme::of_key(key)?;
+    let (root, rest) = key.split_at(scheme.prefix().len());
+    let sep = scheme.separator() as char;
+    Some((root, rest.split(sep).filter(|c| !c.is_empty())))
 }
 
 /// Reads durations such as `90s`, `10m`, `1h30m`.
@@ -351,19 +355,16 @@ mod tests {
     }
 
     #[test]
-    fn ancestors_walk_from_root_to_self() {
-        let mut seen = vec![];
-        any_ancestor("hdfs:/a/b/c", |p| {
-            seen.push(p.to_string());
-            false
-        });
-        assert_eq!(seen, ["hdfs:/", "hdfs:/a", "hdfs:/a/b", "hdfs:/a/b/c"]);
-        seen.clear();
-        any_ancestor("hive:db.t", |p| {
-            seen.push(p.to_string());
-            false
-        });
-        assert_eq!(seen, ["hive:db", "hive:db.t"]);
+    fn components_are_the_steps_below_the_scheme() {
+        let (root, parts) = components("hdfs:/a/b").unwrap();
+        assert_eq!((root, parts.collect::<Vec<_>>()), ("hdfs:", vec!["a", "b"]));
+        assert_eq!(components("hdfs:/").unwrap().1.count(), 0);
+        let (root, parts) = components("hive:db.t").unwrap();
+        assert_eq!(
+            (root, parts.collect::<Vec<_>>()),
+            ("hive:", vec!["db", "t"])
+        );
+        assert!(components("s3a://b").is_none());
     }
 
     #[test]
@@ -391,21 +392,34 @@ pub fn canonical_key(text: &str) -> Result<std::borrow::Cow<'_, str>, ModelError
 
 fn is_canonical(text: &str) -> bool {
     let b = text.as_bytes();
-    if let Some(path) = text.strip_prefix("hdfs:") {
-        let p = path.as_bytes();
-        return p.first() == Some(&b'/')
-            && (p.len() == 1 || p[p.len() - 1] != b'/')
-            && !path.contains("//")
-            && !path.split('/').any(|c| c == "." || c == "..");
+    if let Some(p) = b.strip_prefix(b"hdfs:") {
+        if p.first() != Some(&b'/') || (p.len() > 1 && p[p.len() - 1] == b'/') {
+            return false;
+        }
+        // Fast pass: only `//` or a component starting with `.` can make a path non-canonical.
+        let suspicious = p
+            .windows(2)
+            .any(|w| w[0] == b'/' && (w[1] == b'/' || w[1] == b'.'));
+        return !suspicious
+            || p.split(|c| *c == b'/')
+                .skip(1)
+                .all(|c| !c.is_empty() && c != b"." && c != b"..");
     }
-    if b.starts_with(b"hive:") {
-        let name = &b[5..];
-        return !name.is_empty()
-            && name.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'.')
-            && name[0] != b'.'
-            && name[name.len() - 1] != b'.'
-            && !text.contains("..")
-            && name.iter().filter(|c| **c == b'.').count() <= 2;
+    if let Some(name) = b.strip_prefix(b"hive:") {
+        let mut dots = 0;
+        let mut prev = b'.';
+        for &c in name {
+            if c == b'.' {
+                if prev == b'.' {
+                    return false;
+                }
+                dots += 1;
+            } else if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_') {
+                return false;
+            }
+            prev = c;
+        }
+        return !name.is_empty() && prev != b'.' && dots <= 2;
     }
     false
 }
@@ -417,11 +431,37 @@ mod canonical_tests {
 
     #[test]
     fn canonical_text_is_borrowed_and_the_rest_parsed() {
-        assert!(matches!(canonical_key("hdfs:/lake/sales/x").unwrap(), Cow::Borrowed(_)));
-        assert!(matches!(canonical_key("hive:sales.orders").unwrap(), Cow::Borrowed(_)));
-        assert_eq!(canonical_key("hdfs:/lake//sales/").unwrap(), "hdfs:/lake/sales");
+        assert!(matches!(
+            canonical_key("hdfs:/lake/sales/x").unwrap(),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            canonical_key("hive:sales.orders").unwrap(),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            canonical_key("hdfs:/lake//sales/").unwrap(),
+            "hdfs:/lake/sales"
+        );
         assert_eq!(canonical_key("hive:Sales.*").unwrap(), "hive:sales");
         assert!(canonical_key("hdfs:/lake/../x").is_err());
         assert!(canonical_key("/lake").is_err());
+        assert_eq!(
+            canonical_key("hdfs:/a/./b").unwrap_err(),
+            ModelError::BadPath("hdfs:/a/./b".into(), "`.` and `..` are not allowed")
+        );
+        assert_eq!(
+            canonical_key("hive:a..b").unwrap_err(),
+            ModelError::BadHiveName("hive:a..b".into())
+        );
+        assert!(matches!(canonical_key("hdfs:/").unwrap(), Cow::Borrowed(_)));
+        assert!(matches!(
+            canonical_key("hdfs:/a/.hidden/b").unwrap(),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            canonical_key("hdfs:/a/..").unwrap_err(),
+            ModelError::BadPath("hdfs:/a/..".into(), "`.` and `..` are not allowed")
+        );
     }
 }

@@ -18,16 +18,31 @@ impl ServiceClient {
             // the long poll may hold the answer for `feed_wait`
             .timeout(feed_wait + Duration::from_secs(15))
             .build();
-        ServiceClient { agent, base: base.to_string(), token_file }
+        ServiceClient {
+            agent,
+            base: base.to_string(),
+            token_file,
+        }
     }
 
     /// Read on every call so a rotated token file is picked up without a restart.
     fn authorization(&self) -> Result<Option<String>, String> {
-        let Some(path) = &self.token_file else { return Ok(None) };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read jitgate.service.token.file {}: {e}", path.display()))?;
-        let token = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
-        token.map(|t| Some(format!("Bearer {t}"))).ok_or_else(|| format!("{} holds no token", path.display()))
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read jitgate.service.token.file {}: {e}",
+                path.display()
+            )
+        })?;
+        let token = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'));
+        token
+            .map(|t| Some(format!("Bearer {t}")))
+            .ok_or_else(|| format!("{} holds no token", path.display()))
     }
 
     fn with_auth(&self, req: ureq::Request) -> Result<ureq::Request, String> {
@@ -38,15 +53,27 @@ impl ServiceClient {
     }
 
     pub fn feed(&self, after: u64, wait: Duration) -> Result<Feed, String> {
-        let url = format!("{}/v1/feed?after={after}&wait={}", self.base, wait.as_secs());
-        let resp = self.with_auth(self.agent.get(&url))?.call().map_err(describe)?;
-        resp.into_json::<Feed>().map_err(|e| format!("unreadable feed from {url}: {e}"))
+        let url = format!(
+            "{}/v1/feed?after={after}&wait={}",
+            self.base,
+            wait.as_secs()
+        );
+        let resp = self
+            .with_auth(self.agent.get(&url))?
+            .call()
+            .map_err(describe)?;
+        resp.into_json::<Feed>()
+            .map_err(|e| format!("unreadable feed from {url}: {e}"))
     }
 
     pub fn post_audit(&self, events: &[AuditEvent]) -> Result<(), String> {
         let url = format!("{}/v1/audit", self.base);
-        let batch = AuditBatch { events: events.to_vec() };
-        self.with_auth(self.agent.post(&url))?.send_json(&batch).map_err(describe)?;
+        let batch = AuditBatch {
+            events: events.to_vec(),
+        };
+        self.with_auth(self.agent.post(&url))?
+            .send_json(&batch)
+            .map_err(describe)?;
         Ok(())
     }
 }

@@ -4,10 +4,12 @@
 //! looks at grants of other users, so its cost depends on path depth, not on how many grants
 //! exist. Nothing here allocates or takes a lock.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::{any_ancestor, key_covers, ActionSet, Resource};
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::model::{ActionSet, Resource};
+use crate::trie::Trie;
 use crate::wire;
 
 /// Why a protected action was denied. The numbers are the codes of the C ABI and JNI.
@@ -38,7 +40,9 @@ impl DenyReason {
     pub fn describe(self) -> &'static str {
         match self {
             DenyReason::NoGrant => "no active grant",
-            DenyReason::NoSnapshot => "no grant data yet: the approval service has not been reached",
+            DenyReason::NoSnapshot => {
+                "no grant data yet: the approval service has not been reached"
+            }
             DenyReason::AuditUnavailable => "the audit trail cannot be written",
             DenyReason::BadInput => "the request could not be read",
             DenyReason::Closed => "the jitgate engine is closed",
@@ -102,10 +106,10 @@ pub struct Snapshot {
     pub cursor: u64,
     /// True until the first real snapshot: every zone resource is then denied.
     pub fallback: bool,
-    /// Zone resource keys (only presence matters for the decision).
-    zone_keys: HashMap<String, ()>,
-    /// user → resource key → grants on exactly that key.
-    by_user: HashMap<String, HashMap<String, Vec<Arc<GrantRule>>>>,
+    /// Zone resource keys, each stored at itself.
+    zones_index: Trie<Arc<str>>,
+    /// user → grants, each stored at each of its resources.
+    by_user: HashMap<String, Trie<Arc<GrantRule>>>,
     /// What this snapshot was built from, kept for saving to the cache dir.
     pub zones: Vec<wire::Zone>,
     pub grants: Vec<wire::Grant>,
@@ -141,18 +145,18 @@ impl Snapshot {
         now: i64,
     ) -> (Snapshot, Vec<Skipped>) {
         let mut skipped = vec![];
-        let mut zone_keys = HashMap::new();
+        let mut zones_index = Trie::default();
         for z in &zones {
             for r in &z.resources {
                 match Resource::parse(r) {
-                    Ok(res) => {
-                        zone_keys.insert(res.key().to_string(), ());
-                    }
+                    Ok(res) => zones_index.insert(res.key(), Arc::from(res.key())),
                     Err(e) => skipped.push(Skipped(format!("zone {}: {e}", z.name))),
                 }
             }
         }
-        let mut by_user: HashMap<String, HashMap<String, Vec<Arc<GrantRule>>>> = HashMap::new();
+        // FxHash: the keys come from the service's grants, not from callers, and a decision
+        // hashes a few short strings, where SipHash would cost most of it.
+        let mut by_user: HashMap<String, Trie<Arc<GrantRule>>> = HashMap::default();
         let mut kept = Vec::with_capacity(grants.len());
         for g in grants {
             let rule = match grant_rule(&g) {
@@ -169,13 +173,20 @@ impl Snapshot {
             let user = by_user.entry(g.user.clone()).or_default();
             for r in &g.resources {
                 match Resource::parse(r) {
-                    Ok(res) => user.entry(res.key().to_string()).or_default().push(rule.clone()),
+                    Ok(res) => user.insert(res.key(), rule.clone()),
                     Err(e) => skipped.push(Skipped(format!("grant {}: {e}", g.id))),
                 }
             }
             kept.push(g);
         }
-        let s = Snapshot { cursor, fallback: false, zone_keys, by_user, zones, grants: kept };
+        let s = Snapshot {
+            cursor,
+            fallback: false,
+            zones_index,
+            by_user,
+            zones,
+            grants: kept,
+        };
         (s, skipped)
     }
 
@@ -183,12 +194,19 @@ impl Snapshot {
     /// counts too (deleting or renaming `/lake` touches the zone `/lake/sales`).
     #[inline]
     pub fn protects(&self, key: &str, subtree: bool) -> bool {
-        any_ancestor(key, |p| self.zone_keys.contains_key(p))
-            || (subtree && self.zone_keys.keys().any(|z| key_covers(key, z)))
+        self.zones_index.any_on_path(key, |_| true)
+            || (subtree && self.zones_index.any_below(key, |_| true))
     }
 
     /// The decision for `user` doing `actions` on the canonical resource `key` at `now`.
-    pub fn decide(&self, user: &str, key: &str, actions: ActionSet, subtree: bool, now: i64) -> Decision {
+    pub fn decide(
+        &self,
+        user: &str,
+        key: &str,
+        actions: ActionSet,
+        subtree: bool,
+        now: i64,
+    ) -> Decision {
         if !self.protects(key, subtree) {
             return Decision::NotProtected;
         }
@@ -202,7 +220,7 @@ impl Snapshot {
             return Decision::Deny(DenyReason::NoGrant);
         };
         let mut allowed_by = None;
-        if any_ancestor(key, |p| self.zone_keys.contains_key(p)) {
+        if self.zones_index.any_on_path(key, |_| true) {
             match covering_grant(grants, key, actions, now) {
                 Some(g) => allowed_by = Some(g),
                 None => return Decision::Deny(DenyReason::NoGrant),
@@ -210,14 +228,22 @@ impl Snapshot {
         }
         if subtree {
             // Every zone below must be covered as well (a grant on `key` covers them already).
-            for zone in self.zone_keys.keys().filter(|z| z.len() > key.len() && key_covers(key, z)) {
+            let uncovered = self.zones_index.any_below(key, |zone| {
                 match covering_grant(grants, zone, actions, now) {
-                    Some(g) => allowed_by = allowed_by.or(Some(g)),
-                    None => return Decision::Deny(DenyReason::NoGrant),
+                    Some(g) => {
+                        allowed_by = allowed_by.take().or(Some(g));
+                        false
+                    }
+                    None => true,
                 }
+            });
+            if uncovered {
+                return Decision::Deny(DenyReason::NoGrant);
             }
         }
-        let Some(grant) = allowed_by else { return Decision::Deny(DenyReason::NoGrant) };
+        let Some(grant) = allowed_by else {
+            return Decision::Deny(DenyReason::NoGrant);
+        };
         Decision::Allow(grant)
     }
 }
@@ -226,7 +252,7 @@ impl Snapshot {
 /// actions (overlapping grants are independent); the one covering the first action is returned.
 #[inline]
 fn covering_grant(
-    grants: &HashMap<String, Vec<Arc<GrantRule>>>,
+    grants: &Trie<Arc<GrantRule>>,
     key: &str,
     actions: ActionSet,
     now: i64,
@@ -235,10 +261,10 @@ fn covering_grant(
     for action in actions.iter() {
         let want = ActionSet(action as u8);
         let mut found = None;
-        any_ancestor(key, |p| {
-            found = grants
-                .get(p)
-                .and_then(|gs| gs.iter().find(|g| g.actions.contains(want) && g.active(now)));
+        grants.any_on_path(key, |gs| {
+            found = gs
+                .iter()
+                .find(|g| g.actions.contains(want) && g.active(now));
             found.is_some()
         });
         match found {
@@ -250,7 +276,8 @@ fn covering_grant(
 }
 
 fn grant_rule(g: &wire::Grant) -> Result<GrantRule, String> {
-    let actions = ActionSet::parse(g.actions.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+    let actions =
+        ActionSet::parse(g.actions.iter().map(String::as_str)).map_err(|e| e.to_string())?;
     let not_before = wire::parse_time(&g.not_before).ok_or("bad not_before")?;
     let expires_at = wire::parse_time(&g.expires_at).ok_or("bad expires_at")?;
     Ok(GrantRule {
@@ -306,13 +333,26 @@ mod tests {
     #[test]
     fn outside_every_zone_is_not_protected() {
         let s = snap(vec![]);
-        assert_eq!(s.decide("alice", "hdfs:/open/x", READ, false, NOW), Decision::NotProtected);
-        assert_eq!(s.decide("alice", "hdfs:/lake/salesforce", READ, false, NOW), Decision::NotProtected);
+        assert_eq!(
+            s.decide("alice", "hdfs:/open/x", READ, false, NOW),
+            Decision::NotProtected
+        );
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/salesforce", READ, false, NOW),
+            Decision::NotProtected
+        );
     }
 
     #[test]
     fn protected_resource_without_grant_is_denied() {
-        let s = snap(vec![grant("g1", "carol", "hdfs:/lake/sales", &["read"], NOW - 1, NOW + 60_000)]);
+        let s = snap(vec![grant(
+            "g1",
+            "carol",
+            "hdfs:/lake/sales",
+            &["read"],
+            NOW - 1,
+            NOW + 60_000,
+        )]);
         assert_eq!(
             s.decide("alice", "hdfs:/lake/sales/orders/part-0", READ, false, NOW),
             Decision::Deny(DenyReason::NoGrant)
@@ -321,9 +361,19 @@ mod tests {
 
     #[test]
     fn grant_allows_only_its_action_and_resources_within_its_window() {
-        let s = snap(vec![grant("g1", "alice", "hdfs:/lake/sales/orders", &["read"], NOW, NOW + 60_000)]);
+        let s = snap(vec![grant(
+            "g1",
+            "alice",
+            "hdfs:/lake/sales/orders",
+            &["read"],
+            NOW,
+            NOW + 60_000,
+        )]);
         let allowed = s.decide("alice", "hdfs:/lake/sales/orders/part-0", READ, false, NOW);
-        assert!(matches!(allowed, Decision::Allow(ref g) if &*g.id == "g1"), "{allowed:?}");
+        assert!(
+            matches!(allowed, Decision::Allow(ref g) if &*g.id == "g1"),
+            "{allowed:?}"
+        );
         assert_eq!(
             s.decide("alice", "hdfs:/lake/sales/orders/part-0", WRITE, false, NOW),
             Decision::Deny(DenyReason::NoGrant)
@@ -338,7 +388,13 @@ mod tests {
             "before not_before"
         );
         assert_eq!(
-            s.decide("alice", "hdfs:/lake/sales/orders", READ, false, NOW + 60_000),
+            s.decide(
+                "alice",
+                "hdfs:/lake/sales/orders",
+                READ,
+                false,
+                NOW + 60_000
+            ),
             Decision::Deny(DenyReason::NoGrant),
             "from the expiry instant on"
         );
@@ -347,42 +403,103 @@ mod tests {
     #[test]
     fn overlapping_grants_together_cover_several_actions() {
         let s = snap(vec![
-            grant("g1", "alice", "hdfs:/lake/sales", &["read"], NOW, NOW + 60_000),
-            grant("g2", "alice", "hdfs:/lake/sales/orders", &["write"], NOW, NOW + 1_000),
+            grant(
+                "g1",
+                "alice",
+                "hdfs:/lake/sales",
+                &["read"],
+                NOW,
+                NOW + 60_000,
+            ),
+            grant(
+                "g2",
+                "alice",
+                "hdfs:/lake/sales/orders",
+                &["write"],
+                NOW,
+                NOW + 1_000,
+            ),
         ]);
         let both = ActionSet(3);
-        assert!(matches!(s.decide("alice", "hdfs:/lake/sales/orders", both, false, NOW), Decision::Allow(_)));
+        assert!(matches!(
+            s.decide("alice", "hdfs:/lake/sales/orders", both, false, NOW),
+            Decision::Allow(_)
+        ));
         // g2 ending takes away write but never the read g1 still grants
         assert_eq!(
             s.decide("alice", "hdfs:/lake/sales/orders", both, false, NOW + 1_000),
             Decision::Deny(DenyReason::NoGrant)
         );
-        assert!(matches!(s.decide("alice", "hdfs:/lake/sales/orders", READ, false, NOW + 1_000), Decision::Allow(_)));
+        assert!(matches!(
+            s.decide("alice", "hdfs:/lake/sales/orders", READ, false, NOW + 1_000),
+            Decision::Allow(_)
+        ));
     }
 
     #[test]
     fn deleting_an_ancestor_of_a_zone_needs_a_grant_on_the_zone() {
-        let s = snap(vec![grant("g1", "alice", "hdfs:/lake/sales", &["write"], NOW, NOW + 60_000)]);
-        assert_eq!(s.decide("bob", "hdfs:/lake", WRITE, true, NOW), Decision::Deny(DenyReason::NoGrant));
-        assert_eq!(s.decide("bob", "hdfs:/lake", WRITE, false, NOW), Decision::NotProtected);
+        let s = snap(vec![grant(
+            "g1",
+            "alice",
+            "hdfs:/lake/sales",
+            &["write"],
+            NOW,
+            NOW + 60_000,
+        )]);
+        assert_eq!(
+            s.decide("bob", "hdfs:/lake", WRITE, true, NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+        assert_eq!(
+            s.decide("bob", "hdfs:/lake", WRITE, false, NOW),
+            Decision::NotProtected
+        );
         // alice holds write on the zone, but /lake itself is outside it: the zone below is covered
-        assert!(matches!(s.decide("alice", "hdfs:/lake", WRITE, true, NOW), Decision::Allow(_)));
+        assert!(matches!(
+            s.decide("alice", "hdfs:/lake", WRITE, true, NOW),
+            Decision::Allow(_)
+        ));
     }
 
     #[test]
     fn hive_database_zone_covers_its_tables() {
-        let s = snap(vec![grant("g1", "alice", "hive:sales.orders", &["read"], NOW, NOW + 60_000)]);
-        assert!(matches!(s.decide("alice", "hive:sales.orders", READ, false, NOW), Decision::Allow(_)));
-        assert!(matches!(s.decide("alice", "hive:sales.orders.amount", READ, false, NOW), Decision::Allow(_)));
-        assert_eq!(s.decide("alice", "hive:sales.customers", READ, false, NOW), Decision::Deny(DenyReason::NoGrant));
-        assert_eq!(s.decide("alice", "hive:other.t", READ, false, NOW), Decision::NotProtected);
+        let s = snap(vec![grant(
+            "g1",
+            "alice",
+            "hive:sales.orders",
+            &["read"],
+            NOW,
+            NOW + 60_000,
+        )]);
+        assert!(matches!(
+            s.decide("alice", "hive:sales.orders", READ, false, NOW),
+            Decision::Allow(_)
+        ));
+        assert!(matches!(
+            s.decide("alice", "hive:sales.orders.amount", READ, false, NOW),
+            Decision::Allow(_)
+        ));
+        assert_eq!(
+            s.decide("alice", "hive:sales.customers", READ, false, NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+        assert_eq!(
+            s.decide("alice", "hive:other.t", READ, false, NOW),
+            Decision::NotProtected
+        );
     }
 
     #[test]
     fn fallback_snapshot_denies_its_zones_and_nothing_else() {
         let s = Snapshot::fallback(&[Resource::parse("hdfs:/lake/sales").unwrap()]);
-        assert_eq!(s.decide("alice", "hdfs:/lake/sales/x", READ, false, NOW), Decision::Deny(DenyReason::NoSnapshot));
-        assert_eq!(s.decide("alice", "hdfs:/tmp/x", READ, false, NOW), Decision::NotProtected);
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/x", READ, false, NOW),
+            Decision::Deny(DenyReason::NoSnapshot)
+        );
+        assert_eq!(
+            s.decide("alice", "hdfs:/tmp/x", READ, false, NOW),
+            Decision::NotProtected
+        );
     }
 
     #[test]
@@ -390,7 +507,14 @@ mod tests {
         let mut bad = grant("g2", "alice", "hdfs:/lake/sales", &["read"], NOW, NOW + 1);
         bad.expires_at = "yesterday".into();
         let zones = vec![zone(&["hdfs:/lake/sales"])];
-        let old = grant("g1", "alice", "hdfs:/lake/sales", &["read"], NOW - 10, NOW - 1);
+        let old = grant(
+            "g1",
+            "alice",
+            "hdfs:/lake/sales",
+            &["read"],
+            NOW - 10,
+            NOW - 1,
+        );
         let (s, skipped) = Snapshot::build(1, zones, vec![old, bad], NOW);
         assert_eq!(s.grants.len(), 0);
         assert_eq!(skipped.len(), 1);

@@ -24,7 +24,9 @@ fn one() -> u32 {
 }
 
 fn all_actions() -> Vec<String> {
-    ["read", "write", "export", "transform"].map(String::from).to_vec()
+    ["read", "write", "export", "transform"]
+        .map(String::from)
+        .to_vec()
 }
 
 fn fifteen_minutes() -> String {
@@ -88,7 +90,10 @@ pub struct AuditBatch {
 
 /// Milliseconds since the Unix epoch, the core's one unit of time.
 pub fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-27T21:00:00.000Z`.

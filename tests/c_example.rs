@@ -39,14 +39,21 @@ fn write_snapshot(dir: &Path) {
         }],
         revoked: vec![],
     };
-    std::fs::write(dir.join("snapshot.json"), serde_json::to_vec(&feed).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("snapshot.json"),
+        serde_json::to_vec(&feed).unwrap(),
+    )
+    .unwrap();
 }
 
 #[test]
 fn c_program_decides_through_the_header_and_library() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = cdylib_dir();
-    assert!(lib.join("libjitgate.so").exists(), "build the cdylib first: cargo build --release");
+    assert!(
+        lib.join("libjitgate.so").exists(),
+        "build the cdylib first: cargo build --release"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let exe = tmp.path().join("decide");
     let cc = Command::new("cc")
@@ -68,13 +75,28 @@ fn c_program_decides_through_the_header_and_library() {
         let out = Command::new(&exe)
             .args([user, resource, action])
             .env("LD_LIBRARY_PATH", &lib)
-            .env("JITGATE_CONFIG", format!("jitgate.cache.dir={}\njitgate.request.url=http://svc", cache.display()))
+            .env(
+                "JITGATE_CONFIG",
+                format!(
+                    "jitgate.cache.dir={}\njitgate.request.url=http://svc",
+                    cache.display()
+                ),
+            )
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).trim().to_string())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )
     };
-    assert_eq!(run("alice", "hdfs:/lake/sales/orders/part-0", "read"), (Some(0), "allow".into()));
-    assert_eq!(run("alice", "hdfs:/tmp/x", "write"), (Some(0), "not protected".into()));
+    assert_eq!(
+        run("alice", "hdfs:/lake/sales/orders/part-0", "read"),
+        (Some(0), "allow".into())
+    );
+    assert_eq!(
+        run("alice", "hdfs:/tmp/x", "write"),
+        (Some(0), "not protected".into())
+    );
     let (code, msg) = run("alice", "hdfs:/lake/sales/customers", "read");
     assert_eq!(code, Some(1));
     assert_eq!(
@@ -84,6 +106,9 @@ fn c_program_decides_through_the_header_and_library() {
     );
     // the allowed and denied decisions were recorded; with no service they wait in the spill
     let spill = std::fs::read_to_string(cache.join("audit-spill.jsonl")).unwrap();
-    assert!(spill.contains(r#""decision":"allow""#) && spill.contains(r#""grant_id":"g-1""#), "{spill}");
+    assert!(
+        spill.contains(r#""decision":"allow""#) && spill.contains(r#""grant_id":"g-1""#),
+        "{spill}"
+    );
     assert!(spill.contains(r#""decision":"deny""#), "{spill}");
 }

@@ -23,7 +23,14 @@ fn engine(svc_url: &str, dir: &std::path::Path, extra: &str) -> Engine {
 }
 
 fn read(e: &Engine, user: &str, resource: &str) -> Decision {
-    e.decide(&Access { user, resource, actions: READ, subtree: false, operation: Some("open"), context: None })
+    e.decide(&Access {
+        user,
+        resource,
+        actions: READ,
+        subtree: false,
+        operation: Some("open"),
+        context: None,
+    })
 }
 
 fn allowed(d: &Decision) -> bool {
@@ -34,16 +41,24 @@ fn allowed(d: &Decision) -> bool {
 fn approval_revocation_and_audit_reach_the_core() {
     let tmp = tempfile::tempdir().unwrap();
     let svc = Service::start(tmp.path());
-    let e = engine(&svc.url, tmp.path(), "jitgate.fallback.zones=hdfs:/lake/sales");
+    let e = engine(
+        &svc.url,
+        tmp.path(),
+        "jitgate.fallback.zones=hdfs:/lake/sales",
+    );
     let part = "hdfs:/lake/sales/orders/part-0";
 
-    eventually(WAIT, "first snapshot", || (!e.snapshot().fallback).then_some(()));
+    eventually(WAIT, "first snapshot", || {
+        (!e.snapshot().fallback).then_some(())
+    });
     assert_eq!(read(&e, "alice", part), Decision::Deny(DenyReason::NoGrant));
     assert_eq!(read(&e, "alice", "hdfs:/open/x"), Decision::NotProtected);
 
     let request = svc.request("alice", "hdfs:/lake/sales", &["read"], "1m");
     let grant = svc.approve(&request);
-    let (_, took) = eventually(WAIT, "approval to arrive", || allowed(&read(&e, "alice", part)).then_some(()));
+    let (_, took) = eventually(WAIT, "approval to arrive", || {
+        allowed(&read(&e, "alice", part)).then_some(())
+    });
     eprintln!("approval → first allowed decision: {took:?}");
     match read(&e, "alice", part) {
         Decision::Allow(g) => {
@@ -52,15 +67,22 @@ fn approval_revocation_and_audit_reach_the_core() {
         }
         d => panic!("{d:?}"),
     }
-    assert_eq!(read(&e, "carol", part), Decision::Deny(DenyReason::NoGrant), "grants are per user");
+    assert_eq!(
+        read(&e, "carol", part),
+        Decision::Deny(DenyReason::NoGrant),
+        "grants are per user"
+    );
 
     svc.revoke(&grant);
-    let (_, took) = eventually(WAIT, "revoke to arrive", || (!allowed(&read(&e, "alice", part))).then_some(()));
+    let (_, took) = eventually(WAIT, "revoke to arrive", || {
+        (!allowed(&read(&e, "alice", part))).then_some(())
+    });
     eprintln!("revoke → first denied decision: {took:?}");
 
     let events = eventually(WAIT, "audit events", || {
         let ev = svc.audit("user=alice");
-        (ev.iter().any(|v| v["decision"] == "allow") && ev.iter().any(|v| v["decision"] == "deny")).then_some(ev)
+        (ev.iter().any(|v| v["decision"] == "allow") && ev.iter().any(|v| v["decision"] == "deny"))
+            .then_some(ev)
     })
     .0;
     let allow = events.iter().find(|v| v["decision"] == "allow").unwrap();
@@ -81,20 +103,36 @@ fn restart_while_service_is_down_keeps_enforcing_and_spilled_audit_is_resent() {
     let grant = {
         let e = engine(&svc.url, tmp.path(), "");
         let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "10m"));
-        eventually(WAIT, "grant", || allowed(&read(&e, "alice", part)).then_some(()));
+        eventually(WAIT, "grant", || {
+            allowed(&read(&e, "alice", part)).then_some(())
+        });
         e.close();
         grant
     };
     svc.stop();
 
     // A new engine with the service gone starts from the saved snapshot.
-    let e = engine(&svc.url, tmp.path(), "jitgate.fallback.zones=hdfs:/lake/sales");
+    let e = engine(
+        &svc.url,
+        tmp.path(),
+        "jitgate.fallback.zones=hdfs:/lake/sales",
+    );
     assert!(!e.snapshot().fallback, "the cached snapshot was loaded");
-    assert!(allowed(&read(&e, "alice", part)), "the cached grant still allows");
-    assert_eq!(read(&e, "bob", part), Decision::Deny(DenyReason::NoGrant), "and the zone is still enforced");
+    assert!(
+        allowed(&read(&e, "alice", part)),
+        "the cached grant still allows"
+    );
+    assert_eq!(
+        read(&e, "bob", part),
+        Decision::Deny(DenyReason::NoGrant),
+        "and the zone is still enforced"
+    );
     std::thread::sleep(Duration::from_millis(300)); // let the audit worker spill
     let spill = std::fs::read_to_string(tmp.path().join("cache/audit-spill.jsonl")).unwrap();
-    assert!(spill.contains(&grant), "decisions made while the service is down are spilled: {spill}");
+    assert!(
+        spill.contains(&grant),
+        "decisions made while the service is down are spilled: {spill}"
+    );
 
     svc.restart();
     let (ev, took) = eventually(WAIT, "spilled events re-sent", || {
@@ -113,10 +151,17 @@ fn short_grant_is_denied_from_expiry_on_with_the_service_stopped() {
     let e = engine(&svc.url, tmp.path(), "");
     let part = "hdfs:/lake/sales/orders/part-0";
     svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "3s"));
-    eventually(WAIT, "grant", || allowed(&read(&e, "alice", part)).then_some(()));
+    eventually(WAIT, "grant", || {
+        allowed(&read(&e, "alice", part)).then_some(())
+    });
     svc.stop();
-    let (_, took) = eventually(WAIT, "expiry", || (!allowed(&read(&e, "alice", part))).then_some(()));
-    assert!(took <= Duration::from_secs(4), "denied only {took:?} later; the grant lasted 3s");
+    let (_, took) = eventually(WAIT, "expiry", || {
+        (!allowed(&read(&e, "alice", part))).then_some(())
+    });
+    assert!(
+        took <= Duration::from_secs(4),
+        "denied only {took:?} later; the grant lasted 3s"
+    );
     assert_eq!(read(&e, "alice", part), Decision::Deny(DenyReason::NoGrant));
     e.close();
 }
@@ -125,12 +170,31 @@ fn short_grant_is_denied_from_expiry_on_with_the_service_stopped() {
 fn fallback_zones_are_denied_until_a_snapshot_exists() {
     let tmp = tempfile::tempdir().unwrap();
     // nothing listens on this port: the feed never answers
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let e = engine(&format!("http://127.0.0.1:{port}"), tmp.path(), "jitgate.fallback.zones=hdfs:/lake/sales");
-    assert_eq!(read(&e, "alice", "hdfs:/lake/sales/x"), Decision::Deny(DenyReason::NoSnapshot));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = engine(
+        &format!("http://127.0.0.1:{port}"),
+        tmp.path(),
+        "jitgate.fallback.zones=hdfs:/lake/sales",
+    );
+    assert_eq!(
+        read(&e, "alice", "hdfs:/lake/sales/x"),
+        Decision::Deny(DenyReason::NoSnapshot)
+    );
     assert_eq!(read(&e, "alice", "hdfs:/tmp/x"), Decision::NotProtected);
-    let msg = e.explain("alice", "hdfs:/lake/sales/x", READ, DenyReason::NoSnapshot as i32);
-    assert!(msg.contains("approval service has not been reached"), "{msg}");
+    let msg = e.explain(
+        "alice",
+        "hdfs:/lake/sales/x",
+        READ,
+        DenyReason::NoSnapshot as i32,
+    );
+    assert!(
+        msg.contains("approval service has not been reached"),
+        "{msg}"
+    );
     e.close();
 }
 
@@ -142,7 +206,9 @@ fn full_audit_spill_denies_protected_actions() {
     {
         let e = engine(&svc.url, tmp.path(), "");
         svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "10m"));
-        eventually(WAIT, "grant", || allowed(&read(&e, "alice", part)).then_some(()));
+        eventually(WAIT, "grant", || {
+            allowed(&read(&e, "alice", part)).then_some(())
+        });
         e.close();
     }
     svc.stop();
@@ -151,12 +217,18 @@ fn full_audit_spill_denies_protected_actions() {
         (read(&e, "alice", part) == Decision::Deny(DenyReason::AuditUnavailable)).then_some(())
     });
     eprintln!("spill limit reached after {took:?}");
-    assert_eq!(read(&e, "alice", "hdfs:/tmp/x"), Decision::NotProtected, "unprotected paths are unaffected");
+    assert_eq!(
+        read(&e, "alice", "hdfs:/tmp/x"),
+        Decision::NotProtected,
+        "unprotected paths are unaffected"
+    );
     let msg = e.explain("alice", part, READ, DenyReason::AuditUnavailable as i32);
     assert!(msg.contains("audit trail cannot be written"), "{msg}");
 
     // Once the service takes the backlog, protected actions are decided normally again.
     svc.restart();
-    eventually(Duration::from_secs(30), "trail back", || allowed(&read(&e, "alice", part)).then_some(()));
+    eventually(Duration::from_secs(30), "trail back", || {
+        allowed(&read(&e, "alice", part)).then_some(())
+    });
     e.close();
 }

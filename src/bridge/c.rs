@@ -74,7 +74,8 @@ pub unsafe extern "C" fn jitgate_decide(
     context: *const c_char,
 ) -> i32 {
     guarded(DenyReason::Internal as i32, || {
-        let (Some(user), Some(resource)) = (unsafe { text(user) }, unsafe { text(resource) }) else {
+        let (Some(user), Some(resource)) = (unsafe { text(user) }, unsafe { text(resource) })
+        else {
             return DenyReason::BadInput as i32;
         };
         let access = Access {
@@ -107,9 +108,9 @@ pub unsafe extern "C" fn jitgate_explain(
         let user = unsafe { text(user) }.unwrap_or("?");
         let resource = unsafe { text(resource) }.unwrap_or("?");
         let actions = ActionSet::from_bits(actions);
-        let msg = with_engine(engine, |e| e.explain(user, resource, actions, code)).unwrap_or_else(|| {
-            crate::engine::explain("", user, resource, actions, DenyReason::Closed)
-        });
+        let msg = with_engine(engine, |e| e.explain(user, resource, actions, code)).unwrap_or_else(
+            || crate::engine::explain("", user, resource, actions, DenyReason::Closed),
+        );
         unsafe { copy_out(&msg, buf, len) }
     })
 }

@@ -27,8 +27,17 @@ pub struct Service {
 impl Service {
     /// Writes a config with the `sales` zone into `dir` and starts the service on a free port.
     pub fn start(dir: &Path) -> Service {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut s = Service { dir: dir.to_path_buf(), url: format!("http://127.0.0.1:{port}"), port, child: None };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = Service {
+            dir: dir.to_path_buf(),
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            child: None,
+        };
         std::fs::write(dir.join("tokens"), format!("{TOKEN}\n")).unwrap();
         std::fs::write(
             dir.join("jitgate.toml"),
@@ -63,8 +72,15 @@ max_duration = "15m"
     /// Starts (again) on the same port and data dir, and waits until the feed answers.
     pub fn restart(&mut self) {
         let bin = target_dir().join("jitgate");
-        assert!(bin.exists(), "build the service first: cargo build --release --workspace");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("service.log")).unwrap();
+        assert!(
+            bin.exists(),
+            "build the service first: cargo build --release --workspace"
+        );
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("service.log"))
+            .unwrap();
         let child = Command::new(bin)
             .arg("serve")
             .arg("--config")
@@ -83,7 +99,11 @@ max_duration = "15m"
             if ok {
                 return;
             }
-            assert!(Instant::now() < deadline, "service did not start:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "service did not start:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -103,7 +123,14 @@ max_duration = "15m"
         self.port
     }
 
-    fn call(&self, method: &str, path: &str, user: &str, groups: &str, body: Option<Value>) -> Value {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        user: &str,
+        groups: &str,
+        body: Option<Value>,
+    ) -> Value {
         let req = ureq::request(method, &format!("{}{path}", self.url))
             .set("X-Forwarded-User", user)
             .set("X-Forwarded-Groups", groups);
@@ -114,7 +141,10 @@ max_duration = "15m"
         match resp {
             Ok(r) => r.into_json().unwrap(),
             Err(ureq::Error::Status(code, r)) => {
-                panic!("{method} {path} as {user}: {code} {}", r.into_string().unwrap_or_default())
+                panic!(
+                    "{method} {path} as {user}: {code} {}",
+                    r.into_string().unwrap_or_default()
+                )
             }
             Err(e) => panic!("{method} {path}: {e}"),
         }
@@ -125,22 +155,43 @@ max_duration = "15m"
         let body = serde_json::json!({
             "resources": [resource], "actions": actions, "duration": duration, "reason": "INC-4411 integration test"
         });
-        self.call("POST", "/v1/requests", user, "analysts", Some(body))["id"].as_str().unwrap().to_string()
+        self.call("POST", "/v1/requests", user, "analysts", Some(body))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// bob (a sales owner) approves; returns the grant id.
     pub fn approve(&self, request: &str) -> String {
-        let r = self.call("POST", &format!("/v1/requests/{request}/approve"), "bob", "sales-owners", Some(serde_json::json!({"comment": "ok"})));
+        let r = self.call(
+            "POST",
+            &format!("/v1/requests/{request}/approve"),
+            "bob",
+            "sales-owners",
+            Some(serde_json::json!({"comment": "ok"})),
+        );
         assert_eq!(r["status"], "approved", "{r}");
         r["grant"]["id"].as_str().unwrap().to_string()
     }
 
     pub fn revoke(&self, grant: &str) {
-        self.call("POST", &format!("/v1/grants/{grant}/revoke"), "bob", "sales-owners", Some(serde_json::json!({})));
+        self.call(
+            "POST",
+            &format!("/v1/grants/{grant}/revoke"),
+            "bob",
+            "sales-owners",
+            Some(serde_json::json!({})),
+        );
     }
 
     pub fn audit(&self, query: &str) -> Vec<Value> {
-        let r = self.call("GET", &format!("/v1/audit?{query}"), "auditor", "auditors", None);
+        let r = self.call(
+            "GET",
+            &format!("/v1/audit?{query}"),
+            "auditor",
+            "auditors",
+            None,
+        );
         r["events"].as_array().cloned().unwrap_or_default()
     }
 }
@@ -152,13 +203,20 @@ impl Drop for Service {
 }
 
 /// Polls `f` until it returns Some, failing after `limit`; returns the value and the time it took.
-pub fn eventually<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> (T, Duration) {
+pub fn eventually<T>(
+    limit: Duration,
+    what: &str,
+    mut f: impl FnMut() -> Option<T>,
+) -> (T, Duration) {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
             return (v, start.elapsed());
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }

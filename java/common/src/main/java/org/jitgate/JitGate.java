@@ -1,5 +1,6 @@
 package org.jitgate;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -61,7 +62,8 @@ public final class JitGate implements AutoCloseable {
      * @return a {@link Decision} code
      */
     public int decide(String user, String resource, int actions, String operation, String context) {
-        return JitGateNative.decide(handle, user, resource, actions, operation, context);
+        byte[] bytes = resource == null ? null : resource.getBytes(StandardCharsets.UTF_8);
+        return JitGateNative.decide(handle, user, bytes, actions, operation, context);
     }
 
     /** The message to show for a denial, naming user, resource, action and the link to request it. */

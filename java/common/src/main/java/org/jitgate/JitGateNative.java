@@ -19,8 +19,11 @@ final class JitGateNative {
     /** The reason the last {@link #open} on this thread failed. */
     static native String lastError();
 
-    /** 0 not protected, 1 allow, 2 and up deny (see {@link Decision}). */
-    static native int decide(long engine, String user, String resource, int actions,
+    /**
+     * 0 not protected, 1 allow, 2 and up deny (see {@link Decision}). The resource is passed as UTF-8
+     * bytes: cheaper across JNI than a String, which the JVM would convert twice.
+     */
+    static native int decide(long engine, String user, byte[] resource, int actions,
                              String operation, String context);
 
     /** The user-facing denial message for a decision code. */

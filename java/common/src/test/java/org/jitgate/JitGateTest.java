@@ -75,7 +75,8 @@ class JitGateTest {
         gate.close();
         assertEquals(Decision.DENY_CLOSED, gate.decide("alice", "hdfs:/open/x", Action.READ, null, null));
         assertEquals(Decision.DENY_CLOSED,
-                JitGateNative.decide(0x7fff_0000_1234L, "alice", "hdfs:/open/x", Action.READ, null, null));
+                JitGateNative.decide(0x7fff_0000_1234L, "alice", "hdfs:/open/x".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        Action.READ, null, null));
     }
 
     @Test
