@@ -102,3 +102,35 @@ pub fn close(handle: u64) {
         slot.engine.close();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback_value_and_a_last_error() {
+        let code = guarded(7, || -> i32 { panic!("boom") });
+        assert_eq!(code, 7);
+        assert_eq!(last_error(), "jitgate internal error: boom");
+    }
+
+    #[test]
+    fn closed_and_forged_handles_find_no_engine() {
+        let dir = std::env::temp_dir().join(format!("jitgate-bridge-test-{}", std::process::id()));
+        let h = open(&format!("jitgate.cache.dir={}", dir.display()));
+        assert_ne!(h, 0, "{}", last_error());
+        assert_eq!(with_engine(h, |_| 1), Some(1));
+        assert_eq!(with_engine(h ^ (1 << 8), |_| 1), None, "another generation of the same slot");
+        assert_eq!(with_engine(0xffff_ffff, |_| 1), None, "a slot that does not exist");
+        close(h);
+        close(h);
+        assert_eq!(with_engine(h, |_| 1), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_bad_config_is_refused_with_its_reason() {
+        assert_eq!(open("jitgate.nonsense=1"), 0);
+        assert!(last_error().contains("jitgate.nonsense"), "{}", last_error());
+    }
+}
