@@ -137,7 +137,9 @@ impl Engine {
 
     /// For a caller that already checked `snap.protects(key)` and then read the rest of `a`.
     pub fn decide_protected(&self, snap: &Snapshot, a: &Access, key: &str) -> Decision {
-        let d = snap.decide(a.user, key, a.actions, a.subtree, wire::now_millis());
+        let d = snap
+            .decide(a.user, key, a.actions, a.subtree, wire::now_millis())
+            .owned();
         self.record(a, key, d)
     }
 

@@ -63,16 +63,27 @@ impl DenyReason {
     }
 }
 
-/// The answer for one access.
+/// The answer for one access. The snapshot answers with a borrowed grant (`G = &Arc<GrantRule>`),
+/// so deciding writes no reference count that other threads share; `owned` makes it last.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
+pub enum Decision<G = Arc<GrantRule>> {
     /// The resource is in no zone: the engine's normal permissions apply.
     NotProtected,
-    Allow(Arc<GrantRule>),
+    Allow(G),
     Deny(DenyReason),
 }
 
-impl Decision {
+impl Decision<&Arc<GrantRule>> {
+    pub fn owned(self) -> Decision {
+        match self {
+            Decision::NotProtected => Decision::NotProtected,
+            Decision::Allow(g) => Decision::Allow(g.clone()),
+            Decision::Deny(r) => Decision::Deny(r),
+        }
+    }
+}
+
+impl<G> Decision<G> {
     /// The number passed across the C ABI and JNI (see docs/DESIGN.md).
     pub fn code(&self) -> i32 {
         match self {
@@ -206,7 +217,7 @@ impl Snapshot {
         actions: ActionSet,
         subtree: bool,
         now: i64,
-    ) -> Decision {
+    ) -> Decision<&Arc<GrantRule>> {
         if !self.protects(key, subtree) {
             return Decision::NotProtected;
         }
@@ -251,12 +262,12 @@ impl Snapshot {
 /// A grant that covers `key` for every action asked. Several grants may together cover the
 /// actions (overlapping grants are independent); the one covering the first action is returned.
 #[inline]
-fn covering_grant(
-    grants: &Trie<Arc<GrantRule>>,
+fn covering_grant<'a>(
+    grants: &'a Trie<Arc<GrantRule>>,
     key: &str,
     actions: ActionSet,
     now: i64,
-) -> Option<Arc<GrantRule>> {
+) -> Option<&'a Arc<GrantRule>> {
     let mut first: Option<&Arc<GrantRule>> = None;
     for action in actions.iter() {
         let want = ActionSet(action as u8);
@@ -272,7 +283,7 @@ fn covering_grant(
             None => return None,
         }
     }
-    first.cloned()
+    first
 }
 
 fn grant_rule(g: &wire::Grant) -> Result<GrantRule, String> {

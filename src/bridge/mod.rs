@@ -120,8 +120,16 @@ mod tests {
         let h = open(&format!("jitgate.cache.dir={}", dir.display()));
         assert_ne!(h, 0, "{}", last_error());
         assert_eq!(with_engine(h, |_| 1), Some(1));
-        assert_eq!(with_engine(h ^ (1 << 8), |_| 1), None, "another generation of the same slot");
-        assert_eq!(with_engine(0xffff_ffff, |_| 1), None, "a slot that does not exist");
+        assert_eq!(
+            with_engine(h ^ (1 << 8), |_| 1),
+            None,
+            "another generation of the same slot"
+        );
+        assert_eq!(
+            with_engine(0xffff_ffff, |_| 1),
+            None,
+            "a slot that does not exist"
+        );
         close(h);
         close(h);
         assert_eq!(with_engine(h, |_| 1), None);
@@ -131,6 +139,10 @@ mod tests {
     #[test]
     fn a_bad_config_is_refused_with_its_reason() {
         assert_eq!(open("jitgate.nonsense=1"), 0);
-        assert!(last_error().contains("jitgate.nonsense"), "{}", last_error());
+        assert!(
+            last_error().contains("jitgate.nonsense"),
+            "{}",
+            last_error()
+        );
     }
 }

@@ -163,6 +163,11 @@ max_duration = "15m"
 
     /// bob (a sales owner) approves; returns the grant id.
     pub fn approve(&self, request: &str) -> String {
+        self.approve_grant(request)["id"].as_str().unwrap().to_string()
+    }
+
+    /// bob approves; returns the grant object.
+    pub fn approve_grant(&self, request: &str) -> Value {
         let r = self.call(
             "POST",
             &format!("/v1/requests/{request}/approve"),
@@ -171,7 +176,7 @@ max_duration = "15m"
             Some(serde_json::json!({"comment": "ok"})),
         );
         assert_eq!(r["status"], "approved", "{r}");
-        r["grant"]["id"].as_str().unwrap().to_string()
+        r["grant"].clone()
     }
 
     pub fn revoke(&self, grant: &str) {

@@ -1,0 +1,205 @@
+package org.jitgate.nnbench;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PrivilegedExceptionAction;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.permission.FsPermission;
+import org.apache.hadoop.hdfs.DFSConfigKeys;
+import org.apache.hadoop.hdfs.HdfsConfiguration;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.hdfs.server.namenode.NNThroughputBenchmark;
+import org.apache.hadoop.security.UserGroupInformation;
+import org.jitgate.hdfs.JitGateAttributeProvider;
+
+/**
+ * Hadoop's NNThroughputBenchmark against a NameNode with the default permission checker and
+ * against one with jitgate, side by side in one JVM, alternating rounds so drift hits both.
+ *
+ * <p>The benchmark runs as the non-superuser {@code bench} ({@code -nonSuperUser}), since the
+ * NameNode never sends its superuser to an enforcer. jitgate starts from a cached snapshot with
+ * the zone {@code hdfs:/lake/sales} and a grant for {@code bench} on it; audit records of the
+ * protected calls go to the local spill (no service), written by the core's audit thread.
+ *
+ * <p>Args: out-dir [ops] [files] [threads] [rounds] [grants], e.g.
+ * {@code out open,fileStatus,create,mkdirs 20000 4 2 100000}.
+ */
+public final class NameNodeThroughput {
+    private static final String USER = "bench";
+    private static final Map<String, String> PLACES = new LinkedHashMap<>();
+
+    static {
+        PLACES.put("in-zone", "/lake/sales/nnbench");
+        PLACES.put("outside", "/open/nnbench");
+    }
+
+    public static void main(String[] args) throws Exception {
+        Tap tap = new Tap(System.out);
+        System.setOut(new PrintStream(tap, true, StandardCharsets.UTF_8));
+        Path out = Path.of(args[0]).toAbsolutePath();
+        String[] ops = (args.length > 1 ? args[1] : "open,fileStatus,create,mkdirs").split(",");
+        int files = args.length > 2 ? Integer.parseInt(args[2]) : 20000;
+        int threads = args.length > 3 ? Integer.parseInt(args[3]) : 4;
+        int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 2;
+        int grants = args.length > 5 ? Integer.parseInt(args[5]) : 100000;
+        Files.createDirectories(out);
+
+        Map<String, List<Double>> results = new LinkedHashMap<>();
+        for (int round = 1; round <= rounds; round++) {
+            for (String mode : new String[] {"default", "jitgate"}) {
+                Path dir = out.resolve(mode + "-" + round);
+                MiniDFSCluster cluster = start(mode, dir, grants);
+                try {
+                    if (round == 1) {
+                        tap.report(memory(mode, grants));
+                    }
+                    for (String op : ops) {
+                        for (Map.Entry<String, String> place : PLACES.entrySet()) {
+                            double opsPerSec = run(cluster, tap, op, place.getValue(), files, threads);
+                            results.computeIfAbsent(op + " " + place.getKey() + " " + mode, k -> new ArrayList<>())
+                                    .add(opsPerSec);
+                            tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s",
+                                    round, mode, op, place.getKey(), opsPerSec));
+                        }
+                    }
+                } finally {
+                    cluster.shutdown();
+                }
+            }
+        }
+        tap.report("");
+        tap.report(String.format("%-10s %-8s %14s %14s %8s", "op", "paths", "default ops/s", "jitgate ops/s", "ratio"));
+        for (String op : ops) {
+            for (String place : PLACES.keySet()) {
+                double base = median(results.get(op + " " + place + " default"));
+                double gate = median(results.get(op + " " + place + " jitgate"));
+                tap.report(String.format("%-10s %-8s %14.0f %14.0f %7.1f%%", op, place, base, gate, 100 * gate / base));
+            }
+        }
+        System.exit(0);
+    }
+
+    private static MiniDFSCluster start(String mode, Path dir, int grants) throws Exception {
+        Configuration conf = new HdfsConfiguration();
+        conf.setBoolean(DFSConfigKeys.DFS_PERMISSIONS_ENABLED_KEY, true);
+        conf.setLong(DFSConfigKeys.DFS_NAMENODE_MIN_BLOCK_SIZE_KEY, 16);
+        if (mode.equals("jitgate")) {
+            Path cache = dir.resolve("jitgate-cache");
+            Files.createDirectories(cache);
+            Files.writeString(cache.resolve("snapshot.json"), snapshot(grants));
+            conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY, JitGateAttributeProvider.class.getName());
+            conf.set("jitgate.cache.dir", cache.toString());
+            conf.set("jitgate.audit.spill.max.bytes", String.valueOf(8L << 30));
+        }
+        MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf, dir.resolve("dfs").toFile()).numDataNodes(1).build();
+        cluster.waitActive();
+        FileSystem admin = cluster.getFileSystem();
+        for (String d : new String[] {"/", "/lake", "/lake/sales", "/open"}) {
+            admin.mkdirs(new org.apache.hadoop.fs.Path(d));
+            admin.setPermission(new org.apache.hadoop.fs.Path(d), new FsPermission((short) 0777));
+        }
+        return cluster;
+    }
+
+    private static double run(MiniDFSCluster cluster, Tap tap, String op, String base, int files, int threads)
+            throws Exception {
+        List<String> args = new ArrayList<>(List.of("-fs", cluster.getURI().toString(), "-op", op,
+                "-threads", String.valueOf(threads), "-baseDirName", base, "-nonSuperUser"));
+        args.addAll(List.of(op.equals("mkdirs") ? "-dirs" : "-files", String.valueOf(files)));
+        Configuration conf = new HdfsConfiguration(cluster.getConfiguration(0));
+        tap.lastOpsPerSec = Double.NaN;
+        UserGroupInformation.createUserForTesting(USER, new String[] {"analysts"})
+                .doAs((PrivilegedExceptionAction<Void>) () -> {
+                    NNThroughputBenchmark.runBenchmark(conf, args.toArray(new String[0]));
+                    return null;
+                });
+        if (Double.isNaN(tap.lastOpsPerSec)) {
+            throw new IllegalStateException("NNThroughputBenchmark printed no 'Ops per sec' for " + op);
+        }
+        return tap.lastOpsPerSec;
+    }
+
+    /** Heap after a full GC and the process RSS, with the cluster (and for jitgate, its grants) loaded. */
+    private static String memory(String mode, int grants) throws Exception {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(200);
+        }
+        long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+        long rss = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("VmRSS:")).map(l -> l.replaceAll("\\D", "")).mapToLong(Long::parseLong)
+                .findFirst().orElse(-1) * 1024;
+        return String.format("memory %-8s (%s): heap used %,d bytes, RSS %,d bytes", mode,
+                mode.equals("jitgate") ? grants + " grants" : "no plugin", heap, rss);
+    }
+
+    /** A reset feed body as the core caches it: the zone and `n` grants, one of them for `bench`. */
+    static String snapshot(int n) {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        String from = now.minusSeconds(60).toString();
+        String to = now.plusSeconds(7200).toString();
+        StringBuilder s = new StringBuilder("{\"cursor\":1,\"server_time\":\"").append(now).append("\",\"reset\":true,")
+                .append("\"revoked\":[],\"zones\":[{\"name\":\"sales\",\"resources\":[\"hdfs:/lake/sales\"],")
+                .append("\"approvers\":[\"sales-owners\"]}],\"grants\":[");
+        for (int i = 0; i < n; i++) {
+            String user = i == 0 ? USER : "user" + (i % 20000);
+            String res = i == 0 ? "hdfs:/lake/sales" : "hdfs:/lake/sales/t" + (i % 1000);
+            s.append(i == 0 ? "" : ",").append("{\"id\":\"g-").append(i).append("\",\"request_id\":\"r-").append(i)
+                    .append("\",\"user\":\"").append(user).append("\",\"resources\":[\"").append(res)
+                    .append("\"],\"actions\":[\"read\",\"write\",\"transform\"],\"not_before\":\"").append(from)
+                    .append("\",\"expires_at\":\"").append(to).append("\"}");
+        }
+        return s.append("]}").toString();
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(Double::compare);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+
+    /** Passes output through, keeping the last "Ops per sec" NNThroughputBenchmark printed. */
+    static final class Tap extends OutputStream {
+        private final PrintStream out;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        volatile double lastOpsPerSec = Double.NaN;
+
+        Tap(PrintStream out) {
+            this.out = out;
+        }
+
+        void report(String s) {
+            out.println(s);
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            if (b == '\n') {
+                String l = line.toString(StandardCharsets.UTF_8);
+                line.reset();
+                int i = l.indexOf("Ops per sec:");
+                if (i >= 0) {
+                    lastOpsPerSec = Double.parseDouble(l.substring(i + "Ops per sec:".length()).trim());
+                }
+                if (l.contains("Ops per sec") || l.contains("Exception") || l.contains("ERROR")) {
+                    out.println("  " + l);
+                }
+            } else {
+                line.write(b);
+            }
+        }
+    }
+}
