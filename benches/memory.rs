@@ -71,7 +71,16 @@ fn main() {
     }
     let n = 100_000;
     let (empty, full) = (held(0), held(n));
-    println!("snapshot with 1,000 zones and 0 grants:       {:>12} bytes", empty);
-    println!("snapshot with 1,000 zones and {n} grants:  {:>12} bytes", full);
-    println!("bytes per active grant:                       {:>12.0}", (full - empty) as f64 / n as f64);
+    println!(
+        "snapshot with 1,000 zones and 0 grants:       {:>12} bytes",
+        empty
+    );
+    println!(
+        "snapshot with 1,000 zones and {n} grants:  {:>12} bytes",
+        full
+    );
+    println!(
+        "bytes per active grant:                       {:>12.0}",
+        (full - empty) as f64 / n as f64
+    );
 }

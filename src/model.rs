@@ -282,13 +282,49 @@ pub fn key_covers(outer: &str, inner: &str) -> bool {
     root || inner.as_bytes()[outer.len()] == scheme.separator()
 }
 
-/// Splits a canonical key into its scheme (`hdfs:`, `hive:`) and its components, the steps from
-/// the outermost ancestor down: `hdfs:/a/b` → `hdfs:`, [`a`, `b`]; `hdfs:/` → `hdfs:`, [].
-pub fn components(key: &str) -> Option<(&str, impl Iterator<Item = &str>)> {
+/// Splits a canonical key into its scheme and its components, the steps from the outermost
+/// ancestor down: `hdfs:/a/b` → Hdfs, [`a`, `b`]; `hdfs:/` → Hdfs, [].
+#[inline]
+pub fn components(key: &str) -> Option<(Scheme, Components<'_>)> {
     let scheme = Scheme::of_key(key)?;
-    let (root, rest) = key.split_at(scheme.prefix().len());
-    let sep = scheme.separator() as char;
-    Some((root, rest.split(sep).filter(|c| !c.is_empty())))
+    let rest = &key[scheme.prefix().len()..];
+    Some((
+        scheme,
+        Components {
+            rest,
+            sep: scheme.separator(),
+        },
+    ))
+}
+
+/// The components of a key. A plain byte loop: components are short, and a `memchr` per
+/// component costs more in set-up than it saves.
+pub struct Components<'a> {
+    rest: &'a str,
+    sep: u8,
+}
+
+impl<'a> Iterator for Components<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            let bytes = self.rest.as_bytes();
+            if bytes.is_empty() {
+                return None;
+            }
+            let mut end = 0;
+            while end < bytes.len() && bytes[end] != self.sep {
+                end += 1;
+            }
+            let part = &self.rest[..end];
+            self.rest = &self.rest[(end + 1).min(bytes.len())..];
+            if !part.is_empty() {
+                return Some(part);
+            }
+        }
+    }
 }
 
 /// Reads durations such as `90s`, `10m`, `1h30m`.
@@ -357,12 +393,19 @@ mod tests {
     #[test]
     fn components_are_the_steps_below_the_scheme() {
         let (root, parts) = components("hdfs:/a/b").unwrap();
-        assert_eq!((root, parts.collect::<Vec<_>>()), ("hdfs:", vec!["a", "b"]));
+        assert_eq!(
+            (root, parts.collect::<Vec<_>>()),
+            (Scheme::Hdfs, vec!["a", "b"])
+        );
         assert_eq!(components("hdfs:/").unwrap().1.count(), 0);
+        assert_eq!(
+            components("hdfs://x//y/").unwrap().1.collect::<Vec<_>>(),
+            ["x", "y"]
+        );
         let (root, parts) = components("hive:db.t").unwrap();
         assert_eq!(
             (root, parts.collect::<Vec<_>>()),
-            ("hive:", vec!["db", "t"])
+            (Scheme::Hive, vec!["db", "t"])
         );
         assert!(components("s3a://b").is_none());
     }

@@ -218,7 +218,8 @@ impl Snapshot {
         subtree: bool,
         now: i64,
     ) -> Decision<&Arc<GrantRule>> {
-        if !self.protects(key, subtree) {
+        let in_zone = self.zones_index.any_on_path(key, |_| true);
+        if !in_zone && !(subtree && self.zones_index.any_below(key, |_| true)) {
             return Decision::NotProtected;
         }
         if self.fallback {
@@ -231,7 +232,7 @@ impl Snapshot {
             return Decision::Deny(DenyReason::NoGrant);
         };
         let mut allowed_by = None;
-        if self.zones_index.any_on_path(key, |_| true) {
+        if in_zone {
             match covering_grant(grants, key, actions, now) {
                 Some(g) => allowed_by = Some(g),
                 None => return Decision::Deny(DenyReason::NoGrant),

@@ -4,12 +4,12 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::model::components;
+use crate::model::{components, Scheme};
 
 #[derive(Debug)]
 pub struct Trie<V> {
     /// One tree per scheme; there are only a few, so a list beats a map.
-    roots: Vec<(Box<str>, Node<V>)>,
+    roots: Vec<(Scheme, Node<V>)>,
 }
 
 #[derive(Debug)]
@@ -43,10 +43,10 @@ impl<V> Trie<V> {
         let Some((scheme, parts)) = components(key) else {
             return;
         };
-        let i = match self.roots.iter().position(|(s, _)| &**s == scheme) {
+        let i = match self.roots.iter().position(|(s, _)| *s == scheme) {
             Some(i) => i,
             None => {
-                self.roots.push((scheme.into(), Node::default()));
+                self.roots.push((scheme, Node::default()));
                 self.roots.len() - 1
             }
         };
@@ -72,7 +72,7 @@ impl<V> Trie<V> {
         let Some(mut node) = self
             .roots
             .iter()
-            .find(|(s, _)| &**s == scheme)
+            .find(|(s, _)| *s == scheme)
             .map(|(_, n)| n)
         else {
             return false;
@@ -103,7 +103,7 @@ impl<V> Trie<V> {
         let Some(mut node) = self
             .roots
             .iter()
-            .find(|(s, _)| &**s == scheme)
+            .find(|(s, _)| *s == scheme)
             .map(|(_, n)| n)
         else {
             return false;

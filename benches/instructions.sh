@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Instructions per decision (callgrind), repeatable on a busy machine. benches/instructions.sh [grants...]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cargo bench --manifest-path "$root/Cargo.toml" --bench instructions --no-run 2>/dev/null
+bin=$(ls -t "$root"/target/release/deps/instructions-* | grep -v '\.d$' | head -1)
+count() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+printf '%-20s %8s %16s\n' scenario grants instructions/decide
+for grants in "${@:-10 10000 100000}"; do
+  for s in protected_allow protected_no_grant outside_zones; do
+    one=$(count "$s" 1 "$grants"); many=$(count "$s" 100001 "$grants")
+    printf '%-20s %8s %16s\n' "$s" "$grants" "$(( (many - one) / 100000 ))"
+  done
+done
