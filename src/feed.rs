@@ -2,7 +2,7 @@
 //! turns each change into a new immutable snapshot, swaps it in, and saves it under the cache
 //! dir so a restart while the service is down keeps enforcing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,15 +100,16 @@ impl Follower {
             eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
         }
         // expired grants were left out of the snapshot; forget them here too
-        self.grants
-            .retain(|_, g| snapshot.grants.iter().any(|k| k.id == g.id));
-        if let Err(e) = save(&self.cache, &snapshot) {
+        let kept: HashSet<&str> = snapshot.grants.iter().map(|g| g.id.as_str()).collect();
+        self.grants.retain(|id, _| kept.contains(id.as_str()));
+        // Decisions see the change first; the copy on disk only matters at the next start.
+        self.core.install(snapshot);
+        if let Err(e) = save(&self.cache, &self.core.snapshot()) {
             eprintln!(
                 "jitgate: cannot save snapshot to {}: {e}",
                 self.cache.display()
             );
         }
-        self.core.install(snapshot);
     }
 }
 
