@@ -12,7 +12,7 @@ use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
 };
 use axum::http::{header, request::Parts, Method, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jitgate::model::Resource;
@@ -60,9 +60,8 @@ pub fn router(state: AppState) -> Router {
                 .get(query_audit),
         )
         .route("/v1/openapi.json", get(openapi))
-        .route("/request", get(request_page))
-        .route("/requests/{id}", get(request_status_page))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::web::routes())
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -190,6 +189,8 @@ struct NewRequest {
     reason: String,
     #[serde(default)]
     ticket: Option<String>,
+    #[serde(default)]
+    single_use: bool,
 }
 
 async fn create_request(
@@ -197,9 +198,11 @@ async fn create_request(
     caller: Caller,
     JsonBody(body): JsonBody<NewRequest>,
 ) -> Result<Response> {
-    let plan = st
+    let mut plan = st
         .zones
         .plan(&body.resources, &body.actions, &body.duration)?;
+    plan.single_use = body.single_use;
+    plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
     let view = st
         .db
         .call(move |s| {
@@ -477,12 +480,14 @@ const CSV_HEADER: [&str; 13] = [
 
 /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled.
 fn csv_field(out: &mut String, value: &str) {
+    out.push_str(&csv_quote(value));
+}
+
+pub fn csv_quote(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
+        format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        out.push_str(value);
+        value.to_string()
     }
 }
 
@@ -534,137 +539,6 @@ pub fn html_escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// Quotes a word for a POSIX shell when it needs it, so a copied command runs as shown.
-fn shell_word(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
-    if plain {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · jitgate</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-         pre,code{{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}}pre{{padding:.6rem;overflow-x:auto}}\
-         th{{text-align:left;padding-right:1rem;vertical-align:top}}</style></head>\
-         <body>\n{}\n</body></html>\n",
-        html_escape(title),
-        body
-    ))
-}
-
-#[derive(Deserialize)]
-struct RequestPageQuery {
-    resource: Option<String>,
-    action: Option<String>,
-}
-
-/// Where denial messages send people. For now it says which command files the request; the
-/// web form replaces it.
-async fn request_page(Params(q): Params<RequestPageQuery>) -> Html<String> {
-    let resource = q.resource.filter(|r| !r.trim().is_empty());
-    let action = q.action.filter(|a| !a.trim().is_empty());
-    let command = format!(
-        "jitgate request {} --action {} --for 10m --reason \"...\"",
-        resource
-            .as_deref()
-            .map(shell_word)
-            .unwrap_or_else(|| "RESOURCE".into()),
-        action
-            .as_deref()
-            .map(shell_word)
-            .unwrap_or_else(|| "ACTION".into()),
-    );
-    let asked = match (&resource, &action) {
-        (Some(r), Some(a)) => format!(
-            "<p>You asked to <strong>{}</strong> <code>{}</code>.</p>",
-            html_escape(a),
-            html_escape(r)
-        ),
-        (Some(r), None) => format!("<p>Resource: <code>{}</code></p>", html_escape(r)),
-        _ => String::new(),
-    };
-    page(
-        "Request access",
-        &format!(
-            "<h1>Request access</h1>\n{asked}\n<p>Ask for it with the jitgate CLI; an approver of the \
-             zone decides, and the grant lasts only as long as you ask (up to the zone's cap):</p>\n\
-             <pre>{}</pre>\n<p>Say why in the reason (an incident or ticket helps the approver).</p>",
-            html_escape(&command)
-        ),
-    )
-}
-
-/// A plain status page for one request, the link the CLI prints.
-async fn request_status_page(
-    State(st): State<AppState>,
-    _: Caller,
-    Path(id): Path<String>,
-) -> Result<Html<String>> {
-    let r = st.db.call(move |s| s.request(&id, now_millis())).await?;
-    let e = html_escape;
-    let row = |k: &str, v: String| format!("<tr><th>{k}</th><td>{v}</td></tr>\n");
-    let mut rows = String::new();
-    rows += &row("Status", format!("<strong>{}</strong>", r.status.as_str()));
-    rows += &row("Requested by", e(&r.user));
-    rows += &row("Actions", e(&r.actions.join(", ")));
-    rows += &row(
-        "Resources",
-        r.resources
-            .iter()
-            .map(|x| format!("<code>{}</code>", e(x)))
-            .collect::<Vec<_>>()
-            .join("<br>"),
-    );
-    rows += &row("For", e(&r.duration));
-    rows += &row("Reason", e(&r.reason));
-    if let Some(t) = &r.ticket {
-        rows += &row("Ticket", e(t));
-    }
-    rows += &row("Zones", e(&r.zones.join(", ")));
-    rows += &row("Asked at", e(&r.created_at));
-    for a in &r.approvals {
-        let comment = match a.comment.as_str() {
-            "" => String::new(),
-            c => format!(": {}", e(c)),
-        };
-        rows += &row(
-            "Approved by",
-            format!("{} at {}{comment}", e(&a.approver), e(&a.time)),
-        );
-    }
-    if let Some(g) = &r.grant {
-        let state = match &g.revoked_at {
-            Some(t) => format!("revoked at {}", e(t)),
-            None => format!("valid until {}", e(&g.grant.expires_at)),
-        };
-        rows += &row("Grant", format!("<code>{}</code> {state}", e(&g.grant.id)));
-    }
-    let next = if r.status == Status::Pending {
-        format!(
-            "<p>Approvers: <code>jitgate approve {0}</code> or <code>jitgate deny {0} --reason \"...\"</code></p>",
-            e(&r.id)
-        )
-    } else {
-        String::new()
-    };
-    Ok(page(
-        &format!("Request {}", r.id),
-        &format!(
-            "<h1>Request <code>{}</code></h1>\n<table>\n{rows}</table>\n{next}",
-            e(&r.id)
-        ),
-    ))
 }
 
 #[cfg(test)]

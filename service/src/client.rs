@@ -110,6 +110,9 @@ pub struct RequestArgs {
     /// A ticket or incident id, shown to approvers
     #[arg(long)]
     ticket: Option<String>,
+    /// The grant is consumed by one query or call
+    #[arg(long)]
+    single_use: bool,
     /// Wait for the decision: exit 0 once approved, 1 if denied, cancelled or expired
     #[arg(long)]
     wait: bool,
@@ -537,6 +540,7 @@ fn request(c: &Client, as_json: bool, args: RequestArgs) -> Result<ExitCode, Str
         "duration": args.duration,
         "reason": args.reason,
         "ticket": args.ticket,
+        "single_use": args.single_use,
     });
     let r = c.json("POST", "/v1/requests", &[], Some(body))?;
     let id = s(&r, "id").to_string();

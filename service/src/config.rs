@@ -3,8 +3,8 @@
 //! resource or a zone nobody can approve stops the service with a message naming it.
 
 use crate::identity::Cidr;
-use crate::zones::{ZoneRule, Zones};
-use jitgate::model::parse_duration;
+use crate::zones::{AutoRule, ZoneRule, Zones};
+use jitgate::model::{format_duration, parse_duration, ActionSet};
 use jitgate::wire;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,49 @@ pub struct Settings {
     /// How long a request may wait for its approvals before it expires.
     pub pending_timeout: Duration,
     pub zones: Zones,
+    pub auth: AuthMode,
+    pub webhooks: Vec<Webhook>,
+}
+
+/// How people are recognised (`auth.mode`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthMode {
+    TrustedHeader,
+    Oidc(OidcSettings),
+    /// Anyone picks a user on the web pages; for trying jitgate out only.
+    Dev {
+        users: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks: JwksSource,
+    pub user_claim: String,
+    pub groups_claim: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JwksSource {
+    Url(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookKind {
+    Slack,
+    Json,
+}
+
+/// `[[notify.webhooks]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    pub url: String,
+    pub kind: WebhookKind,
+    /// The HMAC key for `X-Jitgate-Signature` (read from `secret_file` at start).
+    pub secret: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +84,8 @@ struct FileConfig {
     #[serde(default)]
     plugins: PluginsSection,
     zones: Option<Vec<ZoneSection>>,
+    #[serde(default)]
+    notify: NotifySection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +93,41 @@ struct FileConfig {
 struct AuthSection {
     mode: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    oidc: Option<OidcSection>,
+    dev: Option<DevSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcSection {
+    issuer: String,
+    audience: String,
+    jwks_url: Option<String>,
+    jwks_file: Option<PathBuf>,
+    user_claim: Option<String>,
+    groups_claim: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevSection {
+    /// `user` or `user:group,group` entries offered by the picker.
+    users: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifySection {
+    #[serde(default)]
+    webhooks: Vec<WebhookSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookSection {
+    url: String,
+    kind: Option<String>,
+    secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +147,19 @@ struct ZoneSection {
     approvers: Vec<String>,
     approvals: Option<i64>,
     actions: Option<Vec<String>>,
+    max_duration: Option<String>,
+    #[serde(default)]
+    auto_approve: Vec<AutoSection>,
+    escalate_after: Option<String>,
+    escalate_to: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutoSection {
+    name: Option<String>,
+    group: String,
+    actions: Vec<String>,
     max_duration: Option<String>,
 }
 
@@ -119,20 +212,14 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
     let listen = file.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
     let configured_public_url = file.public_url.map(|u| u.trim_end_matches('/').to_string());
-    match file.auth.mode.as_deref() {
-        None | Some("trusted-header") => {}
-        Some("oidc") => {
-            return Err(
-                "auth.mode = \"oidc\" is not supported by this version yet; use \"trusted-header\""
-                    .into(),
-            )
-        }
-        Some(other) => {
-            return Err(format!(
-                "auth.mode = \"{other}\" is unknown; use \"trusted-header\""
-            ))
-        }
-    }
+    let auth = auth_mode(file.auth.mode.as_deref(), file.auth.oidc, file.auth.dev)?;
+    let webhooks = file
+        .notify
+        .webhooks
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| webhook(w).map_err(|e| format!("notify.webhooks[{i}]: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let trusted_proxies = match file.auth.trusted_proxies {
         Some(list) => list,
         None => DEFAULT_TRUSTED_PROXIES.map(String::from).to_vec(),
@@ -160,6 +247,83 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         tokens_file: file.plugins.tokens_file,
         pending_timeout,
         zones: Zones::new(rules)?,
+        auth,
+        webhooks,
+    })
+}
+
+fn auth_mode(
+    mode: Option<&str>,
+    oidc: Option<OidcSection>,
+    dev: Option<DevSection>,
+) -> Result<AuthMode, String> {
+    match mode {
+        None | Some("trusted-header") => Ok(AuthMode::TrustedHeader),
+        Some("oidc") => {
+            let o = oidc.ok_or("auth.mode = \"oidc\" needs an [auth.oidc] section with issuer, audience and jwks_url or jwks_file")?;
+            let jwks = match (o.jwks_url, o.jwks_file) {
+                (Some(u), None) => JwksSource::Url(u),
+                (None, Some(f)) => JwksSource::File(f),
+                _ => return Err("auth.oidc: set exactly one of jwks_url and jwks_file".into()),
+            };
+            if o.issuer.trim().is_empty() || o.audience.trim().is_empty() {
+                return Err("auth.oidc: issuer and audience must not be empty".into());
+            }
+            let user_claim = o.user_claim.unwrap_or_else(|| "sub".into());
+            if user_claim != "sub" && user_claim != "preferred_username" && user_claim != "email" {
+                return Err(format!(
+                    "auth.oidc.user_claim = \"{user_claim}\": use sub, preferred_username or email"
+                ));
+            }
+            Ok(AuthMode::Oidc(OidcSettings {
+                issuer: o.issuer,
+                audience: o.audience,
+                jwks,
+                user_claim,
+                groups_claim: o.groups_claim.unwrap_or_else(|| "groups".into()),
+            }))
+        }
+        Some("dev") => {
+            let users = dev
+                .map(|d| d.users)
+                .filter(|u| !u.is_empty())
+                .ok_or("auth.mode = \"dev\" needs [auth.dev] users = [\"alice\", \"bob:sales-owners\"], the people the picker offers")?;
+            Ok(AuthMode::Dev { users })
+        }
+        Some(other) => Err(format!(
+            "auth.mode = \"{other}\" is unknown; use \"trusted-header\", \"oidc\" or \"dev\""
+        )),
+    }
+}
+
+fn webhook(w: WebhookSection) -> Result<Webhook, String> {
+    if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+        return Err(format!(
+            "url `{}` must start with http:// or https://",
+            w.url
+        ));
+    }
+    let kind = match w.kind.as_deref() {
+        None | Some("json") => WebhookKind::Json,
+        Some("slack") => WebhookKind::Slack,
+        Some(other) => return Err(format!("kind `{other}` is unknown: use slack or json")),
+    };
+    let secret = match w.secret_file {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read secret_file {}: {e}", p.display()))?;
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(format!("secret_file {} is empty", p.display()));
+            }
+            Some(text.as_bytes().to_vec())
+        }
+    };
+    Ok(Webhook {
+        url: w.url,
+        kind,
+        secret,
     })
 }
 
@@ -181,14 +345,66 @@ fn zone_rule(z: ZoneSection) -> Result<ZoneRule, String> {
             .filter(|n| *n >= 1)
             .ok_or_else(|| format!("zone `{}`: approvals must be 1 or more", z.name))?,
     };
-    ZoneRule::from_wire(&wire::Zone {
+    let mut rule = ZoneRule::from_wire(&wire::Zone {
         name: z.name,
         resources: z.resources,
         approvers: z.approvers,
         approvals,
         actions: z.actions.unwrap_or(defaults.actions),
         max_duration: z.max_duration.unwrap_or(defaults.max_duration),
-    })
+    })?;
+    let name = rule.name.clone();
+    for a in z.auto_approve {
+        let rule_name = a.name.unwrap_or_else(|| a.group.clone());
+        let at =
+            |e: &dyn std::fmt::Display| format!("zone `{name}`: auto_approve `{rule_name}`: {e}");
+        if a.group.trim().is_empty() {
+            return Err(at(&"group is empty"));
+        }
+        let actions = ActionSet::parse(a.actions.iter().map(String::as_str)).map_err(|e| at(&e))?;
+        if !rule.actions.contains(actions) {
+            return Err(at(&format!(
+                "actions {} are not all allowed in the zone (allowed: {})",
+                actions.names().join(", "),
+                rule.actions.names().join(", ")
+            )));
+        }
+        let max_duration = match a.max_duration {
+            Some(d) => parse_duration(&d).map_err(|e| at(&e))?,
+            None => rule.max_duration,
+        };
+        if max_duration > rule.max_duration {
+            return Err(at(&format!(
+                "max_duration {} exceeds the zone's cap {}",
+                format_duration(max_duration),
+                format_duration(rule.max_duration)
+            )));
+        }
+        if rule.auto_approve.iter().any(|r| r.name == rule_name) {
+            return Err(at(&"two rules have this name; set `name`"));
+        }
+        rule.auto_approve.push(AutoRule {
+            name: rule_name.clone(),
+            group: a.group.trim().to_string(),
+            actions,
+            max_duration,
+        });
+    }
+    match (z.escalate_after, z.escalate_to) {
+        (None, None) => {}
+        (Some(after), Some(to)) if !to.is_empty() => {
+            rule.escalate_after = Some(
+                parse_duration(&after).map_err(|e| format!("zone `{name}`: escalate_after: {e}"))?,
+            );
+            rule.escalate_to = to.into_iter().map(|g| g.trim().to_string()).collect();
+        }
+        _ => {
+            return Err(format!(
+                "zone `{name}`: escalate_after and escalate_to (a non-empty list of groups) go together"
+            ))
+        }
+    }
+    Ok(rule)
 }
 
 /// The example config a newcomer runs with when no file is given.
@@ -346,12 +562,120 @@ max_duration = "30m"
     fn bad_auth_settings_are_refused() {
         assert!(parse("[auth]\nmode = \"oidc\"\n")
             .unwrap_err()
-            .contains("not supported"));
+            .contains("needs an [auth.oidc] section"));
+        assert!(parse("[auth]\nmode = \"dev\"\n")
+            .unwrap_err()
+            .contains("needs [auth.dev] users"));
         assert!(parse("[auth]\nmode = \"anyone\"\n")
             .unwrap_err()
             .contains("unknown"));
         assert!(parse("[auth]\ntrusted_proxies = [\"10.0.0.0/40\"]\n")
             .unwrap_err()
             .contains("auth.trusted_proxies"));
+    }
+
+    #[test]
+    fn workflow_keys_of_a_zone_parse() {
+        let s = parse(
+            r#"
+[[zones]]
+name = "sales"
+resources = ["hive:sales.*"]
+approvers = ["sales-owners"]
+escalate_after = "30m"
+escalate_to = ["security"]
+[[zones.auto_approve]]
+group = "oncall"
+actions = ["read"]
+max_duration = "5m"
+"#,
+        )
+        .unwrap();
+        let z = s.zones.get("sales").unwrap();
+        assert_eq!(z.escalate_after, Some(Duration::from_secs(1800)));
+        assert_eq!(z.escalate_to, ["security"]);
+        assert_eq!(z.auto_approve[0].name, "oncall");
+        assert_eq!(z.auto_approve[0].max_duration, Duration::from_secs(300));
+        assert_eq!(z.auto_approve[0].actions.names(), ["read"]);
+    }
+
+    #[test]
+    fn bad_workflow_keys_are_refused_with_the_zone_named() {
+        let zone = |extra: &str| {
+            parse(&format!("[[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\nactions = [\"read\"]\n{extra}\n"))
+        };
+        assert!(zone("escalate_after = \"30m\"")
+            .unwrap_err()
+            .contains("zone `z`: escalate_after and escalate_to"));
+        assert!(zone("escalate_after = \"soon\"\nescalate_to = [\"s\"]")
+            .unwrap_err()
+            .contains("zone `z`: escalate_after: bad duration"));
+        assert!(
+            zone("[[zones.auto_approve]]\ngroup = \"oncall\"\nactions = [\"write\"]")
+                .unwrap_err()
+                .contains("zone `z`: auto_approve `oncall`: actions write are not all allowed")
+        );
+        assert!(zone("[[zones.auto_approve]]\ngroup = \"oncall\"\nactions = [\"read\"]\nmax_duration = \"1h\"")
+            .unwrap_err()
+            .contains("max_duration 1h exceeds the zone's cap 15m"));
+    }
+
+    #[test]
+    fn oidc_dev_and_webhook_sections_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let s = parse(&format!(
+            r#"
+[auth]
+mode = "oidc"
+[auth.oidc]
+issuer = "https://idp.example"
+audience = "jitgate"
+jwks_file = "/etc/jitgate/jwks.json"
+user_claim = "preferred_username"
+
+[[notify.webhooks]]
+url = "http://127.0.0.1:9/hook"
+kind = "json"
+secret_file = "{}"
+[[notify.webhooks]]
+url = "https://chat.example/hook"
+kind = "slack"
+"#,
+            secret.display()
+        ))
+        .unwrap();
+        match &s.auth {
+            AuthMode::Oidc(o) => {
+                assert_eq!(o.jwks, JwksSource::File("/etc/jitgate/jwks.json".into()));
+                assert_eq!(
+                    (o.user_claim.as_str(), o.groups_claim.as_str()),
+                    ("preferred_username", "groups")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.webhooks.len(), 2);
+        assert_eq!(s.webhooks[0].secret.as_deref(), Some(&b"s3cret"[..]));
+        assert_eq!(s.webhooks[1].kind, WebhookKind::Slack);
+        let err = parse("[[notify.webhooks]]\nurl = \"ftp://x\"\n").unwrap_err();
+        assert!(err.contains("notify.webhooks[0]: url `ftp://x`"), "{err}");
+        let err = parse("[auth]\nmode = \"oidc\"\n[auth.oidc]\nissuer = \"i\"\naudience = \"a\"\n")
+            .unwrap_err();
+        assert!(
+            err.contains("exactly one of jwks_url and jwks_file"),
+            "{err}"
+        );
+        let s = parse(
+            "[auth]\nmode = \"dev\"\n[auth.dev]\nusers = [\"alice\", \"bob:sales-owners\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.auth,
+            AuthMode::Dev {
+                users: vec!["alice".into(), "bob:sales-owners".into()]
+            }
+        );
     }
 }

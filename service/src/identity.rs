@@ -1,16 +1,22 @@
 //! Who is calling. People arrive through an SSO proxy that sets `X-Forwarded-User` and
 //! `X-Forwarded-Groups`, which are believed only when the peer is a configured proxy address;
-//! plugins present a service token as a Bearer token. OIDC will be another source of a
-//! [`Caller`] later, so the rest of the service only ever sees a `Caller`.
+//! plugins present a service token as a Bearer token. With `auth.mode = "oidc"` a person may
+//! instead present an ID token as a Bearer token; with `auth.mode = "dev"` the web pages' user
+//! picker names one of the configured users. The rest of the service only ever sees a `Caller`.
 
 use crate::error::{Result, ServiceError};
+use crate::oidc::Oidc;
 use axum::http::HeaderMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const USER_HEADER: &str = "x-forwarded-user";
 pub const GROUPS_HEADER: &str = "x-forwarded-groups";
+/// Dev mode only: the picked user, as a header (CLI, tests) or the cookie the picker sets.
+pub const DEV_USER_HEADER: &str = "x-jitgate-dev-user";
+pub const DEV_USER_COOKIE: &str = "jitgate_dev_user";
 
 /// A person acting on the service: their user name and the groups that make them an approver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +74,9 @@ fn prefix_matches(net: &[u8], ip: &[u8], prefix: u8) -> bool {
 pub struct Identity {
     trusted_proxies: Vec<Cidr>,
     plugin_tokens: Vec<String>,
+    oidc: Option<Arc<Oidc>>,
+    /// Dev mode: the people the picker offers.
+    dev_users: Vec<Caller>,
 }
 
 impl Identity {
@@ -75,13 +84,84 @@ impl Identity {
         Identity {
             trusted_proxies,
             plugin_tokens,
+            oidc: None,
+            dev_users: vec![],
         }
     }
 
-    /// The person behind a request, from the trusted headers. `peer` is None when the
+    /// Accepts OIDC ID tokens as Bearer tokens too.
+    pub fn with_oidc(mut self, oidc: Arc<Oidc>) -> Identity {
+        self.oidc = Some(oidc);
+        self
+    }
+
+    /// Dev mode: anyone may act as one of `users` (`user` or `user:group,group`).
+    pub fn with_dev_users(mut self, users: &[String]) -> Identity {
+        self.dev_users = users
+            .iter()
+            .map(|u| {
+                let (user, groups) = u.split_once(':').unwrap_or((u, ""));
+                Caller {
+                    user: user.trim().to_string(),
+                    groups: groups
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|g| !g.is_empty())
+                        .map(String::from)
+                        .collect(),
+                }
+            })
+            .collect();
+        self
+    }
+
+    /// The people the dev-mode picker offers; empty unless `auth.mode = "dev"`.
+    pub fn dev_users(&self) -> &[Caller] {
+        &self.dev_users
+    }
+
+    /// The person behind a request: an OIDC bearer token when that mode is on, the dev
+    /// picker's choice in dev mode, else the trusted headers. `peer` is None when the
     /// transport gives no address, which is never trusted.
     pub fn caller(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Caller> {
+        if let (Some(oidc), Some(token)) = (&self.oidc, bearer(headers)) {
+            return oidc.caller(token);
+        }
+        if !self.dev_users.is_empty() {
+            let picked = headers
+                .get(DEV_USER_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| cookie(headers, DEV_USER_COOKIE));
+            if let Some(name) = picked {
+                return self
+                    .dev_users
+                    .iter()
+                    .find(|c| c.user == name.trim())
+                    .cloned()
+                    .ok_or_else(|| {
+                        ServiceError::Unauthenticated(format!(
+                            "dev mode: `{}` is not one of the configured users (auth.dev.users)",
+                            name.trim()
+                        ))
+                    });
+            }
+        }
         let Some(user) = headers.get(USER_HEADER) else {
+            if self.oidc.is_some() {
+                return Err(ServiceError::Unauthenticated(
+                    "not signed in: send `Authorization: Bearer <ID token>` (JITGATE_TOKEN for \
+                     the CLI)"
+                        .into(),
+                ));
+            }
+            if !self.dev_users.is_empty() {
+                return Err(ServiceError::Unauthenticated(
+                    "dev mode: pick a user first (the picker on any page, or the \
+                     X-Jitgate-Dev-User header)"
+                        .into(),
+                ));
+            }
             if bearer(headers).is_some() {
                 return Err(ServiceError::Unauthenticated(
                     "bearer tokens are not accepted for people yet: this service uses \
@@ -155,6 +235,18 @@ impl Identity {
     }
 }
 
+/// The value of cookie `name`, if sent.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)?
@@ -167,7 +259,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn constant_eq(a: &str, b: &str) -> bool {
+pub fn constant_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut diff = a.len() ^ b.len();
     for i in 0..a.len().max(b.len()) {
@@ -367,5 +459,78 @@ mod tests {
         assert!(plugin_tokens(Some(&file), dir.path())
             .unwrap_err()
             .contains("no token"));
+    }
+
+    #[test]
+    fn oidc_bearer_tokens_name_the_caller_and_headers_still_need_a_trusted_peer() {
+        use crate::oidc::tests::{claims, settings, token_with, KEY};
+        let id = identity().with_oidc(Arc::new(Oidc::load(settings()).unwrap()));
+        let token = token_with(KEY, "test-key-1", claims("bob", &["sales-owners"]));
+        let auth = format!("Bearer {token}");
+        let c = id
+            .caller(
+                Some("192.0.2.7".parse().unwrap()),
+                &headers(&[("authorization", &auth)]),
+            )
+            .unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.groups.clone()),
+            ("bob", vec!["sales-owners".to_string()])
+        );
+        // A token wins over headers; a bad token is never overridden by them.
+        let h = headers(&[("authorization", "Bearer junk"), (USER_HEADER, "alice")]);
+        assert_eq!(
+            id.caller(Some("127.0.0.1".parse().unwrap()), &h)
+                .unwrap_err()
+                .status(),
+            401
+        );
+        let h = headers(&[(USER_HEADER, "alice")]);
+        assert!(id.caller(Some("192.0.2.7".parse().unwrap()), &h).is_err());
+        assert_eq!(
+            id.caller(Some("127.0.0.1".parse().unwrap()), &h)
+                .unwrap()
+                .user,
+            "alice"
+        );
+        let err = id
+            .caller(Some("192.0.2.7".parse().unwrap()), &HeaderMap::new())
+            .unwrap_err();
+        assert!(err.message().contains("Bearer <ID token>"), "{err}");
+    }
+
+    #[test]
+    fn dev_mode_picks_only_configured_users() {
+        let id = identity().with_dev_users(&["alice".into(), "bob:sales-owners, ops".into()]);
+        let anywhere = Some("192.0.2.7".parse().unwrap());
+        let c = id
+            .caller(
+                anywhere,
+                &headers(&[("cookie", "x=1; jitgate_dev_user=bob")]),
+            )
+            .unwrap();
+        assert_eq!(c.groups, ["sales-owners", "ops"]);
+        assert_eq!(
+            id.caller(anywhere, &headers(&[(DEV_USER_HEADER, "alice")]))
+                .unwrap()
+                .user,
+            "alice"
+        );
+        let err = id
+            .caller(anywhere, &headers(&[(DEV_USER_HEADER, "mallory")]))
+            .unwrap_err();
+        assert!(
+            err.message().contains("not one of the configured users"),
+            "{err}"
+        );
+        assert!(id
+            .caller(anywhere, &HeaderMap::new())
+            .unwrap_err()
+            .message()
+            .contains("pick a user"));
+        // Without dev mode the picker means nothing.
+        assert!(identity()
+            .caller(anywhere, &headers(&[(DEV_USER_HEADER, "alice")]))
+            .is_err());
     }
 }

@@ -14,8 +14,11 @@ mod config;
 mod error;
 mod feed;
 mod identity;
+mod notify;
+mod oidc;
 mod serve;
 mod store;
+mod web;
 mod zones;
 
 use clap::{Args, Parser, Subcommand};

@@ -2,16 +2,23 @@
 //! periodic sweep beside it.
 
 use crate::api::{self, AppState};
-use crate::config::Settings;
+use crate::config::{AuthMode, Settings};
 use crate::feed::ChangeSignal;
 use crate::identity::{self, Identity, TokenSource};
+use crate::notify;
+use crate::oidc::Oidc;
 use crate::store::{Db, Store};
 use jitgate::wire::now_millis;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-const SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// Expiry and escalation happen within this of their time.
+/// Issuers rotate keys; the JWKS is re-read this often.
+const JWKS_REFRESH_EVERY: Duration = Duration::from_secs(600);
+
+/// Expiry and escalation happen within this of their time.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(settings: Settings) -> Result<(), String> {
     let signal = ChangeSignal::new();
@@ -41,12 +48,59 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .join("; ")
     );
 
+    store.set_webhooks(settings.webhooks.len());
+    for (i, w) in settings.webhooks.iter().enumerate() {
+        log_event!(
+            "webhook {i}: {:?} to {}{}",
+            w.kind,
+            w.url,
+            if w.secret.is_some() { " (signed)" } else { "" }
+        );
+    }
+    let mut identity = Identity::new(settings.trusted_proxies.clone(), tokens);
+    match &settings.auth {
+        AuthMode::TrustedHeader => {
+            log_event!("auth: trusted headers from {:?}", settings.trusted_proxies)
+        }
+        AuthMode::Oidc(o) => {
+            let oidc = Arc::new(Oidc::load(o.clone())?);
+            log_event!(
+                "auth: OIDC ID tokens from {} for audience {} ({} keys); trusted headers from {:?}",
+                o.issuer,
+                o.audience,
+                oidc.key_count(),
+                settings.trusted_proxies
+            );
+            let again = oidc.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(JWKS_REFRESH_EVERY).await;
+                    let o = again.clone();
+                    match tokio::task::spawn_blocking(move || o.refresh()).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => {
+                            log_event!("auth: JWKS refresh failed, keeping the old keys: {e}")
+                        }
+                        Err(e) => log_event!("auth: JWKS refresh failed: {e}"),
+                    }
+                }
+            });
+            identity = identity.with_oidc(oidc);
+        }
+        AuthMode::Dev { users } => {
+            log_event!(
+                "auth: DEV MODE: anyone who can reach this service may act as {} — never use this for real data",
+                users.join(", ")
+            );
+            identity = identity.with_dev_users(users);
+        }
+    }
     let db = Db::new(store);
     let state = AppState {
         db: db.clone(),
         zones: Arc::new(settings.zones.clone()),
         wire_zones: Arc::new(wire_zones),
-        identity: Arc::new(Identity::new(settings.trusted_proxies.clone(), tokens)),
+        identity: Arc::new(identity),
         signal,
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
@@ -60,11 +114,18 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         settings.public_url()
     );
 
+    tokio::spawn(notify::run(
+        db.clone(),
+        Arc::new(settings.webhooks.clone()),
+        settings.public_url(),
+    ));
+    let zones = Arc::new(settings.zones.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = db.call(|s| s.sweep(now_millis())).await {
+            let z = zones.clone();
+            if let Err(e) = db.call(move |s| s.sweep(&z, now_millis())).await {
                 log_event!("sweep failed: {e}");
             }
         }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 /// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
 const CHANGE_RETENTION_MS: i64 = 24 * 3600 * 1000;
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const MAX_REASON_CHARS: usize = 4000;
 
 const SCHEMA: &str = "
@@ -99,6 +99,52 @@ CREATE INDEX audit_by_user ON audit (user, time);
 CREATE INDEX audit_by_grant ON audit (grant_id);
 ";
 
+/// Version 2: the decision history of each request, escalation, single-use requests, early
+/// release, and the webhook outbox. Applied to new databases after `SCHEMA` and to version-1
+/// databases as they are.
+const MIGRATION_2: &str = "
+ALTER TABLE requests ADD COLUMN single_use INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN escalated_at INTEGER;
+ALTER TABLE grants ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+
+-- Who did what to a request, when, and what they said.
+CREATE TABLE events (
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    time INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    comment TEXT
+);
+CREATE INDEX events_by_request ON events (request_id, time);
+
+-- Notifications still to deliver: one row per event and webhook, written in the transaction
+-- of the change it announces, so a crash never loses one.
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hook INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    gave_up_at INTEGER,
+    last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox (next_at) WHERE delivered_at IS NULL AND gave_up_at IS NULL;
+";
+
+/// The events that go out to webhooks.
+pub const NOTIFIED: [&str; 6] = [
+    "created",
+    "approved",
+    "denied",
+    "escalated",
+    "expired",
+    "revoked",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -156,7 +202,33 @@ pub struct RequestView {
     pub decided_by: Option<String>,
     /// The reason given with a denial.
     pub decision_reason: Option<String>,
+    /// The grant will be consumed by one use.
+    pub single_use: bool,
     pub grant: Option<GrantView>,
+    /// Every step of the request, oldest first.
+    pub history: Vec<EventView>,
+}
+
+/// One step in a request's life: `created`, `approved` (one approver), `auto-approved`,
+/// `granted`, `denied`, `cancelled`, `expired`, `escalated`, `revoked`, `released`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventView {
+    pub time: String,
+    pub actor: String,
+    pub event: String,
+    pub comment: Option<String>,
+}
+
+/// A notification due for delivery.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub hook: usize,
+    pub event: String,
+    pub actor: String,
+    pub time: String,
+    pub attempts: u32,
+    pub request: RequestView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,6 +247,8 @@ pub struct GrantView {
     pub grant: wire::Grant,
     pub revoked_at: Option<String>,
     pub revoked_by: Option<String>,
+    /// The revocation was the grantee giving the grant up early.
+    pub released: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -191,7 +265,21 @@ pub struct Store {
     conn: Connection,
     pending_timeout_ms: i64,
     signal: ChangeSignal,
+    /// How many webhooks each notified event is queued for.
+    webhooks: usize,
+    /// Incremental feed answers for the current cursor, by `after`: every plugin at the same
+    /// cursor wants the same answer, so a change is read from the log once, not once per plugin.
+    feed_cache: FeedCache,
 }
+
+#[derive(Default)]
+struct FeedCache {
+    cursor: u64,
+    answers: std::collections::HashMap<u64, wire::Feed>,
+}
+
+/// Distinct `after` values kept per cursor; plugins are nearly always at one or two.
+const FEED_CACHE_ENTRIES: usize = 64;
 
 /// The store shared by the request handlers. SQLite calls block, so they run on the blocking
 /// pool, one at a time.
@@ -266,10 +354,11 @@ struct RequestRow {
     updated_at: i64,
     decided_by: Option<String>,
     decision_reason: Option<String>,
+    single_use: bool,
 }
 
 const REQUEST_COLUMNS: &str = "id, status, user, groups, resources, actions, duration_ms, reason, \
-     ticket, zones, created_at, updated_at, decided_by, decision_reason";
+     ticket, zones, created_at, updated_at, decided_by, decision_reason, single_use";
 
 fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
     let status: String = row.get(1)?;
@@ -293,13 +382,14 @@ fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
             updated_at: row.get(11)?,
             decided_by: row.get(12)?,
             decision_reason: row.get(13)?,
+            single_use: row.get(14)?,
         })
     };
     Ok(mk())
 }
 
 const GRANT_COLUMNS: &str =
-    "id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by";
+    "id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by, released";
 
 struct GrantRow {
     view: GrantView,
@@ -318,6 +408,7 @@ fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
     let user: String = row.get(2)?;
     let single_use: bool = row.get(8)?;
     let revoked_by: Option<String> = row.get(10)?;
+    let released: bool = row.get(11)?;
     let mk = || -> Result<GrantRow> {
         Ok(GrantRow {
             view: GrantView {
@@ -334,6 +425,7 @@ fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
                 },
                 revoked_at: revoked_at.map(format_time),
                 revoked_by,
+                released,
             },
             expires_at,
             revoked: revoked_at.is_some(),
@@ -388,9 +480,17 @@ impl Store {
         if version > SCHEMA_VERSION {
             return Err(format!("the database has schema version {version}, newer than this jitgate ({SCHEMA_VERSION})"));
         }
+        if version == 1 {
+            let tx = conn.transaction().map_err(e)?;
+            tx.execute_batch(MIGRATION_2).map_err(e)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(e)?;
+            tx.commit().map_err(e)?;
+        }
         if version == 0 {
             let tx = conn.transaction().map_err(e)?;
             tx.execute_batch(SCHEMA).map_err(e)?;
+            tx.execute_batch(MIGRATION_2).map_err(e)?;
             // Cursors of a new database start above any cursor an older database (made before
             // it) could have handed out, so a plugin following a replaced database gets a reset.
             let floor = wire::now_millis() * 1000;
@@ -412,17 +512,36 @@ impl Store {
             conn,
             pending_timeout_ms: pending_timeout.as_millis() as i64,
             signal,
+            webhooks: 0,
+            feed_cache: FeedCache::default(),
         };
         let cursor = cursor(&store.conn).map_err(|e| e.to_string())?;
         store.signal.published(cursor);
         Ok(store)
     }
 
+    /// Queues each notified event for `n` webhooks from now on.
+    pub fn set_webhooks(&mut self, n: usize) {
+        self.webhooks = n;
+    }
+
     /// Pending requests past their timeout become `expired`, whoever looks first.
     fn expire(&mut self, now: i64) -> Result<()> {
         let timeout = self.pending_timeout_ms;
+        let hooks = self.webhooks;
         let tx = self.begin()?;
         let expired = expire_stale(&tx, timeout, now)?;
+        for (id, _) in &expired {
+            record(
+                &tx,
+                hooks,
+                id,
+                now,
+                "jitgate",
+                "expired",
+                Some("no decision within the pending timeout"),
+            )?;
+        }
         tx.commit()?;
         for (id, user) in expired {
             log_event!("request {id} by {user} expired without approval");
@@ -483,10 +602,12 @@ impl Store {
         let id = new_id("r-");
         let resources: Vec<String> = plan.resources.iter().map(Resource::to_string).collect();
         let actions: Vec<&str> = plan.actions.names();
+        let hooks = self.webhooks;
         let tx = self.begin()?;
         tx.execute(
             "INSERT INTO requests (id, status, user, groups, resources, actions, duration_ms, reason, \
-             ticket, zones, created_at, updated_at) VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+             ticket, zones, created_at, updated_at, single_use) \
+             VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
             params![
                 id,
                 caller.user,
@@ -497,9 +618,23 @@ impl Store {
                 reason,
                 ticket,
                 to_json(&plan.zones),
-                now
+                now,
+                plan.single_use
             ],
         )?;
+        record(&tx, hooks, &id, now, &caller.user, "created", Some(reason))?;
+        let mut issued = None;
+        if !plan.auto_approved_by.is_empty() {
+            for rule in &plan.auto_approved_by {
+                tx.execute(
+                    "INSERT INTO approvals (request_id, approver, zones, comment, time) VALUES (?1, ?2, ?3, '', ?4)",
+                    params![id, rule, to_json(&plan.zones), now],
+                )?;
+                record(&tx, 0, &id, now, rule, "auto-approved", None)?;
+            }
+            let req = load_row(&tx, &id)?;
+            issued = Some(issue_grant(&tx, hooks, &req, &plan.auto_approved_by, now)?);
+        }
         let view = load_view(&tx, &id)?;
         tx.commit()?;
         log_event!(
@@ -510,6 +645,13 @@ impl Store {
             view.duration,
             plan.zones.join(", ")
         );
+        if let Some((grant_id, seq)) = issued {
+            self.signal.published(seq);
+            log_event!(
+                "request {id} approved by {}; grant {grant_id} issued",
+                plan.auto_approved_by.join(", ")
+            );
+        }
         Ok(view)
     }
 
@@ -561,6 +703,8 @@ impl Store {
         now: i64,
     ) -> Result<RequestView> {
         self.expire(now)?;
+        self.escalate(zones, now)?;
+        let hooks = self.webhooks;
         let tx = self.begin()?;
         let req = load_row(&tx, id)?;
         if req.status != Status::Pending {
@@ -578,7 +722,7 @@ impl Store {
                     "zone {name} of request {id} is no longer configured; the request cannot be approved"
                 ))
             })?;
-            if zone.is_approver(caller) {
+            if zone.may_approve(caller, req.created_at, now) {
                 counts_for.push(name.clone());
             }
         }
@@ -601,6 +745,8 @@ impl Store {
             "UPDATE requests SET updated_at = ?2 WHERE id = ?1",
             params![id, now],
         )?;
+        let comment = Some(comment.trim()).filter(|c| !c.is_empty());
+        record(&tx, 0, id, now, &caller.user, "approved", comment)?;
 
         let approvals = load_approvals(&tx, id)?;
         let missing: Vec<String> = req
@@ -617,33 +763,8 @@ impl Store {
             .collect();
         let mut issued = None;
         if missing.is_empty() {
-            let changed = tx.execute(
-                "UPDATE requests SET status = 'approved', updated_at = ?2 WHERE id = ?1 AND status = 'pending'",
-                params![id, now],
-            )?;
-            if changed != 1 {
-                return Err(ServiceError::Conflict(format!(
-                    "request {id} is no longer pending"
-                )));
-            }
-            let grant_id = new_id("g-");
-            let approvers: Vec<&str> = approvals.iter().map(|a| a.approver.as_str()).collect();
-            tx.execute(
-                "INSERT INTO grants (id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
-                params![
-                    grant_id,
-                    id,
-                    req.user,
-                    to_json(&req.resources),
-                    to_json(&req.actions),
-                    now,
-                    now + req.duration_ms,
-                    to_json(&approvers)
-                ],
-            )?;
-            let seq = append_change(&tx, "grant", Some(&grant_id), now)?;
-            issued = Some((grant_id, seq));
+            let approvers: Vec<String> = approvals.iter().map(|a| a.approver.clone()).collect();
+            issued = Some(issue_grant(&tx, hooks, &req, &approvers, now)?);
         }
         let view = load_view(&tx, id)?;
         tx.commit()?;
@@ -678,6 +799,8 @@ impl Store {
         now: i64,
     ) -> Result<RequestView> {
         self.expire(now)?;
+        self.escalate(zones, now)?;
+        let hooks = self.webhooks;
         let tx = self.begin()?;
         let req = load_row(&tx, id)?;
         if req.status != Status::Pending {
@@ -688,11 +811,11 @@ impl Store {
                 "you cannot deny your own request; cancel it instead".into(),
             ));
         }
-        if !req
-            .zones
-            .iter()
-            .any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller)))
-        {
+        if !req.zones.iter().any(|z| {
+            zones
+                .get(z)
+                .is_some_and(|z| z.may_approve(caller, req.created_at, now))
+        }) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not an approver of {}",
                 approver_groups(&req.zones, zones)
@@ -700,6 +823,7 @@ impl Store {
         }
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         close(&tx, &req, Status::Denied, &caller.user, reason, now)?;
+        record(&tx, hooks, id, now, &caller.user, "denied", reason)?;
         let view = load_view(&tx, id)?;
         tx.commit()?;
         log_event!(
@@ -712,6 +836,7 @@ impl Store {
 
     pub fn cancel(&mut self, id: &str, caller: &Caller, now: i64) -> Result<RequestView> {
         self.expire(now)?;
+        let hooks = self.webhooks;
         let tx = self.begin()?;
         let req = load_row(&tx, id)?;
         if req.user != caller.user {
@@ -723,6 +848,7 @@ impl Store {
             return Err(not_pending(&req));
         }
         close(&tx, &req, Status::Cancelled, &caller.user, None, now)?;
+        record(&tx, hooks, id, now, &caller.user, "cancelled", None)?;
         let view = load_view(&tx, id)?;
         tx.commit()?;
         log_event!("request {id} cancelled by {}", caller.user);
@@ -758,6 +884,7 @@ impl Store {
         zones: &Zones,
         now: i64,
     ) -> Result<GrantView> {
+        let hooks = self.webhooks;
         let tx = self.begin()?;
         let g = load_grant(&tx, id)?;
         let req = load_row(&tx, &g.view.grant.request_id)?;
@@ -783,8 +910,8 @@ impl Store {
             )));
         }
         let changed = tx.execute(
-            "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at IS NULL",
-            params![id, now, caller.user],
+            "UPDATE grants SET revoked_at = ?2, revoked_by = ?3, released = ?4 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now, caller.user, grantee],
         )?;
         if changed != 1 {
             return Err(ServiceError::Conflict(format!(
@@ -792,10 +919,13 @@ impl Store {
             )));
         }
         let seq = append_change(&tx, "revoke", Some(id), now)?;
+        let what = if grantee { "released" } else { "revoked" };
+        record(&tx, 0, &req.id, now, &caller.user, what, Some(id))?;
+        queue(&tx, hooks, &req.id, now, &caller.user, "revoked")?;
         let view = load_grant(&tx, id)?.view;
         tx.commit()?;
         self.signal.published(seq);
-        log_event!("grant {id} revoked by {}", caller.user);
+        log_event!("grant {id} {what} by {}", caller.user);
         Ok(view)
     }
 
@@ -811,6 +941,17 @@ impl Store {
         let current = cursor(&tx)?;
         let floor = log_floor(&tx)?;
         let incremental = after.filter(|a| *a >= floor && *a <= current);
+        if self.feed_cache.cursor != current {
+            self.feed_cache = FeedCache {
+                cursor: current,
+                answers: Default::default(),
+            };
+        }
+        if let Some(hit) = incremental.and_then(|a| self.feed_cache.answers.get(&a)) {
+            let mut feed = hit.clone();
+            feed.server_time = format_time(now);
+            return Ok(feed);
+        }
         let mut feed = wire::Feed {
             cursor: current,
             server_time: format_time(now),
@@ -853,6 +994,12 @@ impl Store {
                     }
                 }
             }
+        }
+        if let Some(a) = incremental {
+            if self.feed_cache.answers.len() >= FEED_CACHE_ENTRIES {
+                self.feed_cache.answers.clear();
+            }
+            self.feed_cache.answers.insert(a, feed.clone());
         }
         Ok(feed)
     }
@@ -977,8 +1124,9 @@ impl Store {
     }
 
     /// Periodic housekeeping: expires stale pending requests and prunes the old change log.
-    pub fn sweep(&mut self, now: i64) -> Result<()> {
+    pub fn sweep(&mut self, zones: &Zones, now: i64) -> Result<()> {
         self.expire(now)?;
+        self.escalate(zones, now)?;
         let tx = self.begin()?;
         let pruned: Option<i64> = tx.query_row(
             "SELECT MAX(seq) FROM changes WHERE time < ?1",
@@ -995,6 +1143,302 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+impl Store {
+    /// Pending requests that have waited past a touched zone's `escalate_after` get an
+    /// `escalated` event, once; from then on the zone's `escalate_to` groups may decide too.
+    pub fn escalate(&mut self, zones: &Zones, now: i64) -> Result<()> {
+        let hooks = self.webhooks;
+        let tx = self.begin()?;
+        let waiting: Vec<(String, i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, created_at, zones FROM requests WHERE status = 'pending' AND escalated_at IS NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut escalated = vec![];
+        for (id, created_at, names) in waiting {
+            let groups: Vec<String> = from_json(&names)?
+                .iter()
+                .filter_map(|n| zones.get(n))
+                .filter(|z| z.escalated(created_at, now))
+                .flat_map(|z| z.escalate_to.iter().cloned())
+                .collect();
+            if groups.is_empty() {
+                continue;
+            }
+            tx.execute(
+                "UPDATE requests SET escalated_at = ?2 WHERE id = ?1 AND escalated_at IS NULL",
+                params![id, now],
+            )?;
+            let note = format!("members of {} may now approve", groups.join(", "));
+            record(&tx, hooks, &id, now, "jitgate", "escalated", Some(&note))?;
+            escalated.push((id, note));
+        }
+        tx.commit()?;
+        for (id, note) in escalated {
+            log_event!("request {id} escalated: {note}");
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` notifications due at `now`, oldest first.
+    pub fn due_deliveries(&mut self, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+        let rows: Vec<(i64, i64, String, String, i64, i64, String)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id, hook, event, request_id, time, attempts, actor FROM outbox \
+                 WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        rows.into_iter()
+            .map(|(id, hook, event, request_id, time, attempts, actor)| {
+                Ok(Delivery {
+                    id,
+                    hook: hook as usize,
+                    event,
+                    actor,
+                    time: format_time(time),
+                    attempts: attempts as u32,
+                    request: load_view(&self.conn, &request_id)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a notification delivered.
+    pub fn delivered(&mut self, id: i64, now: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or given up on when None.
+    pub fn delivery_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_at = COALESCE(?3, next_at), \
+             gave_up_at = CASE WHEN ?3 IS NULL THEN ?4 END WHERE id = ?1",
+            params![id, error, retry_at, now],
+        )?;
+        Ok(())
+    }
+
+    /// (pending, delivered, given up) notification counts.
+    #[cfg(test)]
+    pub fn outbox_counts(&mut self) -> Result<(i64, i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FILTER (WHERE delivered_at IS NULL AND gave_up_at IS NULL), \
+             COUNT(delivered_at), COUNT(gave_up_at) FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+}
+
+/// One access in an auditor's report: the audited decision with the grant, request, reason
+/// and approvers behind it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportRow {
+    pub time: String,
+    pub user: String,
+    pub resource: String,
+    pub action: String,
+    pub decision: String,
+    pub plugin: String,
+    pub operation: Option<String>,
+    pub context: Option<String>,
+    pub grant_id: Option<String>,
+    pub request_id: Option<String>,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub approvers: Vec<String>,
+    pub requested_at: Option<String>,
+    pub granted_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
+}
+
+impl Store {
+    /// Every audited access in `[since, until)`, by user, then resource, then time.
+    pub fn report(&mut self, since: i64, until: i64, limit: usize) -> Result<Vec<ReportRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.time, a.user, a.resource, a.action, a.decision, a.plugin, a.operation, a.context, \
+             a.grant_id, g.request_id, r.reason, r.ticket, g.approvers, r.created_at, g.not_before, \
+             g.expires_at, g.revoked_at, g.revoked_by \
+             FROM audit a LEFT JOIN grants g ON g.id = a.grant_id LEFT JOIN requests r ON r.id = g.request_id \
+             WHERE a.time >= ?1 AND a.time < ?2 ORDER BY a.user, a.resource, a.time, a.rowid LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![since, until, limit as i64], |r| {
+            let t = |i: usize| -> rusqlite::Result<Option<String>> {
+                Ok(r.get::<_, Option<i64>>(i)?.map(format_time))
+            };
+            let approvers: Option<String> = r.get(12)?;
+            Ok((
+                approvers,
+                ReportRow {
+                    time: format_time(r.get(0)?),
+                    user: r.get(1)?,
+                    resource: r.get(2)?,
+                    action: r.get(3)?,
+                    decision: r.get(4)?,
+                    plugin: r.get(5)?,
+                    operation: r.get(6)?,
+                    context: r.get(7)?,
+                    grant_id: r.get(8)?,
+                    request_id: r.get(9)?,
+                    reason: r.get(10)?,
+                    ticket: r.get(11)?,
+                    approvers: vec![],
+                    requested_at: t(13)?,
+                    granted_at: t(14)?,
+                    expires_at: t(15)?,
+                    revoked_at: t(16)?,
+                    revoked_by: r.get(17)?,
+                },
+            ))
+        })?;
+        let mut out = vec![];
+        for row in rows {
+            let (approvers, mut row) = row?;
+            if let Some(a) = approvers {
+                row.approvers = from_json(&a)?;
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Changes whenever anything a page shows changes (a request step, a grant, an audit
+    /// event), so open pages know to refresh.
+    pub fn stamp(&mut self) -> Result<String> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM events) || '-' || (SELECT COUNT(*) FROM audit) || '-' || \
+             (SELECT COALESCE(MAX(seq), 0) FROM changes)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+/// Appends a step to a request's history, and queues it for the webhooks when it is a
+/// notified event (pass `hooks = 0` to record without notifying).
+fn record(
+    conn: &Connection,
+    hooks: usize,
+    request_id: &str,
+    now: i64,
+    actor: &str,
+    kind: &str,
+    comment: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO events (request_id, time, actor, kind, comment) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![request_id, now, actor, kind, comment],
+    )?;
+    if NOTIFIED.contains(&kind) {
+        queue(conn, hooks, request_id, now, actor, kind)?;
+    }
+    Ok(())
+}
+
+fn queue(
+    conn: &Connection,
+    hooks: usize,
+    request_id: &str,
+    now: i64,
+    actor: &str,
+    event: &str,
+) -> Result<()> {
+    for hook in 0..hooks {
+        conn.execute(
+            "INSERT INTO outbox (hook, event, request_id, actor, time, next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![hook as i64, event, request_id, actor, now],
+        )?;
+    }
+    Ok(())
+}
+
+/// Marks a pending request approved and issues its grant; the conditional UPDATE makes a
+/// second issuer fail instead of issuing twice.
+fn issue_grant(
+    conn: &Connection,
+    hooks: usize,
+    req: &RequestRow,
+    approvers: &[String],
+    now: i64,
+) -> Result<(String, u64)> {
+    let changed = conn.execute(
+        "UPDATE requests SET status = 'approved', updated_at = ?2 WHERE id = ?1 AND status = 'pending'",
+        params![req.id, now],
+    )?;
+    if changed != 1 {
+        return Err(ServiceError::Conflict(format!(
+            "request {} is no longer pending",
+            req.id
+        )));
+    }
+    let grant_id = new_id("g-");
+    let expires_at = now + req.duration_ms;
+    conn.execute(
+        "INSERT INTO grants (id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            grant_id,
+            req.id,
+            req.user,
+            to_json(&req.resources),
+            to_json(&req.actions),
+            now,
+            expires_at,
+            to_json(&approvers),
+            req.single_use
+        ],
+    )?;
+    let note = format!("grant {grant_id} until {}", format_time(expires_at));
+    conn.execute(
+        "INSERT INTO events (request_id, time, actor, kind, comment) VALUES (?1, ?2, 'jitgate', 'granted', ?3)",
+        params![req.id, now, note],
+    )?;
+    queue(conn, hooks, &req.id, now, &approvers.join(","), "approved")?;
+    let seq = append_change(conn, "grant", Some(&grant_id), now)?;
+    Ok((grant_id, seq))
+}
+
+fn load_history(conn: &Connection, id: &str) -> Result<Vec<EventView>> {
+    let mut stmt = conn.prepare(
+        "SELECT time, actor, kind, comment FROM events WHERE request_id = ?1 ORDER BY time, rowid",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(EventView {
+            time: format_time(r.get(0)?),
+            actor: r.get(1)?,
+            event: r.get(2)?,
+            comment: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn cursor(conn: &Connection) -> Result<u64> {
@@ -1143,7 +1587,9 @@ fn load_view(conn: &Connection, id: &str) -> Result<RequestView> {
         zones: r.zones,
         decided_by: r.decided_by,
         decision_reason: r.decision_reason,
+        single_use: r.single_use,
         grant,
+        history: load_history(conn, id)?,
     })
 }
 
@@ -1409,7 +1855,7 @@ mod tests {
             .unwrap_err();
         assert!(err.message().contains("is expired"), "{err}");
         let r2 = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0 + 61 * MIN);
-        s.sweep(T0 + 122 * MIN).unwrap();
+        s.sweep(&example(), T0 + 122 * MIN).unwrap();
         assert_eq!(
             s.requests(Some(Status::Expired), None, 10, T0 + 122 * MIN)
                 .unwrap()
@@ -1568,7 +2014,7 @@ mod tests {
         let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
         s.approve(&r.id, &bob(), "", &example(), T0).unwrap();
         let latest = s.feed(Some(now), &zw, T0).unwrap().cursor;
-        s.sweep(T0 + CHANGE_RETENTION_MS + 1).unwrap();
+        s.sweep(&example(), T0 + CHANGE_RETENTION_MS + 1).unwrap();
         assert!(
             s.feed(Some(now), &zw, T0 + CHANGE_RETENTION_MS + 1)
                 .unwrap()
@@ -1796,5 +2242,486 @@ mod tests {
             .len(),
             2
         );
+    }
+
+    /// `sales` with an auto-approval rule for on-call readers (5m) and escalation to
+    /// `security` after 30 minutes.
+    fn workflow_zones() -> Zones {
+        let mut sales = crate::zones::ZoneRule::from_wire(&crate::zones::tests::zone(
+            "sales",
+            &["hdfs:/lake/sales", "hive:sales.*"],
+            &["sales-owners"],
+        ))
+        .unwrap();
+        sales.auto_approve.push(crate::zones::AutoRule {
+            name: "oncall".into(),
+            group: "oncall".into(),
+            actions: jitgate::model::ActionSet::parse(["read"]).unwrap(),
+            max_duration: Duration::from_secs(300),
+        });
+        sales.escalate_after = Some(Duration::from_secs(1800));
+        sales.escalate_to = vec!["security".into()];
+        Zones::new(vec![sales]).unwrap()
+    }
+
+    fn ask_in(
+        s: &mut Store,
+        zones: &Zones,
+        caller: &Caller,
+        action: &str,
+        duration: &str,
+        now: i64,
+    ) -> RequestView {
+        let mut plan = zones
+            .plan(&["hive:sales.orders".into()], &[action.into()], duration)
+            .unwrap();
+        plan.auto_approved_by = zones.auto_approval(&plan, caller);
+        s.create_request(caller, &plan, "INC-9", None, now).unwrap()
+    }
+
+    fn events(v: &RequestView) -> Vec<(String, String)> {
+        v.history
+            .iter()
+            .map(|e| (e.event.clone(), e.actor.clone()))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn matching_auto_rule_approves_at_once_recorded_as_auto() {
+        let mut s = store();
+        let z = workflow_zones();
+        let oncall = who("olga", &["oncall"]);
+        let r = ask_in(&mut s, &z, &oncall, "read", "5m", T0);
+        assert_eq!(r.status, Status::Approved);
+        let g = r.grant.clone().expect("a grant at once");
+        assert_eq!(g.grant.approvers, ["auto:oncall"]);
+        assert_eq!(parse_time(&g.grant.expires_at), Some(T0 + 5 * MIN));
+        assert_eq!(
+            events(&r),
+            pairs(&[
+                ("created", "olga"),
+                ("auto-approved", "auto:oncall"),
+                ("granted", "jitgate")
+            ])
+        );
+        // Longer than the rule allows, another action, or another group: people decide.
+        for (caller, action, duration) in [
+            (&oncall, "read", "6m"),
+            (&oncall, "write", "5m"),
+            (&alice(), "read", "5m"),
+        ] {
+            let r = ask_in(&mut s, &z, caller, action, duration, T0);
+            assert_eq!(r.status, Status::Pending, "{action} {duration}");
+            assert!(r.grant.is_none());
+        }
+    }
+
+    #[test]
+    fn escalation_lets_the_second_group_approve_after_the_delay() {
+        let mut s = store();
+        let z = workflow_zones();
+        let sec = who("sam", &["security"]);
+        let r = ask_in(&mut s, &z, &alice(), "read", "10m", T0);
+        let err = s.approve(&r.id, &sec, "", &z, T0 + 29 * MIN).unwrap_err();
+        assert_eq!(err.status(), 403);
+        assert!(err.message().contains("not an approver"), "{err}");
+        s.escalate(&z, T0 + 30 * MIN).unwrap();
+        s.escalate(&z, T0 + 31 * MIN).unwrap();
+        let v = s.request(&r.id, T0 + 31 * MIN).unwrap();
+        let esc: Vec<&EventView> = v
+            .history
+            .iter()
+            .filter(|e| e.event == "escalated")
+            .collect();
+        assert_eq!(esc.len(), 1, "escalated once: {:?}", v.history);
+        assert_eq!(esc[0].time, format_time(T0 + 30 * MIN));
+        assert_eq!(
+            esc[0].comment.as_deref(),
+            Some("members of security may now approve")
+        );
+        let v = s
+            .approve(&r.id, &sec, "covering", &z, T0 + 32 * MIN)
+            .unwrap();
+        assert_eq!(v.status, Status::Approved);
+        assert_eq!(v.grant.unwrap().grant.approvers, ["sam"]);
+    }
+
+    #[test]
+    fn escalation_is_recorded_by_approve_even_without_a_sweep() {
+        let mut s = store();
+        let z = workflow_zones();
+        let r = ask_in(&mut s, &z, &alice(), "read", "10m", T0);
+        let v = s
+            .deny(
+                &r.id,
+                &who("sam", &["security"]),
+                Some("no"),
+                &z,
+                T0 + 45 * MIN,
+            )
+            .unwrap();
+        assert_eq!(
+            events(&v),
+            pairs(&[
+                ("created", "alice"),
+                ("escalated", "jitgate"),
+                ("denied", "sam")
+            ])
+        );
+    }
+
+    #[test]
+    fn single_use_is_carried_on_the_grant_and_the_feed() {
+        let mut s = store();
+        let z = example();
+        let mut plan = z
+            .plan(&["hive:sales.orders".into()], &["read".into()], "5m")
+            .unwrap();
+        plan.single_use = true;
+        let c = s.feed(None, &z.to_wire(), T0).unwrap().cursor;
+        let r = s
+            .create_request(&alice(), &plan, "one query", None, T0)
+            .unwrap();
+        assert!(r.single_use);
+        let g = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
+        assert!(g.grant.single_use);
+        let f = s.feed(Some(c), &z.to_wire(), T0).unwrap();
+        assert!(f.grants[0].single_use);
+        // The default stays multi-use.
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 5, T0);
+        assert!(
+            !s.approve(&r.id, &bob(), "", &z, T0)
+                .unwrap()
+                .grant
+                .unwrap()
+                .grant
+                .single_use
+        );
+    }
+
+    #[test]
+    fn release_by_the_grantee_and_revoke_by_an_approver_are_told_apart() {
+        let mut s = store();
+        let z = example();
+        let r1 = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g1 = s
+            .approve(&r1.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant
+            .id;
+        let r2 = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g2 = s
+            .approve(&r2.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant
+            .id;
+        // Overlapping grants are independent: giving one up leaves the other active.
+        let released = s.revoke(&g1, &alice(), &z, T0 + MIN).unwrap();
+        assert!(released.released);
+        let active: Vec<String> = s
+            .grants(true, None, 10, T0 + MIN)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.grant.id)
+            .collect();
+        assert_eq!(active, std::slice::from_ref(&g2));
+        let revoked = s.revoke(&g2, &carol(), &z, T0 + MIN).unwrap();
+        assert!(!revoked.released);
+        let h1 = s.request(&r1.id, T0 + MIN).unwrap().history;
+        let last = h1.last().unwrap();
+        assert_eq!(
+            (
+                last.event.as_str(),
+                last.actor.as_str(),
+                last.comment.as_deref()
+            ),
+            ("released", "alice", Some(g1.as_str()))
+        );
+        let h2 = s.request(&r2.id, T0 + MIN).unwrap().history;
+        assert_eq!(h2.last().unwrap().event, "revoked");
+    }
+
+    #[test]
+    fn every_decision_is_in_the_history_with_who_when_and_comment() {
+        let mut s = store();
+        let z = example();
+        let r = ask(&mut s, &alice(), &["hdfs:/lake/hr/x"], 10, T0);
+        s.approve(
+            &r.id,
+            &who("dave", &["hr-owners"]),
+            "looks fine",
+            &z,
+            T0 + 1,
+        )
+        .unwrap();
+        let v = s
+            .approve(&r.id, &who("erin", &["hr-owners"]), "", &z, T0 + 2)
+            .unwrap();
+        assert_eq!(
+            v.history
+                .iter()
+                .map(|e| (
+                    e.event.as_str(),
+                    e.actor.as_str(),
+                    e.comment.clone(),
+                    e.time.clone()
+                ))
+                .collect::<Vec<_>>(),
+            vec![
+                (
+                    "created",
+                    "alice",
+                    Some("INC-4411".to_string()),
+                    format_time(T0)
+                ),
+                (
+                    "approved",
+                    "dave",
+                    Some("looks fine".to_string()),
+                    format_time(T0 + 1)
+                ),
+                ("approved", "erin", None, format_time(T0 + 2)),
+                (
+                    "granted",
+                    "jitgate",
+                    Some(format!(
+                        "grant {} until {}",
+                        v.grant.as_ref().unwrap().grant.id,
+                        format_time(T0 + 2 + 10 * MIN)
+                    )),
+                    format_time(T0 + 2)
+                ),
+            ]
+        );
+        let r = ask(&mut s, &alice(), &["hive:sales.t"], 10, T0);
+        let v = s.deny(&r.id, &bob(), Some("freeze"), &z, T0 + 3).unwrap();
+        assert_eq!(v.history.last().unwrap().comment.as_deref(), Some("freeze"));
+        let r = ask(&mut s, &alice(), &["hive:sales.t"], 10, T0);
+        assert_eq!(
+            s.cancel(&r.id, &alice(), T0 + 4)
+                .unwrap()
+                .history
+                .last()
+                .unwrap()
+                .event,
+            "cancelled"
+        );
+        let r = ask(&mut s, &alice(), &["hive:sales.t"], 10, T0);
+        let v = s.request(&r.id, T0 + 60 * MIN).unwrap();
+        assert_eq!(
+            events(&v).last().unwrap(),
+            &("expired".to_string(), "jitgate".to_string())
+        );
+    }
+
+    #[test]
+    fn concurrent_approvers_on_threads_issue_exactly_one_grant() {
+        let dir = tempfile::tempdir().unwrap();
+        let open =
+            || Store::open(dir.path(), Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        let mut first = open();
+        // hr needs two distinct approvers; six race for it.
+        let r = ask(&mut first, &alice(), &["hdfs:/lake/hr/p"], 10, T0);
+        let barrier = Arc::new(std::sync::Barrier::new(6));
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let (mut s, id, barrier) = (open(), r.id.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    s.approve(
+                        &id,
+                        &who(&format!("owner{i}"), &["hr-owners"]),
+                        "",
+                        &example(),
+                        T0,
+                    )
+                    .map(|v| v.status)
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let ok: Vec<Status> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        let mut sorted = ok.clone();
+        sorted.sort_by_key(|s| s.as_str());
+        assert_eq!(sorted, [Status::Approved, Status::Pending], "{results:?}");
+        assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(ServiceError::Conflict(m)) if m.contains("approved, not pending") || m.contains("no longer pending"))), "{results:?}");
+        let grants = open().grants(false, None, 10, T0).unwrap();
+        assert_eq!(grants.len(), 1);
+        assert_eq!(grants[0].grant.approvers.len(), 2);
+    }
+
+    #[test]
+    fn approve_racing_cancel_ends_in_exactly_one_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let open =
+            || Store::open(dir.path(), Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        for _ in 0..10 {
+            let r = ask(&mut open(), &alice(), &["hive:sales.orders"], 10, T0);
+            let (mut a, mut b) = (open(), open());
+            let (ia, ib) = (r.id.clone(), r.id.clone());
+            let ta = std::thread::spawn(move || a.approve(&ia, &bob(), "", &example(), T0).is_ok());
+            let tb = std::thread::spawn(move || b.cancel(&ib, &alice(), T0).is_ok());
+            let (approved, cancelled) = (ta.join().unwrap(), tb.join().unwrap());
+            assert!(approved ^ cancelled, "exactly one wins");
+            let v = open().request(&r.id, T0).unwrap();
+            assert_eq!(
+                v.status,
+                if approved {
+                    Status::Approved
+                } else {
+                    Status::Cancelled
+                }
+            );
+            assert_eq!(v.grant.is_some(), approved);
+        }
+    }
+
+    #[test]
+    fn notified_events_are_queued_per_webhook_with_retries_and_give_up() {
+        let mut s = store();
+        s.set_webhooks(2);
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g = s
+            .approve(&r.id, &bob(), "", &example(), T0)
+            .unwrap()
+            .grant
+            .unwrap();
+        s.revoke(&g.grant.id, &alice(), &example(), T0 + 1).unwrap();
+        let due = s.due_deliveries(T0 + 1, 100).unwrap();
+        let kinds: Vec<(usize, &str)> = due.iter().map(|d| (d.hook, d.event.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (0, "created"),
+                (1, "created"),
+                (0, "approved"),
+                (1, "approved"),
+                (0, "revoked"),
+                (1, "revoked")
+            ]
+        );
+        assert_eq!(due[2].actor, "bob");
+        assert_eq!(due[4].request.id, r.id);
+        for d in &due[..4] {
+            s.delivered(d.id, T0 + 2).unwrap();
+        }
+        s.delivery_failed(due[4].id, "connection refused", Some(T0 + 10_000), T0 + 2)
+            .unwrap();
+        s.delivery_failed(due[5].id, "HTTP 500", None, T0 + 2)
+            .unwrap();
+        assert!(s.due_deliveries(T0 + 9_999, 100).unwrap().is_empty());
+        let retry = s.due_deliveries(T0 + 10_000, 100).unwrap();
+        assert_eq!((retry.len(), retry[0].attempts), (1, 1));
+        assert_eq!(s.outbox_counts().unwrap(), (1, 4, 1));
+    }
+
+    #[test]
+    fn a_version_one_database_is_migrated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join("jitgate.db")).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('log_floor', '5')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO requests (id, status, user, groups, resources, actions, duration_ms, reason, zones, created_at, updated_at) \
+                 VALUES ('r-old', 'pending', 'alice', '[]', '[\"hive:sales.t\"]', '[\"read\"]', 60000, 'old', '[\"sales\"]', ?1, ?1)",
+                [T0],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let mut s =
+            Store::open(dir.path(), Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        let v = s.approve("r-old", &bob(), "", &example(), T0 + 1).unwrap();
+        assert_eq!(v.status, Status::Approved);
+        assert!(!v.single_use);
+        assert_eq!(
+            events(&v),
+            pairs(&[("approved", "bob"), ("granted", "jitgate")])
+        );
+    }
+
+    #[test]
+    fn report_ties_each_access_to_its_request_reason_and_approvers() {
+        let mut s = store();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g = s
+            .approve(&r.id, &bob(), "", &example(), T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant;
+        let mut allowed = event("e1", 1, "alice", "hive:sales.orders", Some(&g.id));
+        allowed.request_id = Some(r.id.clone());
+        s.ingest_audit(
+            &[
+                allowed,
+                event("e2", 2, "alice", "hive:sales.x", None),
+                event("e3", 90, "alice", "hive:sales.orders", None),
+            ],
+            T0,
+        )
+        .unwrap();
+        let before = s.stamp().unwrap();
+        let rows = s.report(T0, T0 + 60 * MIN, 100).unwrap();
+        assert_eq!(rows.len(), 2, "e3 is outside the period");
+        assert_eq!(rows[0].request_id.as_deref(), Some(r.id.as_str()));
+        assert_eq!(rows[0].reason.as_deref(), Some("INC-4411"));
+        assert_eq!(rows[0].approvers, ["bob"]);
+        assert_eq!(rows[0].granted_at, Some(format_time(T0)));
+        assert_eq!(
+            (rows[1].decision.as_str(), rows[1].request_id.clone()),
+            ("deny", None)
+        );
+        let other = ask(&mut s, &alice(), &["hive:sales.t"], 5, T0);
+        s.cancel(&other.id, &alice(), T0).unwrap();
+        assert_ne!(s.stamp().unwrap(), before);
+    }
+
+    #[test]
+    fn cached_feed_answers_never_outlive_a_change() {
+        let mut s = store();
+        let z = example();
+        let zw = z.to_wire();
+        let start = s.feed(None, &zw, T0).unwrap().cursor;
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g = s
+            .approve(&r.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant;
+        let first = s.feed(Some(start), &zw, T0).unwrap();
+        let again = s.feed(Some(start), &zw, T0 + 5).unwrap();
+        assert_eq!(
+            (again.grants.clone(), again.cursor),
+            (vec![g.clone()], first.cursor)
+        );
+        assert_eq!(
+            again.server_time,
+            format_time(T0 + 5),
+            "a cached answer has a fresh clock"
+        );
+        s.revoke(&g.id, &bob(), &z, T0 + 6).unwrap();
+        let after = s.feed(Some(start), &zw, T0 + 6).unwrap();
+        assert!(after.grants.is_empty() && after.revoked == vec![g.id.clone()]);
+        assert!(after.cursor > first.cursor);
     }
 }

@@ -17,6 +17,29 @@ pub struct ZoneRule {
     pub approvals: u32,
     pub actions: ActionSet,
     pub max_duration: Duration,
+    /// Requests these rules match are approved at once (config only; plugins never see them).
+    pub auto_approve: Vec<AutoRule>,
+    /// After this long pending, members of `escalate_to` may approve too.
+    pub escalate_after: Option<Duration>,
+    pub escalate_to: Vec<String>,
+}
+
+/// `[[zones.auto_approve]]`: members of `group` asking for no more than `actions` for no
+/// longer than `max_duration` need nobody's approval; the grant names `auto:<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoRule {
+    pub name: String,
+    pub group: String,
+    pub actions: ActionSet,
+    pub max_duration: Duration,
+}
+
+impl AutoRule {
+    pub fn matches(&self, caller: &Caller, actions: ActionSet, duration: Duration) -> bool {
+        caller.groups.contains(&self.group)
+            && self.actions.contains(actions)
+            && duration <= self.max_duration
+    }
 }
 
 impl ZoneRule {
@@ -60,7 +83,27 @@ impl ZoneRule {
             approvals: z.approvals,
             actions,
             max_duration,
+            auto_approve: vec![],
+            escalate_after: None,
+            escalate_to: vec![],
         })
+    }
+
+    /// Whether a request created at `created_at` has waited long enough to escalate at `now`.
+    pub fn escalated(&self, created_at: i64, now: i64) -> bool {
+        match self.escalate_after {
+            Some(after) => {
+                !self.escalate_to.is_empty() && now >= created_at + after.as_millis() as i64
+            }
+            None => false,
+        }
+    }
+
+    /// May `caller` approve (or deny) in this zone a request created at `created_at`?
+    pub fn may_approve(&self, caller: &Caller, created_at: i64, now: i64) -> bool {
+        self.is_approver(caller)
+            || (self.escalated(created_at, now)
+                && self.escalate_to.iter().any(|g| caller.groups.contains(g)))
     }
 
     /// The zone as plugins receive it, in canonical spelling.
@@ -92,6 +135,11 @@ pub struct Plan {
     pub duration: Duration,
     /// Names of the touched zones, in config order.
     pub zones: Vec<String>,
+    /// The grant is consumed by one use (set by the caller of [`Zones::plan`]).
+    pub single_use: bool,
+    /// `auto:<rule>` for each rule that approves this request at once; empty when people
+    /// must approve. Set from [`Zones::auto_approval`].
+    pub auto_approved_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -176,7 +224,31 @@ impl Zones {
             actions,
             duration,
             zones: touched.iter().map(|z| z.name.clone()).collect(),
+            single_use: false,
+            auto_approved_by: vec![],
         })
+    }
+
+    /// The auto-approval rules that approve `plan` for `caller`: one per touched zone, or
+    /// nothing when any touched zone has no matching rule.
+    pub fn auto_approval(&self, plan: &Plan, caller: &Caller) -> Vec<String> {
+        let mut names: Vec<String> = vec![];
+        for zone in plan.zones.iter().filter_map(|n| self.get(n)) {
+            match zone
+                .auto_approve
+                .iter()
+                .find(|r| r.matches(caller, plan.actions, plan.duration))
+            {
+                Some(rule) => {
+                    let name = format!("auto:{}", rule.name);
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                None => return vec![],
+            }
+        }
+        names
     }
 
     fn outside_message(&self, r: &Resource) -> String {

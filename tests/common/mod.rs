@@ -163,7 +163,10 @@ max_duration = "15m"
 
     /// bob (a sales owner) approves; returns the grant id.
     pub fn approve(&self, request: &str) -> String {
-        self.approve_grant(request)["id"].as_str().unwrap().to_string()
+        self.approve_grant(request)["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// bob approves; returns the grant object.

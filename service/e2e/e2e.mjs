@@ -1,0 +1,149 @@
+// End to end in headless Chromium: alice fills the request form, bob approves in his own
+// browser, alice's open page shows the grant without a reload, bob revokes, and the audit
+// page lists both the allowed and the denied access. Screenshots go to e2e/screenshots/.
+//
+// The real `jitgate serve` runs on a free loopback port; each browser context sends the
+// headers an SSO proxy would (the service trusts them from 127.0.0.1).
+//
+//   JITGATE_BIN=target/release/jitgate CHROMIUM=/usr/bin/chromium node service/e2e/e2e.mjs
+
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.JITGATE_BIN || join(here, "..", "..", "target", "release", "jitgate");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const shots = join(here, "screenshots");
+mkdirSync(shots, { recursive: true });
+const TOKEN = "e2e-plugin-token";
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startService() {
+  const dir = mkdtempSync(join(tmpdir(), "jitgate-e2e-"));
+  const port = await freePort();
+  writeFileSync(join(dir, "tokens"), TOKEN + "\n");
+  writeFileSync(
+    join(dir, "jitgate.toml"),
+    `listen = "127.0.0.1:${port}"
+data_dir = "${dir}/data"
+[plugins]
+tokens_file = "${dir}/tokens"
+[[zones]]
+name = "sales"
+resources = ["hdfs:/lake/sales", "hive:sales.*"]
+approvers = ["sales-owners"]
+max_duration = "15m"
+`
+  );
+  const log = [];
+  const child = spawn(bin, ["serve", "--config", join(dir, "jitgate.toml")], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.on("data", (d) => log.push(d.toString()));
+  child.stderr.on("data", (d) => log.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url + "/healthz")).ok) return { child, url, log };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("jitgate serve did not start: " + log.join(""));
+}
+
+async function audit(url, events) {
+  const r = await fetch(url + "/v1/audit", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ events }),
+  });
+  assert.equal(r.status, 200, await r.text());
+}
+
+const { child, url, log } = await startService();
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const as = (user, groups) =>
+  browser.newContext({ extraHTTPHeaders: { "X-Forwarded-User": user, "X-Forwarded-Groups": groups }, viewport: { width: 390, height: 844 } });
+let failed = false;
+try {
+  const aliceCtx = await as("alice", "analysts");
+  const bobCtx = await as("bob", "sales-owners");
+  const alice = await aliceCtx.newPage();
+  const bob = await bobCtx.newPage();
+
+  // alice follows the link from a denial: the form comes prefilled.
+  await alice.goto(`${url}/request?resource=hive:sales.orders&action=read`);
+  assert.equal(await alice.inputValue("#resources"), "hive:sales.orders");
+  assert.ok(await alice.isChecked("input[name=action_read]"));
+  await alice.fill("#duration", "10m");
+  await alice.fill("#reason", "INC-4411 <check> orders");
+  await alice.screenshot({ path: join(shots, "1-alice-form.png"), fullPage: true });
+  // Keyboard only: submit with Enter from the ticket field.
+  await alice.focus("#ticket");
+  await alice.keyboard.type("INC-4411");
+  await Promise.all([alice.waitForURL(/\/requests\/r-/), alice.keyboard.press("Enter")]);
+  const id = (await alice.textContent("#request-id")).trim();
+  assert.match(await alice.textContent("main"), /pending/);
+  await alice.screenshot({ path: join(shots, "2-alice-pending.png"), fullPage: true });
+
+  // bob approves from his inbox in one click.
+  await bob.goto(`${url}/inbox`);
+  assert.match(await bob.textContent("main"), /INC-4411 <check> orders/);
+  await bob.screenshot({ path: join(shots, "3-bob-inbox.png"), fullPage: true });
+  await Promise.all([bob.waitForURL(/\/inbox$/), bob.click(`form[action="/requests/${id}/approve"] button`)]);
+
+  // alice's open page shows the grant without her reloading it.
+  await alice.waitForSelector(".grant-state [data-expires]", { timeout: 10000 });
+  await alice.waitForFunction(() => /left/.test(document.querySelector(".grant-state").textContent));
+  assert.match(await alice.textContent("main"), /approved/);
+  await alice.screenshot({ path: join(shots, "4-alice-granted.png"), fullPage: true });
+
+  const r = await (await fetch(`${url}/v1/requests/${id}`, { headers: { "X-Forwarded-User": "alice" } })).json();
+  const gid = r.grant.id;
+  const now = () => new Date().toISOString();
+  await audit(url, [{ id: "e2e-1", time: now(), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
+                      action: "read", decision: "allow", grant_id: gid, request_id: id, operation: "SELECT" }]);
+
+  // bob revokes from the grants page; alice's page follows.
+  await bob.goto(`${url}/grants`);
+  await bob.screenshot({ path: join(shots, "5-bob-grants.png"), fullPage: true });
+  await Promise.all([bob.waitForURL(/\/grants$/), bob.click(`form[action="/grants/${gid}/revoke"] button`)]);
+  await alice.waitForFunction(() => /revoked by bob/.test(document.querySelector(".grant-state")?.textContent || ""), null, { timeout: 10000 });
+  await alice.screenshot({ path: join(shots, "6-alice-revoked.png"), fullPage: true });
+  await audit(url, [{ id: "e2e-2", time: now(), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
+                      action: "read", decision: "deny", reason: "no active grant", operation: "SELECT" }]);
+
+  // The audit page lists both accesses.
+  await bob.goto(`${url}/audit?user=alice`);
+  const rows = await bob.$$eval("tbody tr", (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(rows.length, 2, rows.join("\n"));
+  assert.match(rows[0], /allow/);
+  assert.match(rows[1], /deny/);
+  await bob.screenshot({ path: join(shots, "7-audit.png"), fullPage: true });
+  console.log(`e2e ok: request ${id}, grant ${gid}; screenshots in ${shots}`);
+} catch (e) {
+  failed = true;
+  console.error("e2e FAILED:", e);
+  console.error("--- jitgate serve log ---\n" + log.join(""));
+} finally {
+  await browser.close();
+  child.kill();
+}
+process.exit(failed ? 1 : 0);

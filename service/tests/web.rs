@@ -1,0 +1,243 @@
+//! The web pages against the real service: the prefilled form, CSRF protection, escaping,
+//! the inbox's one-click approve, release from the grants page, the report, dev mode.
+
+mod common;
+
+use common::Server;
+use serde_json::json;
+
+const BOB: &str = "bob:sales-owners";
+
+struct Browser<'a> {
+    s: &'a Server,
+    who: &'a str,
+    csrf: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(s: &'a Server, who: &'a str) -> Self {
+        Browser { s, who, csrf: None }
+    }
+
+    fn req(&self, method: &str, path: &str) -> ureq::Request {
+        let (user, groups) = self.who.split_once(':').unwrap_or((self.who, ""));
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let mut r = agent
+            .request(method, &format!("{}{path}", self.s.url))
+            .set("X-Forwarded-User", user)
+            .set("X-Forwarded-Groups", groups);
+        if let Some(t) = &self.csrf {
+            r = r.set("Cookie", &format!("jitgate_csrf={t}"));
+        }
+        r
+    }
+
+    /// GETs a page, keeping the CSRF cookie it sets; returns status and HTML.
+    fn get(&mut self, path: &str) -> (u16, String) {
+        let resp = match self.req("GET", path).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        for c in resp.all("set-cookie") {
+            if let Some(v) = c.strip_prefix("jitgate_csrf=") {
+                assert!(
+                    c.contains("SameSite=Strict") && c.contains("HttpOnly"),
+                    "{c}"
+                );
+                self.csrf = Some(v.split(';').next().unwrap().to_string());
+            }
+        }
+        (resp.status(), resp.into_string().unwrap())
+    }
+
+    /// POSTs a form (with the page's token unless `token` overrides it); returns status,
+    /// Location and body.
+    fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        token: Option<&str>,
+        origin: Option<&str>,
+    ) -> (u16, String, String) {
+        let csrf = token
+            .map(String::from)
+            .or_else(|| self.csrf.clone())
+            .unwrap_or_default();
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.push(("csrf", &csrf));
+        let mut r = self.req("POST", path);
+        if let Some(o) = origin {
+            r = r.set("Origin", o);
+        }
+        let resp = match r.send_form(&fields) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let loc = resp.header("location").unwrap_or("").to_string();
+        (resp.status(), loc, resp.into_string().unwrap())
+    }
+}
+
+#[test]
+fn form_is_prefilled_escaped_and_csrf_protected() {
+    let s = Server::start();
+    let mut alice = Browser::new(&s, "alice");
+    let (status, html) = alice.get("/request?resource=hive:sales.orders%3Cb%3E&action=read");
+    assert_eq!(status, 200);
+    assert!(html.contains("name=\"viewport\""));
+    assert!(
+        html.contains(">hive:sales.orders&lt;b&gt;</textarea>"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"action_read\" value=\"1\" checked"));
+    let form = [
+        ("resources", "hive:sales.orders"),
+        ("action_read", "1"),
+        ("duration", "10m"),
+        ("reason", "<img src=x onerror=alert(1)>"),
+    ];
+
+    let (status, _, body) = alice.post("/request", &form, Some("0".repeat(64).as_str()), None);
+    assert_eq!(status, 403, "a wrong token is refused");
+    assert!(body.contains("not sent from a jitgate page"), "{body}");
+    let (status, _, _) = alice.post("/request", &form, None, Some("https://evil.example"));
+    assert_eq!(status, 403, "another origin is refused");
+    let origin = s.url.clone();
+    let (status, location, _) = alice.post("/request", &form, None, Some(&origin));
+    assert_eq!(status, 303);
+    let id = location.strip_prefix("/requests/").unwrap().to_string();
+    let (_, page) = alice.get(&location);
+    assert!(!page.contains("<img src=x"), "reason is escaped");
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(page.contains("Cancel this request"));
+    assert!(page.contains("data-stamp="), "the page refreshes itself");
+
+    // A refused request shows the form again with the service's message.
+    let (status, _, body) = alice.post(
+        "/request",
+        &[
+            ("resources", "hive:sales.orders"),
+            ("action_read", "1"),
+            ("duration", "2h"),
+            ("reason", "r"),
+        ],
+        None,
+        None,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("exceeds the 15m cap of zone sales"), "{body}");
+
+    // Bob approves in one click from his inbox; alice releases from the grants page.
+    let mut bob = Browser::new(&s, BOB);
+    let (_, inbox) = bob.get("/inbox");
+    assert!(
+        inbox.contains(&format!("action=\"/requests/{id}/approve\"")),
+        "{inbox}"
+    );
+    let (_, alice_inbox) = alice.get("/inbox");
+    assert!(!alice_inbox.contains(&format!("/requests/{id}/approve")));
+    let (status, location, _) = bob.post(
+        &format!("/requests/{id}/approve"),
+        &[("comment", "ok"), ("back", "/inbox")],
+        None,
+        None,
+    );
+    assert_eq!((status, location.as_str()), (303, "/inbox"));
+    let (_, grants) = alice.get("/grants");
+    assert!(
+        grants.contains("data-expires=") && grants.contains(">Release</button>"),
+        "{grants}"
+    );
+    let (_, r) = s.call("GET", &format!("/v1/requests/{id}"), "alice", None);
+    let gid = r["grant"]["id"].as_str().unwrap();
+    let (status, _, _) = alice.post(
+        &format!("/grants/{gid}/revoke"),
+        &[("back", "//evil.example")],
+        None,
+        None,
+    );
+    assert_eq!(status, 303);
+    let (_, r) = s.call("GET", &format!("/v1/requests/{id}"), "alice", None);
+    assert_eq!(r["grant"]["released"], true);
+}
+
+#[test]
+fn audit_and_report_pages_list_accesses_with_exports() {
+    let s = Server::start();
+    let id = s.ask("hive:sales.orders", "10m");
+    let (_, r) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    let now = jitgate::wire::format_time(jitgate::wire::now_millis());
+    let (status, _) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(common::PLUGIN_TOKEN),
+        Some(json!({"events": [{"id": "e1", "time": now, "plugin": "hive", "host": "hs2", "user": "alice",
+            "resource": "hive:sales.orders", "action": "read", "decision": "allow", "grant_id": gid, "request_id": id}]})),
+    );
+    assert_eq!(status, 200);
+    let mut auditor = Browser::new(&s, "audrey:auditors");
+    let (status, audit) = auditor.get("/audit?user=alice");
+    assert_eq!(status, 200);
+    assert!(
+        audit.contains(&format!("<a href=\"/requests/{id}\">{id}</a>")),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("/v1/audit?user=alice&amp;format=csv"),
+        "{audit}"
+    );
+    let (status, bad) = auditor.get("/audit?since=yesterday");
+    assert_eq!(status, 400);
+    assert!(bad.contains("since `yesterday` is not a time"));
+    let (_, report) = auditor.get("/report");
+    assert!(
+        report.contains("INC-4411") && report.contains("bob"),
+        "{report}"
+    );
+    let (status, csv) = auditor.get("/report?format=csv");
+    assert_eq!(status, 200);
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("user,resource,time,action,decision"));
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with("alice,hive:sales.orders,")
+            && row.contains(&id)
+            && row.contains(",INC-4411,")
+            && row.contains(",bob,"),
+        "{row}"
+    );
+}
+
+#[test]
+fn dev_mode_says_so_on_every_page_and_picks_only_listed_users() {
+    let s = Server::start_with(&format!(
+        "[auth]\nmode = \"dev\"\n[auth.dev]\nusers = [\"alice\", \"bob:sales-owners\"]\n[plugins]\ntokens_file = \"{{dir}}/tokens\"\n{}",
+        common::ZONES
+    ));
+    let get = |path: &str, cookie: &str| {
+        let r = ureq::get(&format!("{}{path}", s.url)).set("Cookie", cookie);
+        match r.call() {
+            Ok(r) => (r.status(), r.into_string().unwrap()),
+            Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    for path in ["/request", "/my", "/inbox", "/grants", "/audit", "/report"] {
+        let (_, html) = get(path, "jitgate_dev_user=bob");
+        assert!(html.contains("DEV MODE"), "{path}");
+    }
+    let (status, html) = get("/my", "");
+    assert_eq!(status, 401);
+    assert!(html.contains("Pick a user above"));
+    let (status, _) = get("/my", "jitgate_dev_user=mallory");
+    assert_eq!(status, 401);
+    let (status, html) = get("/inbox", "jitgate_dev_user=bob");
+    assert_eq!(status, 200);
+    assert!(html.contains("<option selected>bob</option>"), "{html}");
+}
