@@ -2,7 +2,7 @@
 MVN ?= mvn -B -ntp -Dstyle.color=never -f java/pom.xml
 CARGO ?= cargo
 
-.PHONY: build demo test test-rust test-java clean
+.PHONY: build demo test test-rust test-java test-e2e clean
 
 # Release profile everywhere, so the cdylib the jars carry, the binary the tests start and
 # the Rust tests share one build.
@@ -20,7 +20,12 @@ test-rust:
 test-java: build
 	$(MVN) verify
 
-test: test-rust test-java
+# The web pages in headless Chromium (Debian's chromium package, playwright-core from npm).
+test-e2e:
+	$(CARGO) build --release -p jitgate-service
+	JITGATE_BIN=$(CURDIR)/target/release/jitgate service/e2e/run.sh
+
+test: test-rust test-java test-e2e
 
 clean:
 	$(CARGO) clean

@@ -146,4 +146,5 @@ try {
   await browser.close();
   child.kill();
 }
+console.log(failed ? "e2e: 0 passed, 1 failed" : "e2e: 1 passed, 0 failed");
 process.exit(failed ? 1 : 0);
