@@ -2,7 +2,8 @@
 # NameNode throughput with the default permission checker and with jitgate, side by side in one
 # run (Hadoop 3.5 NNThroughputBenchmark, -nonSuperUser, paths inside and outside a zone).
 #   benches/nnthroughput.sh [ops] [files] [threads] [rounds] [grants]
-#   e.g. benches/nnthroughput.sh open,fileStatus,create,mkdirs 20000 4 2 100000
+#   e.g. benches/nnthroughput.sh open,fileStatus,create,mkdirs 10000 4 3 100000
+# First the heap and RSS of a fresh NameNode JVM without and with jitgate (and [grants] grants).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/target/nnbench"
@@ -14,6 +15,10 @@ mvn -B -q -ntp -f "$root/java/pom.xml" -Pnnbench -pl nnbench dependency:build-cl
   -Dmdep.outputFile="$out/classpath.txt"
 opens=$(sed -n '/<jitgate.test.jvm.opens>/,/<\/jitgate.test.jvm.opens>/p' "$root/java/pom.xml" | grep -o -- '--add-opens=[^ <]*')
 
+cp="$root/java/nnbench/target/classes:$(cat "$out/classpath.txt")"
+for mode in default jitgate; do
+  # shellcheck disable=SC2086
+  java $opens -Xmx4g -cp "$cp" org.jitgate.nnbench.NameNodeThroughput "$out" memory "$mode" "${5:-100000}"
+done
 # shellcheck disable=SC2086
-java $opens -Xmx4g -cp "$root/java/nnbench/target/classes:$(cat "$out/classpath.txt")" \
-  org.jitgate.nnbench.NameNodeThroughput "$out" "$@"
+java $opens -Xmx4g -cp "$cp" org.jitgate.nnbench.NameNodeThroughput "$out" "$@"

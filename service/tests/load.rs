@@ -181,6 +181,8 @@ fn thousand_feed_followers_and_a_stream_of_approvals() {
         "deliveries: {delivered} of {} (grants x followers)",
         grants * followers
     );
+    let (rss, peak) = s.memory();
+    println!("service memory: RSS {rss:.1} MiB now, peak {peak:.1} MiB");
     for t in threads {
         t.join().unwrap();
     }

@@ -34,7 +34,10 @@ import org.jitgate.hdfs.JitGateAttributeProvider;
  * protected calls go to the local spill (no service), written by the core's audit thread.
  *
  * <p>Args: out-dir [ops] [files] [threads] [rounds] [grants], e.g.
- * {@code out open,fileStatus,create,mkdirs 20000 4 2 100000}.
+ * {@code out open,fileStatus,create,mkdirs 20000 4 3 100000}. The first of several rounds warms
+ * the JIT up and is not counted. {@code out memory default|jitgate [grants]} instead prints the
+ * heap and RSS of a fresh JVM with the NameNode started (one JVM per mode, so neither inherits
+ * the other's growth).
  */
 public final class NameNodeThroughput {
     private static final String USER = "bench";
@@ -49,6 +52,13 @@ public final class NameNodeThroughput {
         Tap tap = new Tap(System.out);
         System.setOut(new PrintStream(tap, true, StandardCharsets.UTF_8));
         Path out = Path.of(args[0]).toAbsolutePath();
+        if (args.length > 2 && args[1].equals("memory")) {
+            int n = args.length > 3 ? Integer.parseInt(args[3]) : 100000;
+            MiniDFSCluster cluster = start(args[2], out.resolve("memory-" + args[2]), n);
+            tap.report(memory(args[2], n));
+            cluster.shutdown();
+            System.exit(0);
+        }
         String[] ops = (args.length > 1 ? args[1] : "open,fileStatus,create,mkdirs").split(",");
         int files = args.length > 2 ? Integer.parseInt(args[2]) : 20000;
         int threads = args.length > 3 ? Integer.parseInt(args[3]) : 4;
@@ -62,16 +72,16 @@ public final class NameNodeThroughput {
                 Path dir = out.resolve(mode + "-" + round);
                 MiniDFSCluster cluster = start(mode, dir, grants);
                 try {
-                    if (round == 1) {
-                        tap.report(memory(mode, grants));
-                    }
                     for (String op : ops) {
                         for (Map.Entry<String, String> place : PLACES.entrySet()) {
                             double opsPerSec = run(cluster, tap, op, place.getValue(), files, threads);
-                            results.computeIfAbsent(op + " " + place.getKey() + " " + mode, k -> new ArrayList<>())
-                                    .add(opsPerSec);
-                            tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s",
-                                    round, mode, op, place.getKey(), opsPerSec));
+                            boolean warmUp = rounds > 1 && round == 1;
+                            if (!warmUp) {
+                                results.computeIfAbsent(op + " " + place.getKey() + " " + mode,
+                                        k -> new ArrayList<>()).add(opsPerSec);
+                            }
+                            tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s%s",
+                                    round, mode, op, place.getKey(), opsPerSec, warmUp ? " (warm-up)" : ""));
                         }
                     }
                 } finally {
