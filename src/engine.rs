@@ -69,12 +69,7 @@ impl Engine {
     /// Loads the last snapshot from the cache dir (or the fallback zones), then starts the audit
     /// worker and, when a service is configured, the feed follower.
     pub fn start(config: Config) -> Result<Engine, String> {
-        std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
-            format!(
-                "cannot create jitgate.cache.dir {}: {e}",
-                config.cache_dir.display()
-            )
-        })?;
+        private_dir(&config.cache_dir)?;
         let snapshot_path = config.cache_dir.join("snapshot.json");
         let snapshot = feed::load(&snapshot_path)
             .unwrap_or_else(|| Snapshot::fallback(&config.fallback_zones));
@@ -194,6 +189,43 @@ impl Engine {
         self.core.closed.store(true, Ordering::SeqCst);
         self.core.wake.1.notify_all();
         self.core.audit.shutdown();
+    }
+}
+
+/// Creates the cache dir (mode 0700) or checks the one there: it must be a real directory owned
+/// by this process's user and closed to others, since whoever can write it decides which grants
+/// a restart enforces.
+fn private_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let shown = dir.display();
+    match std::fs::symlink_metadata(dir) {
+        Err(_) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create jitgate.cache.dir {shown}: {e}")),
+        Ok(m) => {
+            // /proc/self belongs to the process's effective user
+            let me = std::fs::metadata("/proc/self")
+                .map(|p| p.uid())
+                .unwrap_or(u32::MAX);
+            if !m.is_dir() {
+                Err(format!(
+                    "jitgate.cache.dir {shown} is not a directory (a symlink is not accepted)"
+                ))
+            } else if m.uid() != me {
+                Err(format!(
+                    "jitgate.cache.dir {shown} belongs to uid {}, not to this process's user {me}",
+                    m.uid()
+                ))
+            } else if m.permissions().mode() & 0o022 != 0 {
+                Err(format!(
+                    "jitgate.cache.dir {shown} is writable by other users; make it mode 0700"
+                ))
+            } else {
+                Ok(())
+            }
+        }
     }
 }
 

@@ -124,7 +124,10 @@ pub fn save(path: &Path, s: &Snapshot) -> std::io::Result<()> {
         revoked: vec![],
     };
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(&body)?)?;
+    let mut f = std::fs::File::create(&tmp)?;
+    std::io::Write::write_all(&mut f, &serde_json::to_vec(&body)?)?;
+    // on disk before the rename, so a power loss leaves the old snapshot or the new, never an empty one
+    f.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 

@@ -177,7 +177,10 @@ impl Snapshot {
                     continue;
                 }
             };
-            if rule.expires_at <= now {
+            // Single use needs the engine's notion of "one query" to consume it (Hive's query,
+            // Spark's execution); until a plugin does that, such a grant allows nothing rather
+            // than everything until it expires.
+            if rule.expires_at <= now || g.single_use {
                 continue;
             }
             let rule = Arc::new(rule);
@@ -511,6 +514,24 @@ mod tests {
         assert_eq!(
             s.decide("alice", "hdfs:/tmp/x", READ, false, NOW),
             Decision::NotProtected
+        );
+    }
+
+    #[test]
+    fn single_use_grants_allow_nothing_until_a_plugin_consumes_them() {
+        let mut g = grant(
+            "g1",
+            "alice",
+            "hdfs:/lake/sales",
+            &["read"],
+            NOW,
+            NOW + 60_000,
+        );
+        g.single_use = true;
+        let s = snap(vec![g]);
+        assert_eq!(
+            s.decide("alice", "hdfs:/lake/sales/x", READ, false, NOW),
+            Decision::Deny(DenyReason::NoGrant)
         );
     }
 

@@ -122,6 +122,12 @@ impl ZoneRule {
         self.resources.iter().any(|z| z.covers(r))
     }
 
+    /// True when a grant on `r` would reach into this zone: `r` lies in it or above it. A grant
+    /// on `hdfs:/lake` covers the zone `hdfs:/lake/sales`, so that zone's approvers must agree.
+    pub fn reached_by(&self, r: &Resource) -> bool {
+        self.resources.iter().any(|z| z.covers(r) || r.covers(z))
+    }
+
     pub fn is_approver(&self, caller: &Caller) -> bool {
         self.approvers.iter().any(|a| caller.groups.contains(a))
     }
@@ -188,10 +194,16 @@ impl Zones {
 
         let mut touched: Vec<&ZoneRule> = vec![];
         for r in &parsed {
-            let inside: Vec<&ZoneRule> = self.rules.iter().filter(|z| z.contains(r)).collect();
+            let mut inside: Vec<&ZoneRule> = self.rules.iter().filter(|z| z.contains(r)).collect();
             if inside.is_empty() {
                 return Err(bad(&self.outside_message(r)));
             }
+            // A grant on r also covers zones nested below it, so their approvers must agree too.
+            inside.extend(
+                self.rules
+                    .iter()
+                    .filter(|z| !z.contains(r) && z.reached_by(r)),
+            );
             for z in inside {
                 if !touched.iter().any(|t| t.name == z.name) {
                     touched.push(z);
@@ -340,6 +352,31 @@ pub(crate) mod tests {
         );
         assert_eq!(plan.zones, ["sales", "hr"]);
         assert_eq!(plan.duration, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn a_request_on_an_outer_zone_needs_the_nested_zones_approvers_too() {
+        let lake = zone("lake", &["hdfs:/lake"], &["lake-owners"]);
+        let sales = zone("sales", &["hdfs:/lake/sales"], &["sales-owners"]);
+        let zones = Zones::new(
+            [lake, sales]
+                .iter()
+                .map(|z| ZoneRule::from_wire(z).unwrap())
+                .collect(),
+        )
+        .unwrap();
+        let plan = zones
+            .plan(&strings(&["hdfs:/lake"]), &strings(&["read"]), "10m")
+            .unwrap();
+        assert_eq!(
+            plan.zones,
+            ["lake", "sales"],
+            "a grant on /lake reaches into sales"
+        );
+        let plan = zones
+            .plan(&strings(&["hdfs:/lake/other"]), &strings(&["read"]), "10m")
+            .unwrap();
+        assert_eq!(plan.zones, ["lake"]);
     }
 
     #[test]

@@ -37,8 +37,11 @@ fn read_resource<'b>(
     let len = env.get_array_length(bytes).ok()? as usize;
     let raw: &'b mut [u8] = if HDFS.len() + len <= STACK {
         let raw_env = env.get_raw();
+        for (slot, b) in buf.iter_mut().zip(HDFS) {
+            slot.write(*b);
+        }
         // SAFETY: a valid env and a non-null byte[] of `len` bytes; the region written lies
-        // inside `buf`, and only the written part is read back.
+        // inside `buf`, and the slice made covers only the prefix written above and the region.
         unsafe {
             let f = &**raw_env;
             let dst = buf.as_mut_ptr().add(HDFS.len()).cast::<jni::sys::jbyte>();
@@ -51,7 +54,6 @@ fn read_resource<'b>(
         heap.as_mut_slice()
     };
     let start = if raw.get(HDFS.len()) == Some(&b'/') {
-        raw[..HDFS.len()].copy_from_slice(HDFS);
         0
     } else {
         HDFS.len()

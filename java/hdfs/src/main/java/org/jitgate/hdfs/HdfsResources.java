@@ -15,8 +15,17 @@ final class HdfsResources {
     private HdfsResources() {
     }
 
-    static String of(String path) {
-        if (path == null || path.isEmpty()) {
+    /**
+     * @param path the path the NameNode passes, or null (its single-inode checks, e.g. per directory
+     *     of a content summary, pass none)
+     * @param components the path's components as the NameNode holds them, used when path is null
+     * @throws IllegalArgumentException when neither names the path: the caller must deny
+     */
+    static String of(String path, byte[][] components) {
+        if (path == null) {
+            path = join(components);
+        }
+        if (path.isEmpty()) {
             return "/";
         }
         if (!path.contains(SNAPSHOT_DIR)) {
@@ -38,5 +47,18 @@ final class HdfsResources {
             live.append('/');
         }
         return live.toString();
+    }
+
+    private static String join(byte[][] components) {
+        if (components == null) {
+            throw new IllegalArgumentException("the NameNode named no path for this check");
+        }
+        StringBuilder p = new StringBuilder();
+        for (byte[] c : components) {
+            if (c != null && c.length > 0) {
+                p.append('/').append(new String(c, java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+        return p.length() == 0 ? "/" : p.toString();
     }
 }

@@ -43,7 +43,8 @@ final class JitGateEnforcer implements AccessControlEnforcer {
         int actions = HdfsActions.of(ctx.getAncestorAccess(), ctx.getParentAccess(), ctx.getAccess(),
                 ctx.getSubAccess(), operation);
         if (actions != 0) {
-            enforce(ctx.getCallerUgi(), ctx.getPath(), actions, operation, ctx.getCallerContext());
+            enforce(ctx.getCallerUgi(), ctx.getPath(), ctx.getPathByNameArr(), actions, operation,
+                    ctx.getCallerContext());
         }
     }
 
@@ -59,18 +60,18 @@ final class JitGateEnforcer implements AccessControlEnforcer {
                 subAccess, ignoreEmptyDir);
         int actions = HdfsActions.of(ancestorAccess, parentAccess, access, subAccess, null);
         if (actions != 0) {
-            enforce(callerUgi, path, actions, null, CallerContext.getCurrent());
+            enforce(callerUgi, path, pathByNameArr, actions, null, CallerContext.getCurrent());
         }
     }
 
-    private void enforce(UserGroupInformation ugi, String path, int actions, String operation,
-                         CallerContext callerContext) throws AccessControlException {
+    private void enforce(UserGroupInformation ugi, String path, byte[][] components, int actions,
+                         String operation, CallerContext callerContext) throws AccessControlException {
         String user = null;
         String resource = null;
         int code;
         try {
             user = ugi.getShortUserName();
-            resource = HdfsResources.of(path);
+            resource = HdfsResources.of(path, components);
             if (jitgate == null) {
                 throw new IllegalStateException("the jitgate provider was not started");
             }
