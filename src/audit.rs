@@ -19,6 +19,8 @@ use crate::wire::{self, AuditEvent};
 
 const BATCH: usize = 1000;
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
+/// Records kept in memory while neither the service nor the spill file takes them.
+const MAX_UNWRITTEN: usize = 1_000_000;
 
 /// What a deciding thread hands over: the allocation of these strings is the one cost a
 /// protected decision pays beyond the lookups.
@@ -71,6 +73,7 @@ impl Audit {
             origin,
             seq: 0,
             retry_at: None,
+            unwritten: Vec::new(),
         };
         let handle = std::thread::Builder::new()
             .name("jitgate-audit".into())
@@ -122,6 +125,8 @@ struct Worker {
     origin: (String, String),
     seq: u64,
     retry_at: Option<Instant>,
+    /// Events neither posted nor spilled (the spill file failed); tried again each round.
+    unwritten: Vec<AuditEvent>,
 }
 
 impl Worker {
@@ -156,6 +161,10 @@ impl Worker {
                     self.event(r, format!("{id_prefix}-{}", self.seq))
                 })
                 .collect();
+            if !self.unwritten.is_empty() {
+                let again = std::mem::take(&mut self.unwritten);
+                self.deliver(&again);
+            }
             if !events.is_empty() {
                 self.deliver(&events);
             }
@@ -166,7 +175,7 @@ impl Worker {
             if lost > 0 {
                 eprintln!("jitgate: audit queue full: {lost} denials could not be recorded (they were denied)");
             }
-            let blocked = self.spill.full() || self.spill.broken;
+            let blocked = self.spill.full() || self.spill.broken || !self.unwritten.is_empty();
             if blocked != self.shared.blocked.swap(blocked, Ordering::SeqCst) {
                 if blocked {
                     eprintln!(
@@ -217,7 +226,16 @@ impl Worker {
                 }
             }
         }
-        self.spill.append(events);
+        if !self.spill.append(events) {
+            // Kept in memory and tried again each round; the trail counts as unavailable meanwhile,
+            // so only denials can add to this.
+            self.unwritten.extend_from_slice(events);
+            if self.unwritten.len() > MAX_UNWRITTEN {
+                let drop = self.unwritten.len() - MAX_UNWRITTEN;
+                self.unwritten.drain(..drop);
+                eprintln!("jitgate: AUDIT RECORDS LOST: {drop} records dropped, neither the service nor the spill takes them");
+            }
+        }
     }
 
     fn resend_spill(&mut self) {
@@ -284,10 +302,13 @@ impl Spill {
     fn open(path: PathBuf, max: u64) -> Result<Spill, String> {
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .map_err(|e| format!("cannot open audit spill {}: {e}", path.display()))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let len = drop_torn_tail(&file, len)
+            .map_err(|e| format!("cannot repair audit spill {}: {e}", path.display()))?;
         Ok(Spill {
             path,
             max,
@@ -305,7 +326,8 @@ impl Spill {
         self.len >= self.max
     }
 
-    fn append(&mut self, events: &[AuditEvent]) {
+    /// False when the events could not be written; the caller keeps them.
+    fn append(&mut self, events: &[AuditEvent]) -> bool {
         let mut buf = Vec::new();
         for e in events {
             serde_json::to_writer(&mut buf, e).expect("audit events serialize");
@@ -319,6 +341,7 @@ impl Spill {
             Ok(()) => {
                 self.len += buf.len() as u64;
                 self.broken = false;
+                true
             }
             Err(e) => {
                 eprintln!(
@@ -326,6 +349,7 @@ impl Spill {
                     self.path.display()
                 );
                 self.broken = true;
+                false
             }
         }
     }
@@ -366,6 +390,53 @@ impl Spill {
     }
 }
 
+/// A crash can leave half a line at the end; it is cut off, or the next append would be glued to
+/// it and both events lost as one unreadable line. Returns the new length.
+fn drop_torn_tail(file: &File, len: u64) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(part, start)?;
+        if end == len && part.last() == Some(&b'\n') {
+            return Ok(len);
+        }
+        if let Some(i) = part.iter().rposition(|b| *b == b'\n') {
+            let keep = start + i as u64 + 1;
+            file.set_len(keep)?;
+            return Ok(keep);
+        }
+        end = start;
+    }
+    file.set_len(0)?;
+    Ok(0)
+}
+
 fn truncate(path: &Path) -> std::io::Result<()> {
     OpenOptions::new().write(true).open(path)?.set_len(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_spill_line_is_cut_off_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spill.jsonl");
+        std::fs::write(&path, b"{\"a\":1}\n{\"b\":2}\n{\"tor").unwrap();
+        let spill = Spill::open(path.clone(), 1 << 20).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\":1}\n{\"b\":2}\n");
+        assert_eq!(spill.len, 16);
+        std::fs::write(&path, b"no newline at all").unwrap();
+        assert_eq!(Spill::open(path.clone(), 1 << 20).unwrap().len, 0);
+        std::fs::write(&path, b"{}\n").unwrap();
+        assert_eq!(
+            Spill::open(path, 1 << 20).unwrap().len,
+            3,
+            "a whole file is kept"
+        );
+    }
 }
