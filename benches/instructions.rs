@@ -8,52 +8,12 @@
 
 use std::hint::black_box;
 
-use jitgate::snapshot::Snapshot;
-use jitgate::wire::{self, Grant, Zone};
+#[path = "fixture.rs"]
+mod fixture;
+
+use fixture::{snapshot, IN_ZONE, OUTSIDE};
+use jitgate::wire;
 use jitgate::ActionSet;
-
-const IN_ZONE: &str = "hdfs:/lake/sales/orders/2026/11/27/part-00017.parquet";
-const OUTSIDE: &str = "hdfs:/warehouse/events/2026/11/27/hour=21/part-00017.parquet";
-
-fn snapshot(grants: usize) -> Snapshot {
-    let now = wire::now_millis();
-    let zones = (0..1000)
-        .map(|i| Zone {
-            name: format!("z{i}"),
-            resources: vec![if i == 0 {
-                "hdfs:/lake/sales".into()
-            } else {
-                format!("hdfs:/lake/zone{i}")
-            }],
-            approvers: vec!["owners".into()],
-            approvals: 1,
-            actions: vec![],
-            max_duration: "15m".into(),
-        })
-        .collect();
-    let grants = (0..grants)
-        .map(|i| Grant {
-            id: format!("g-{i}"),
-            request_id: format!("r-{i}"),
-            user: if i == 0 {
-                "alice".into()
-            } else {
-                format!("u{}", i % 5000)
-            },
-            resources: vec![if i == 0 {
-                "hdfs:/lake/sales/orders".into()
-            } else {
-                format!("hdfs:/lake/sales/t{}", i % 100)
-            }],
-            actions: vec!["read".into()],
-            not_before: wire::format_time(now - 60_000),
-            expires_at: wire::format_time(now + 3_600_000),
-            approvers: vec!["bob".into()],
-            single_use: false,
-        })
-        .collect();
-    Snapshot::build(1, zones, grants, now).0
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -132,18 +132,18 @@ impl Engine {
 
     /// For a caller that already checked `snap.protects(key)` and then read the rest of `a`.
     pub fn decide_protected(&self, snap: &Snapshot, a: &Access, key: &str) -> Decision {
-        let d = snap
-            .decide(a.user, key, a.actions, a.subtree, wire::now_millis())
-            .owned();
-        self.record(a, key, d)
+        let now = wire::now_millis();
+        let d = snap.decide(a.user, key, a.actions, a.subtree, now).owned();
+        self.record(a, key, d, now)
     }
 
     /// Records and returns a denial decided before the snapshot could be asked.
     pub fn refuse(&self, a: &Access, reason: DenyReason) -> Decision {
-        self.record(a, a.resource, Decision::Deny(reason))
+        self.record(a, a.resource, Decision::Deny(reason), wire::now_millis())
     }
 
-    fn record(&self, a: &Access, key: &str, d: Decision) -> Decision {
+    /// `now` is the decision's own clock reading, so the record carries the instant decided at.
+    fn record(&self, a: &Access, key: &str, d: Decision, now: i64) -> Decision {
         let d = match d {
             Decision::NotProtected => return d,
             Decision::Allow(_) if !self.core.audit.writable() => {
@@ -152,7 +152,7 @@ impl Engine {
             d => d,
         };
         let recorded = self.core.audit.record(Record {
-            time: wire::now_millis(),
+            time: now,
             user: a.user.to_string(),
             resource: key.to_string(),
             actions: a.actions,

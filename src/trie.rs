@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{components, Scheme};
+use crate::model::{components, Components, Scheme};
 
 #[derive(Debug)]
 pub struct Trie<V> {
@@ -58,23 +58,23 @@ impl<V> Trie<V> {
         node.values.push(value);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.roots.is_empty()
+    /// The tree of `key`'s scheme and the components below it.
+    #[inline]
+    fn start<'k>(&self, key: &'k str) -> Option<(&Node<V>, Components<'k>)> {
+        let (scheme, parts) = components(key)?;
+        let node = self
+            .roots
+            .iter()
+            .find(|(s, _)| *s == scheme)
+            .map(|(_, n)| n)?;
+        Some((node, parts))
     }
 
     /// Calls `f` with the values of `key` and of each of its ancestors that has some, outermost
     /// first, until `f` returns true; returns whether it did.
     #[inline]
     pub fn any_on_path<'a>(&'a self, key: &str, mut f: impl FnMut(&'a [V]) -> bool) -> bool {
-        let Some((scheme, parts)) = components(key) else {
-            return false;
-        };
-        let Some(mut node) = self
-            .roots
-            .iter()
-            .find(|(s, _)| *s == scheme)
-            .map(|(_, n)| n)
-        else {
+        let Some((mut node, parts)) = self.start(key) else {
             return false;
         };
         if !node.values.is_empty() && f(&node.values) {
@@ -97,15 +97,7 @@ impl<V> Trie<V> {
 
     /// Calls `f` with each value strictly below `key` until it returns true; returns whether it did.
     pub fn any_below<'a>(&'a self, key: &str, mut f: impl FnMut(&'a V) -> bool) -> bool {
-        let Some((scheme, parts)) = components(key) else {
-            return false;
-        };
-        let Some(mut node) = self
-            .roots
-            .iter()
-            .find(|(s, _)| *s == scheme)
-            .map(|(_, n)| n)
-        else {
+        let Some((mut node, parts)) = self.start(key) else {
             return false;
         };
         for part in parts {
