@@ -1,6 +1,7 @@
 package org.jitgate;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,6 +70,52 @@ public final class JitGate implements AutoCloseable {
     /** The message to show for a denial, naming user, resource, action and the link to request it. */
     public String explain(String user, String resource, int actions, int code) {
         return JitGateNative.explain(handle, user, resource, actions, code);
+    }
+
+    /**
+     * One decision for everything a query touches, in the core: each access needs its actions;
+     * protected data read by a query that writes outside the data's zone needs {@link Action#EXPORT}
+     * too; a single-use grant is consumed at the service by the first check that relies on it.
+     * Every protected access is audited with {@code operation} and {@code context}.
+     *
+     * @param context the engine's ids for the audit trail (query id, command hash, execution id)
+     */
+    public Verdict check(String user, List<Access> accesses, String operation, String context) {
+        int n = accesses.size();
+        String[] resources = new String[n];
+        int[] actions = new int[n];
+        boolean[] outputs = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            Access a = accesses.get(i);
+            resources[i] = a.resource();
+            actions[i] = a.actions();
+            outputs[i] = a.output();
+        }
+        String answer = JitGateNative.check(handle, user, resources, actions, outputs, operation, context);
+        if (answer == null) {
+            return new Verdict(Decision.DENY_INTERNAL, "jitgate: the decision core failed; access denied", List.of());
+        }
+        int eol = answer.indexOf('\n');
+        int code = Integer.parseInt(eol < 0 ? answer : answer.substring(0, eol));
+        String rest = eol < 0 ? "" : answer.substring(eol + 1);
+        if (Decision.denied(code)) {
+            return new Verdict(code, rest, List.of());
+        }
+        List<String> grants = rest.isEmpty() ? List.of() : List.of(rest.substring(1).split("\n"));
+        return new Verdict(code, null, grants);
+    }
+
+    /** True while the grant is known to this engine and inside its time window; false once revoked or expired. */
+    public boolean grantLive(String grantId) {
+        return JitGateNative.grantLive(handle, grantId);
+    }
+
+    /**
+     * A row of the core's mapping table for an engine: {@code {input actions, output actions}} for
+     * the engine's operation or plan node {@code name}, or null when the table has no such row.
+     */
+    public static int[] mapping(String engine, String name) {
+        return JitGateNative.mapping(engine, name);
     }
 
     /** Stops this engine; its later decisions are denials ({@link Decision#DENY_CLOSED}). Idempotent. */

@@ -29,6 +29,23 @@ final class JitGateNative {
     /** The user-facing denial message for a decision code. */
     static native String explain(long engine, String user, String resource, int actions, int code);
 
+    /**
+     * One decision over several accesses (see {@link JitGate#check}). {@code outputs} flags which of
+     * {@code resources} are written. The answer is {@code "<code>\n<message>"} for a denial and
+     * {@code "<code>\n\n<grant id>\n..."} otherwise.
+     */
+    static native String check(long engine, String user, String[] resources, int[] actions,
+                               boolean[] outputs, String operation, String context);
+
+    /** True while the grant is in the engine's snapshot and inside its time window. */
+    static native boolean grantLive(long engine, String grantId);
+
+    /**
+     * The row {@code name} of the core's mapping table for {@code engine} ("hive", "spark",
+     * "ranger"): {input actions, output actions}, or null when the table has no such row.
+     */
+    static native int[] mapping(String engine, String name);
+
     /** Stops the engine; later calls with this handle yield code 6. */
     static native void close(long engine);
 }

@@ -1,4 +1,4 @@
-package org.jitgate.hdfs;
+package org.jitgate.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,15 +13,28 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A real {@code jitgate serve} process for one test class, and its HTTP API acted on as a user
- * (trusted headers, as behind an SSO proxy) or as a plugin (bearer token).
+ * (trusted headers, as behind an SSO proxy) or as a plugin (bearer token). The binary comes from the
+ * {@code jitgate.bin} system property, which the parent POM sets for every module's tests.
  */
-final class JitGateService implements AutoCloseable {
-    static final String BIN_PROPERTY = "jitgate.bin";
+public final class JitGateService implements AutoCloseable {
+    public static final String BIN_PROPERTY = "jitgate.bin";
+
+    /** The zone every test starts with: HDFS {@code /lake/sales} and Hive database {@code sales}. */
+    public static final String SALES_ZONE = String.join("\n",
+            "[[zones]]",
+            "name = \"sales\"",
+            "resources = [\"hdfs:/lake/sales\", \"hive:sales.*\"]",
+            "approvers = [\"sales-owners\"]",
+            "approvals = 1",
+            "actions = [\"read\", \"write\", \"export\", \"transform\"]",
+            "max_duration = \"15m\"",
+            "");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
@@ -32,14 +45,19 @@ final class JitGateService implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Process process;
 
-    /** Starts the service with the {@code sales} zone and waits until its feed answers. */
-    static JitGateService start(Path dir) throws Exception {
-        JitGateService service = new JitGateService(dir);
+    /** Starts the service with {@link #SALES_ZONE} and waits until its feed answers. */
+    public static JitGateService start(Path dir) throws Exception {
+        return start(dir, SALES_ZONE);
+    }
+
+    /** Starts the service with {@code zones} ({@code [[zones]]} TOML tables) and waits until its feed answers. */
+    public static JitGateService start(Path dir, String zones) throws Exception {
+        JitGateService service = new JitGateService(dir, zones);
         service.launch();
         return service;
     }
 
-    private JitGateService(Path dir) throws IOException {
+    private JitGateService(Path dir, String zones) throws IOException {
         this.dir = dir;
         this.log = dir.resolve("jitgate-serve.log");
         this.tokensFile = dir.resolve("tokens");
@@ -58,14 +76,7 @@ final class JitGateService implements AutoCloseable {
                 "[plugins]",
                 "tokens_file = \"" + tokensFile + "\"",
                 "",
-                "[[zones]]",
-                "name = \"sales\"",
-                "resources = [\"hdfs:/lake/sales\", \"hive:sales.*\"]",
-                "approvers = [\"sales-owners\"]",
-                "approvals = 1",
-                "actions = [\"read\", \"write\", \"export\", \"transform\"]",
-                "max_duration = \"15m\"",
-                ""));
+                zones));
     }
 
     private void launch() throws Exception {
@@ -103,22 +114,29 @@ final class JitGateService implements AutoCloseable {
         }
     }
 
-    String url() {
+    public String url() {
         return url;
     }
 
-    Path tokensFile() {
+    public Path tokensFile() {
         return tokensFile;
     }
 
     /** Files a request as {@code user}; returns its id. */
-    String request(String user, String resource, String action, String duration, String reason)
+    public String request(String user, String resource, String action, String duration, String reason)
             throws Exception {
+        return request(user, List.of(resource), List.of(action), duration, reason, false);
+    }
+
+    /** Files a request as {@code user} for several resources and actions, optionally single-use; returns its id. */
+    public String request(String user, List<String> resources, List<String> actions, String duration,
+                          String reason, boolean singleUse) throws Exception {
         ObjectNode body = JSON.createObjectNode();
-        body.putArray("resources").add(resource);
-        body.putArray("actions").add(action);
+        resources.forEach(body.putArray("resources")::add);
+        actions.forEach(body.putArray("actions")::add);
         body.put("duration", duration);
         body.put("reason", reason);
+        body.put("single_use", singleUse);
         JsonNode created = call(201, "POST", "/v1/requests", user, null, body);
         if (!"pending".equals(created.path("status").asText())) {
             throw new AssertionError("a new request should be pending: " + created);
@@ -127,7 +145,7 @@ final class JitGateService implements AutoCloseable {
     }
 
     /** Approves as {@code approver} of {@code group}; returns the request with its grant. */
-    JsonNode approve(String requestId, String approver, String group) throws Exception {
+    public JsonNode approve(String requestId, String approver, String group) throws Exception {
         ObjectNode body = JSON.createObjectNode().put("comment", "ok");
         JsonNode approved = call(200, "POST", "/v1/requests/" + requestId + "/approve", approver, group, body);
         if (!"approved".equals(approved.path("status").asText()) || !approved.path("grant").has("id")) {
@@ -136,12 +154,22 @@ final class JitGateService implements AutoCloseable {
         return approved;
     }
 
-    void revoke(String grantId, String approver, String group) throws Exception {
+    /**
+     * Files, approves ({@code carol} of {@code sales-owners}) and returns the grant id: the grant is
+     * in the feed when this returns, plugins see it within their feed's long-poll round trip.
+     */
+    public String grant(String user, List<String> resources, List<String> actions, String duration,
+                        boolean singleUse) throws Exception {
+        String id = request(user, resources, actions, duration, "test", singleUse);
+        return approve(id, "carol", "sales-owners").path("grant").path("id").asText();
+    }
+
+    public void revoke(String grantId, String approver, String group) throws Exception {
         call(200, "POST", "/v1/grants/" + grantId + "/revoke", approver, group, JSON.createObjectNode());
     }
 
     /** The audit events of {@code user}, read as {@code reader}. */
-    JsonNode audit(String user, String reader, String group) throws Exception {
+    public JsonNode audit(String user, String reader, String group) throws Exception {
         return call(200, "GET", "/v1/audit?user=" + user, reader, group, null).path("events");
     }
 
@@ -172,7 +200,7 @@ final class JitGateService implements AutoCloseable {
     }
 
     /** Everything the process printed so far. */
-    String log() {
+    public String log() {
         try {
             return Files.exists(log) ? Files.readString(log) : "(no output)";
         } catch (IOException e) {

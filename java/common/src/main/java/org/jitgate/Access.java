@@ -1,0 +1,22 @@
+package org.jitgate;
+
+/**
+ * One object a query or plan touches, for {@link JitGate#check}.
+ *
+ * @param resource a jitgate resource: {@code hdfs:/path}, {@code hive:db.table}, or for a place
+ *     jitgate does not govern (a local directory, another filesystem) any other {@code scheme:...},
+ *     which is outside every zone
+ * @param actions the {@link Action} bits the engine's mapping table asks for; 0 when the engine's
+ *     operation has no row in the table, which the core denies inside a zone
+ * @param output true when the query writes here; protected data written to an output outside its
+ *     zone needs {@link Action#EXPORT} as well
+ */
+public record Access(String resource, int actions, boolean output) {
+    public static Access input(String resource, int actions) {
+        return new Access(resource, actions, false);
+    }
+
+    public static Access output(String resource, int actions) {
+        return new Access(resource, actions, true);
+    }
+}
