@@ -6,6 +6,15 @@ use std::time::Duration;
 
 use crate::model::Resource;
 
+/// Keys under these belong to an engine's plugin (its own behaviour, e.g. Hive's fallback), not
+/// to the core, which passes over them.
+const ENGINE_PREFIXES: [&str; 4] = [
+    "jitgate.hdfs.",
+    "jitgate.hive.",
+    "jitgate.spark.",
+    "jitgate.ranger.",
+];
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub service_url: Option<String>,
@@ -48,7 +57,7 @@ impl Config {
                 return Err(format!("config line `{line}` is not key=value"));
             };
             let (key, value) = (key.trim(), value.trim());
-            if !key.starts_with("jitgate.") {
+            if !key.starts_with("jitgate.") || ENGINE_PREFIXES.iter().any(|p| key.starts_with(p)) {
                 continue;
             }
             let number = |v: &str| {
@@ -123,7 +132,7 @@ mod tests {
     #[test]
     fn keys_are_read_and_other_engines_keys_ignored() {
         let c = Config::parse(
-            "jitgate.service.url=http://h:1/\ndfs.replication=3\njitgate.fallback.zones=hdfs:/lake/sales, hive:sales.*\n",
+            "jitgate.service.url=http://h:1/\ndfs.replication=3\njitgate.hive.fallback=deny\njitgate.fallback.zones=hdfs:/lake/sales, hive:sales.*\n",
         )
         .unwrap();
         assert_eq!(c.service_url.as_deref(), Some("http://h:1"));

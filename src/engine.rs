@@ -11,9 +11,9 @@ use arc_swap::{ArcSwap, Guard};
 use crate::audit::{Audit, Record};
 use crate::config::Config;
 use crate::feed::{self, Follower};
-use crate::model::{canonical_key, ActionSet};
+use crate::model::{canonical_key, Action, ActionSet};
 use crate::service::ServiceClient;
-use crate::snapshot::{Decision, DenyReason, Snapshot};
+use crate::snapshot::{Decision, DenyReason, GrantRule, Snapshot};
 use crate::wire;
 
 /// One access to decide. `user`, `operation` and `context` only matter when the resource is
@@ -29,11 +29,47 @@ pub struct Access<'a> {
     pub context: Option<&'a str>,
 }
 
+/// One object a query touches, for `Engine::check`.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryAccess<'a> {
+    /// A jitgate resource; for an output, any other `scheme:...` names a place outside every zone.
+    pub resource: &'a str,
+    /// From the engine's mapping table; empty when the operation has no row there.
+    pub actions: ActionSet,
+    pub output: bool,
+}
+
+/// The answer to `Engine::check`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Nothing the query touches is in a zone.
+    NotProtected,
+    /// Allowed, relying on these grants (each once).
+    Allow(Vec<Arc<str>>),
+    /// The first access denied: its resource as shown to the user, the actions it needed, why.
+    Deny(String, ActionSet, DenyReason),
+}
+
+impl Verdict {
+    pub fn code(&self) -> i32 {
+        match self {
+            Verdict::NotProtected => 0,
+            Verdict::Allow(_) => 1,
+            Verdict::Deny(_, _, r) => *r as i32,
+        }
+    }
+}
+
 /// State shared by the engine, its feed thread and the bridges.
 pub struct Core {
     pub config: Config,
     snapshot: ArcSwap<Snapshot>,
     audit: Audit,
+    /// Consumes single-use grants; None without a service (they can then never be used).
+    service: Option<ServiceClient>,
+    /// Single-use grants this engine consumed, with the context of the query that did: that
+    /// query may check again (engines re-analyse inner plans), no other may.
+    consumed: Mutex<Vec<(Arc<str>, String)>>,
     closed: AtomicBool,
     wake: (Mutex<()>, Condvar),
 }
@@ -89,6 +125,8 @@ impl Engine {
         )?;
         let follower_client = client(config.feed_wait);
         let core = Arc::new(Core {
+            service: client(Duration::ZERO),
+            consumed: Mutex::new(Vec::new()),
             config,
             snapshot: ArcSwap::from_pointee(snapshot),
             audit,
@@ -135,6 +173,146 @@ impl Engine {
         let now = wire::now_millis();
         let d = snap.decide(a.user, key, a.actions, a.subtree, now).owned();
         self.record(a, key, d, now)
+    }
+
+    /// One decision for everything a query touches. Each access needs its actions; protected
+    /// data read by a query that writes anywhere outside the data's zone needs export as well; a
+    /// single-use grant covers an access no other grant does, and is consumed at the service
+    /// once the whole query is allowed. Nothing is recorded for a query that touches no zone;
+    /// otherwise each protected access is, or only the denial when the query is refused.
+    pub fn check(
+        &self,
+        user: &str,
+        accesses: &[QueryAccess],
+        operation: Option<&str>,
+        context: Option<&str>,
+    ) -> Verdict {
+        let snap = self.snapshot();
+        let now = wire::now_millis();
+        let record = |resource: &str, actions, d| {
+            let a = Access {
+                user,
+                resource,
+                actions,
+                subtree: false,
+                operation,
+                context,
+            };
+            self.record(&a, resource, d, now)
+        };
+        let deny = |resource: &str, actions, reason| {
+            record(resource, actions, Decision::Deny(reason));
+            Verdict::Deny(resource.to_string(), actions, reason)
+        };
+        // Outputs first: where the query writes decides which inputs leave their zone.
+        let mut outputs: Vec<Option<Cow<str>>> = vec![];
+        for a in accesses.iter().filter(|a| a.output) {
+            match canonical_key(a.resource) {
+                Ok(key) => outputs.push(Some(key)),
+                Err(_) if foreign_place(a.resource) => outputs.push(None),
+                Err(_) => return deny(a.resource, a.actions, DenyReason::BadInput),
+            }
+        }
+        let mut decided: Vec<(Cow<str>, ActionSet, Arc<GrantRule>)> = vec![];
+        let mut single_use: Vec<Arc<GrantRule>> = vec![];
+        for a in accesses {
+            let Ok(key) = canonical_key(a.resource) else {
+                if a.output {
+                    continue; // a place outside every zone
+                }
+                return deny(a.resource, a.actions, DenyReason::BadInput);
+            };
+            if !snap.protects(&key, false) {
+                continue;
+            }
+            if a.actions.is_empty() {
+                return deny(&key, a.actions, DenyReason::Unmapped);
+            }
+            let mut actions = a.actions;
+            if !a.output {
+                let zone = snap.zone_of(&key).cloned().unwrap_or_default();
+                let leaves = outputs.iter().any(|o| match o {
+                    Some(out) => !snap.in_zone(out, &zone),
+                    None => true,
+                });
+                if leaves {
+                    actions = actions.with(Action::Export);
+                }
+            }
+            match snap.decide(user, &key, actions, false, now) {
+                Decision::Allow(g) => decided.push((key, actions, g.clone())),
+                Decision::Deny(DenyReason::NoGrant) => {
+                    match snap.single_use_grant(user, &key, actions, now) {
+                        Some(g) => {
+                            single_use.push(g.clone());
+                            decided.push((key, actions, g.clone()));
+                        }
+                        None => return deny(&key, actions, DenyReason::NoGrant),
+                    }
+                }
+                Decision::Deny(reason) => return deny(&key, actions, reason),
+                Decision::NotProtected => {}
+            }
+        }
+        if decided.is_empty() {
+            return Verdict::NotProtected;
+        }
+        single_use.dedup_by(|a, b| a.id == b.id);
+        for g in &single_use {
+            if !self.consume(g, context.unwrap_or("")) {
+                for (key, actions, used) in &decided {
+                    if used.id == g.id {
+                        return deny(key, *actions, DenyReason::NoGrant);
+                    }
+                }
+            }
+        }
+        let mut grants: Vec<Arc<str>> = vec![];
+        for (key, actions, grant) in &decided {
+            if let Decision::Deny(reason) = record(key, *actions, Decision::Allow(grant.clone())) {
+                return Verdict::Deny(key.to_string(), *actions, reason);
+            }
+            if !grants.contains(&grant.id) {
+                grants.push(grant.id.clone());
+            }
+        }
+        Verdict::Allow(grants)
+    }
+
+    /// Consumes the single-use grant `g` for the query `context`; false when another query used
+    /// it, or when the service cannot say (fail closed).
+    fn consume(&self, g: &GrantRule, context: &str) -> bool {
+        let mut consumed = self.core.consumed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, by)) = consumed.iter().find(|(id, _)| *id == g.id) {
+            return !context.is_empty() && by == context;
+        }
+        let Some(service) = &self.core.service else {
+            return false;
+        };
+        match service.consume(&g.id, context) {
+            Ok(won) => {
+                if won {
+                    // Forget grants long expired: the list only needs those that can still match.
+                    let now = wire::now_millis();
+                    consumed.retain(|(id, _)| self.snapshot().grant_live(id, now));
+                    consumed.push((g.id.clone(), context.to_string()));
+                }
+                won
+            }
+            Err(e) => {
+                eprintln!(
+                    "jitgate: cannot consume single-use grant {}: {e}; denying",
+                    g.id
+                );
+                false
+            }
+        }
+    }
+
+    /// Whether the grant `id` still holds: in the current snapshot (not revoked) and inside its
+    /// time window. A running query polls this for the grants its check relied on.
+    pub fn grant_live(&self, id: &str) -> bool {
+        self.snapshot().grant_live(id, wire::now_millis())
     }
 
     /// Records and returns a denial decided before the snapshot could be asked.
@@ -189,6 +367,21 @@ impl Engine {
         self.core.closed.store(true, Ordering::SeqCst);
         self.core.wake.1.notify_all();
         self.core.audit.shutdown();
+    }
+}
+
+/// An output the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything.
+fn foreign_place(resource: &str) -> bool {
+    match resource.split_once(':') {
+        Some((scheme, _)) => {
+            !scheme.is_empty()
+                && scheme != "hdfs"
+                && scheme != "hive"
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+        }
+        None => false,
     }
 }
 

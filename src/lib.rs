@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bridge;
 pub mod config;
 pub mod engine;
+pub mod engines;
 pub mod feed;
 pub mod model;
 pub mod service;

@@ -78,6 +78,38 @@ impl ServiceClient {
     }
 }
 
+/// Body of `POST /v1/grants/{id}/consume`.
+#[derive(serde::Serialize)]
+struct Consume<'a> {
+    context: &'a str,
+}
+
+impl ServiceClient {
+    /// Consumes a single-use grant: Ok(true) when this call used it, Ok(false) when it was
+    /// already used (409); an error when the service could not say.
+    pub fn consume(&self, grant_id: &str, context: &str) -> Result<bool, String> {
+        let url = format!("{}/v1/grants/{}/consume", self.base, path_segment(grant_id));
+        match self
+            .with_auth(self.agent.post(&url))?
+            .send_json(Consume { context })
+        {
+            Ok(_) => Ok(true),
+            Err(ureq::Error::Status(409, _)) => Ok(false),
+            Err(e) => Err(describe(e)),
+        }
+    }
+}
+
+/// Grant ids are the service's own (`g-...`); anything else is encoded rather than trusted.
+fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn describe(e: ureq::Error) -> String {
     match e {
         ureq::Error::Status(code, resp) => {

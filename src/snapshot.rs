@@ -22,6 +22,8 @@ pub enum DenyReason {
     BadInput = 5,
     Closed = 6,
     Internal = 7,
+    /// The engine's operation has no row in the core's mapping table (`crate::engines`).
+    Unmapped = 8,
 }
 
 impl DenyReason {
@@ -32,6 +34,7 @@ impl DenyReason {
             4 => DenyReason::AuditUnavailable,
             5 => DenyReason::BadInput,
             6 => DenyReason::Closed,
+            8 => DenyReason::Unmapped,
             _ => DenyReason::Internal,
         }
     }
@@ -47,6 +50,7 @@ impl DenyReason {
             DenyReason::BadInput => "the request could not be read",
             DenyReason::Closed => "the jitgate engine is closed",
             DenyReason::Internal => "internal error in jitgate",
+            DenyReason::Unmapped => "jitgate has no rule for this operation",
         }
     }
 
@@ -59,6 +63,7 @@ impl DenyReason {
             DenyReason::BadInput => "bad-input",
             DenyReason::Closed => "closed",
             DenyReason::Internal => "internal",
+            DenyReason::Unmapped => "unmapped",
         }
     }
 }
@@ -102,6 +107,8 @@ pub struct GrantRule {
     pub actions: ActionSet,
     pub not_before: i64,
     pub expires_at: i64,
+    /// Allows one query, and only once a plugin has consumed it at the service.
+    pub single_use: bool,
 }
 
 impl GrantRule {
@@ -117,13 +124,22 @@ pub struct Snapshot {
     pub cursor: u64,
     /// True until the first real snapshot: every zone resource is then denied.
     pub fallback: bool,
-    /// Zone resource keys, each stored at itself.
-    zones_index: Trie<Arc<str>>,
+    /// Zone resources, each stored at its own key.
+    zones_index: Trie<ZoneResource>,
     /// user → grants, each stored at each of its resources.
     by_user: HashMap<String, Trie<Arc<GrantRule>>>,
+    /// grant id → grant, for running queries that ask whether their grants still hold.
+    by_id: HashMap<Arc<str>, Arc<GrantRule>>,
     /// What this snapshot was built from, kept for saving to the cache dir.
     pub zones: Vec<wire::Zone>,
     pub grants: Vec<wire::Grant>,
+}
+
+/// One resource of a zone, stored at its key in the zone index.
+#[derive(Debug)]
+struct ZoneResource {
+    key: Arc<str>,
+    zone: Arc<str>,
 }
 
 /// A grant or zone that could not be read; it is skipped and the rest of the snapshot used.
@@ -158,9 +174,16 @@ impl Snapshot {
         let mut skipped = vec![];
         let mut zones_index = Trie::default();
         for z in &zones {
+            let zone: Arc<str> = Arc::from(z.name.as_str());
             for r in &z.resources {
                 match Resource::parse(r) {
-                    Ok(res) => zones_index.insert(res.key(), Arc::from(res.key())),
+                    Ok(res) => zones_index.insert(
+                        res.key(),
+                        ZoneResource {
+                            key: Arc::from(res.key()),
+                            zone: zone.clone(),
+                        },
+                    ),
                     Err(e) => skipped.push(Skipped(format!("zone {}: {e}", z.name))),
                 }
             }
@@ -168,6 +191,7 @@ impl Snapshot {
         // FxHash: the keys come from the service's grants, not from callers, and a decision
         // hashes a few short strings, where SipHash would cost most of it.
         let mut by_user: HashMap<String, Trie<Arc<GrantRule>>> = HashMap::default();
+        let mut by_id = HashMap::default();
         let mut kept = Vec::with_capacity(grants.len());
         for g in grants {
             let rule = match grant_rule(&g) {
@@ -177,13 +201,11 @@ impl Snapshot {
                     continue;
                 }
             };
-            // Single use needs the engine's notion of "one query" to consume it (Hive's query,
-            // Spark's execution); until a plugin does that, such a grant allows nothing rather
-            // than everything until it expires.
-            if rule.expires_at <= now || g.single_use {
+            if rule.expires_at <= now {
                 continue;
             }
             let rule = Arc::new(rule);
+            by_id.insert(rule.id.clone(), rule.clone());
             let user = by_user.entry(g.user.clone()).or_default();
             for r in &g.resources {
                 match Resource::parse(r) {
@@ -198,6 +220,7 @@ impl Snapshot {
             fallback: false,
             zones_index,
             by_user,
+            by_id,
             zones,
             grants: kept,
         };
@@ -244,7 +267,7 @@ impl Snapshot {
         if subtree {
             // Every zone below must be covered as well (a grant on `key` covers them already).
             let uncovered = self.zones_index.any_below(key, |zone| {
-                match covering_grant(grants, zone, actions, now) {
+                match covering_grant(grants, &zone.key, actions, now) {
                     Some(g) => {
                         allowed_by = allowed_by.take().or(Some(g));
                         false
@@ -260,6 +283,47 @@ impl Snapshot {
             return Decision::Deny(DenyReason::NoGrant);
         };
         Decision::Allow(grant)
+    }
+
+    /// A single-use grant of `user` covering every one of `actions` on `key` at `now`: what a
+    /// query may rely on, once it has consumed the grant, where `decide` found no grant.
+    pub fn single_use_grant(
+        &self,
+        user: &str,
+        key: &str,
+        actions: ActionSet,
+        now: i64,
+    ) -> Option<&Arc<GrantRule>> {
+        let grants = self.by_user.get(user)?;
+        let mut found = None;
+        grants.any_on_path(key, |gs| {
+            found = gs
+                .iter()
+                .find(|g| g.single_use && g.actions.contains(actions) && g.active(now));
+            found.is_some()
+        });
+        found
+    }
+
+    /// The name of the innermost zone `key` lies in.
+    pub fn zone_of(&self, key: &str) -> Option<&Arc<str>> {
+        let mut innermost = None;
+        self.zones_index.any_on_path(key, |zs| {
+            innermost = zs.first().map(|z| &z.zone);
+            false
+        });
+        innermost
+    }
+
+    /// Whether `key` lies in the zone named `zone` (at any depth of nesting).
+    pub fn in_zone(&self, key: &str, zone: &str) -> bool {
+        self.zones_index
+            .any_on_path(key, |zs| zs.iter().any(|z| &*z.zone == zone))
+    }
+
+    /// Whether the grant `id` is in this snapshot and inside its time window at `now`.
+    pub fn grant_live(&self, id: &str, now: i64) -> bool {
+        self.by_id.get(id).is_some_and(|g| g.active(now))
     }
 }
 
@@ -279,7 +343,7 @@ fn covering_grant<'a>(
         grants.any_on_path(key, |gs| {
             found = gs
                 .iter()
-                .find(|g| g.actions.contains(want) && g.active(now));
+                .find(|g| !g.single_use && g.actions.contains(want) && g.active(now));
             found.is_some()
         });
         match found {
@@ -301,6 +365,7 @@ fn grant_rule(g: &wire::Grant) -> Result<GrantRule, String> {
         actions,
         not_before,
         expires_at,
+        single_use: g.single_use,
     })
 }
 

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/grants", get(list_grants))
         .route("/v1/grants/{id}", get(get_grant))
         .route("/v1/grants/{id}/revoke", post(revoke))
+        .route("/v1/grants/{id}/consume", post(consume))
         .route("/v1/feed", get(feed))
         .route(
             "/v1/audit",
@@ -359,6 +360,27 @@ async fn revoke(
     Ok(Json(
         st.db
             .call(move |s| s.revoke(&id, &caller, &zones, now_millis()))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsumeBody {
+    /// The query that uses the grant, as the plugin names it (query id, execution id).
+    #[serde(default)]
+    context: String,
+}
+
+async fn consume(
+    State(st): State<AppState>,
+    _: Plugin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ConsumeBody>,
+) -> Result<Json<GrantView>> {
+    Ok(Json(
+        st.db
+            .call(move |s| s.consume(&id, &body.context, now_millis()))
             .await?,
     ))
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 /// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
 const CHANGE_RETENTION_MS: i64 = 24 * 3600 * 1000;
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 const MAX_REASON_CHARS: usize = 4000;
 
 const SCHEMA: &str = "
@@ -97,6 +97,12 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (time);
 CREATE INDEX audit_by_user ON audit (user, time);
 CREATE INDEX audit_by_grant ON audit (grant_id);
+";
+
+/// Version 3: single-use grants record the query that consumed them.
+const MIGRATION_3: &str = "
+ALTER TABLE grants ADD COLUMN consumed_at INTEGER;
+ALTER TABLE grants ADD COLUMN consumed_by TEXT;
 ";
 
 /// Version 2: the decision history of each request, escalation, single-use requests, early
@@ -249,6 +255,9 @@ pub struct GrantView {
     pub revoked_by: Option<String>,
     /// The revocation was the grantee giving the grant up early.
     pub released: bool,
+    /// When a single-use grant was used, and by which query (the plugin's context).
+    pub consumed_at: Option<String>,
+    pub consumed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -389,7 +398,7 @@ fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
 }
 
 const GRANT_COLUMNS: &str =
-    "id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by, released";
+    "id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by, released, consumed_at, consumed_by";
 
 struct GrantRow {
     view: GrantView,
@@ -409,6 +418,8 @@ fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
     let single_use: bool = row.get(8)?;
     let revoked_by: Option<String> = row.get(10)?;
     let released: bool = row.get(11)?;
+    let consumed_at: Option<i64> = row.get(12)?;
+    let consumed_by: Option<String> = row.get(13)?;
     let mk = || -> Result<GrantRow> {
         Ok(GrantRow {
             view: GrantView {
@@ -426,6 +437,8 @@ fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
                 revoked_at: revoked_at.map(format_time),
                 revoked_by,
                 released,
+                consumed_at: consumed_at.map(format_time),
+                consumed_by,
             },
             expires_at,
             revoked: revoked_at.is_some(),
@@ -480,9 +493,12 @@ impl Store {
         if version > SCHEMA_VERSION {
             return Err(format!("the database has schema version {version}, newer than this jitgate ({SCHEMA_VERSION})"));
         }
-        if version == 1 {
+        if version == 1 || version == 2 {
             let tx = conn.transaction().map_err(e)?;
-            tx.execute_batch(MIGRATION_2).map_err(e)?;
+            if version == 1 {
+                tx.execute_batch(MIGRATION_2).map_err(e)?;
+            }
+            tx.execute_batch(MIGRATION_3).map_err(e)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(e)?;
             tx.commit().map_err(e)?;
@@ -491,6 +507,7 @@ impl Store {
             let tx = conn.transaction().map_err(e)?;
             tx.execute_batch(SCHEMA).map_err(e)?;
             tx.execute_batch(MIGRATION_2).map_err(e)?;
+            tx.execute_batch(MIGRATION_3).map_err(e)?;
             // Cursors of a new database start above any cursor an older database (made before
             // it) could have handed out, so a plugin following a replaced database gets a reset.
             let floor = wire::now_millis() * 1000;
@@ -926,6 +943,51 @@ impl Store {
         tx.commit()?;
         self.signal.published(seq);
         log_event!("grant {id} {what} by {}", caller.user);
+        Ok(view)
+    }
+
+    /// Uses up a single-use grant for the query a plugin describes in `context`; only the first
+    /// caller succeeds, so two engines cannot both run a query on it.
+    pub fn consume(&mut self, id: &str, context: &str, now: i64) -> Result<GrantView> {
+        let tx = self.begin()?;
+        let g = load_grant(&tx, id)?;
+        let refuse = |why: &str| Err(ServiceError::Conflict(format!("grant {id} {why}")));
+        if !g.view.grant.single_use {
+            return refuse("is not single-use");
+        }
+        if g.view.consumed_at.is_some() {
+            return refuse("was already used");
+        }
+        if g.revoked {
+            return refuse("is revoked");
+        }
+        if g.expires_at <= now {
+            return refuse("has expired");
+        }
+        if parse_time(&g.view.grant.not_before).is_some_and(|t| t > now) {
+            return refuse("is not valid yet");
+        }
+        let changed = tx.execute(
+            "UPDATE grants SET consumed_at = ?2, consumed_by = ?3 WHERE id = ?1 AND consumed_at IS NULL",
+            params![id, now, context],
+        )?;
+        if changed != 1 {
+            return refuse("was already used");
+        }
+        let request_id = g.view.grant.request_id.clone();
+        let comment = format!("grant {id} used by {context}");
+        record(
+            &tx,
+            0,
+            &request_id,
+            now,
+            "plugin",
+            "consumed",
+            Some(&comment),
+        )?;
+        let view = load_grant(&tx, id)?.view;
+        tx.commit()?;
+        log_event!("single-use grant {id} consumed by {context}");
         Ok(view)
     }
 

@@ -10,12 +10,12 @@ use std::panic::AssertUnwindSafe;
 
 use std::mem::MaybeUninit;
 
-use jni::objects::{JByteArray, JClass, JString};
-use jni::sys::{jint, jlong, jstring};
+use jni::objects::{JBooleanArray, JByteArray, JClass, JIntArray, JObjectArray, JString};
+use jni::sys::{jboolean, jint, jintArray, jlong, jstring};
 use jni::JNIEnv;
 
 use super::{guarded, last_error, with_engine};
-use crate::engine::Access;
+use crate::engine::{Access, QueryAccess, Verdict};
 use crate::model::{canonical_key, ActionSet};
 use crate::snapshot::DenyReason;
 
@@ -190,4 +190,150 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_close(
     engine: jlong,
 ) {
     guarded((), || super::close(engine as u64))
+}
+
+/// The accesses of a `check` call, or None when the arrays are missing or of different lengths.
+fn read_accesses(
+    env: &mut JNIEnv,
+    resources: &JObjectArray,
+    actions: &JIntArray,
+    outputs: &JBooleanArray,
+) -> Option<Vec<(String, u32, bool)>> {
+    if resources.is_null() || actions.is_null() || outputs.is_null() {
+        return None;
+    }
+    let n = env.get_array_length(resources).ok()? as usize;
+    if env.get_array_length(actions).ok()? as usize != n
+        || env.get_array_length(outputs).ok()? as usize != n
+    {
+        return None;
+    }
+    let mut bits = vec![0 as jint; n];
+    env.get_int_array_region(actions, 0, &mut bits).ok()?;
+    let mut written = vec![0 as jboolean; n];
+    env.get_boolean_array_region(outputs, 0, &mut written)
+        .ok()?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let element = JString::from(env.get_object_array_element(resources, i as jint).ok()?);
+        let resource = read_owned(env, &element)?;
+        env.delete_local_ref(element).ok()?;
+        out.push((resource, bits[i] as u32, written[i] != 0));
+    }
+    Some(out)
+}
+
+/// `"<code>\n<message>"` for a denial, `"<code>\n\n<grant id>\n..."` otherwise (JitGate.check).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_jitgate_JitGateNative_check(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+    user: JString,
+    resources: JObjectArray,
+    actions: JIntArray,
+    outputs: JBooleanArray,
+    operation: JString,
+    context: JString,
+) -> jstring {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let user = read_owned(&mut env, &user);
+            let operation = read_owned(&mut env, &operation);
+            let context = read_owned(&mut env, &context);
+            let accesses = read_accesses(&mut env, &resources, &actions, &outputs);
+            let shown_user = user.clone().unwrap_or_else(|| "?".into());
+            let answer = with_engine(engine as u64, |e| {
+                let verdict = match (&user, &accesses) {
+                    (Some(user), Some(list)) => {
+                        let list: Vec<QueryAccess> = list
+                            .iter()
+                            .map(|(r, a, o)| QueryAccess {
+                                resource: r,
+                                actions: ActionSet::from_bits(*a),
+                                output: *o,
+                            })
+                            .collect();
+                        e.check(user, &list, operation.as_deref(), context.as_deref())
+                    }
+                    _ => Verdict::Deny("?".into(), ActionSet::default(), DenyReason::BadInput),
+                };
+                match verdict {
+                    Verdict::Deny(resource, actions, reason) => {
+                        let code = reason as i32;
+                        format!(
+                            "{code}\n{}",
+                            e.explain(&shown_user, &resource, actions, code)
+                        )
+                    }
+                    Verdict::NotProtected => "0\n".to_string(),
+                    Verdict::Allow(grants) => {
+                        let mut s = String::from("1\n");
+                        for g in grants {
+                            s.push('\n');
+                            s.push_str(&g);
+                        }
+                        s
+                    }
+                }
+            })
+            .unwrap_or_else(|| {
+                let reason = DenyReason::Closed;
+                let msg =
+                    crate::engine::explain("", &shown_user, "?", ActionSet::default(), reason);
+                format!("{}\n{msg}", reason as i32)
+            });
+            new_string(&mut env, &answer)
+        }),
+    )
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_grantLive(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+    grant: JString,
+) -> jboolean {
+    guarded(
+        0,
+        AssertUnwindSafe(|| {
+            let Some(grant) = read_owned(&mut env, &grant) else {
+                return 0;
+            };
+            with_engine(engine as u64, |e| e.grant_live(&grant) as jboolean).unwrap_or(0)
+        }),
+    )
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: JString,
+    name: JString,
+) -> jintArray {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let (Some(engine), Some(name)) =
+                (read_owned(&mut env, &engine), read_owned(&mut env, &name))
+            else {
+                return std::ptr::null_mut();
+            };
+            let Some((input, output)) = crate::engines::mapping(&engine, &name) else {
+                return std::ptr::null_mut();
+            };
+            let Ok(array) = env.new_int_array(2) else {
+                return std::ptr::null_mut();
+            };
+            let values = [input.0 as jint, output.0 as jint];
+            match env.set_int_array_region(&array, 0, &values) {
+                Ok(()) => array.into_raw(),
+                Err(_) => std::ptr::null_mut(),
+            }
+        }),
+    )
 }

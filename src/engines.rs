@@ -1,0 +1,93 @@
+//! What each engine's operations ask for: one table per engine, kept as data beside this file
+//! (`engines/<engine>.tsv`), so the action model stays in the core and a plugin only names its
+//! operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS`, actions comma-separated or `-`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::model::ActionSet;
+
+/// (input actions, output actions) per operation name.
+type Table = HashMap<&'static str, (ActionSet, ActionSet)>;
+
+const SOURCES: [(&str, &str); 3] = [
+    ("hive", include_str!("engines/hive.tsv")),
+    ("spark", include_str!("engines/spark.tsv")),
+    ("ranger", include_str!("engines/ranger.tsv")),
+];
+
+/// The row `name` of `engine`'s table; None when the engine or the row is unknown, which a
+/// plugin passes on as "no actions" so the core denies the access inside a zone.
+pub fn mapping(engine: &str, name: &str) -> Option<(ActionSet, ActionSet)> {
+    static TABLES: OnceLock<HashMap<&'static str, Table>> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        SOURCES
+            .iter()
+            // The tables are compiled in and checked by the tests below, so a bad row here is
+            // a build defect; it is left out (and its operation denied) rather than panicking.
+            .map(|(engine, text)| (*engine, parse(text).unwrap_or_else(|(t, _)| t)))
+            .collect()
+    });
+    tables.get(engine)?.get(name).copied()
+}
+
+/// The rows of a table, or the readable rows with the errors of the others.
+fn parse(text: &'static str) -> Result<Table, (Table, Vec<String>)> {
+    let mut table = Table::new();
+    let mut errors = vec![];
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let row = match fields[..] {
+            [name, input, output] => actions(input).and_then(|i| Ok((name, (i, actions(output)?)))),
+            _ => Err("expected NAME INPUT_ACTIONS OUTPUT_ACTIONS".to_string()),
+        };
+        match row {
+            Ok((name, acts)) if table.insert(name, acts).is_none() => {}
+            Ok((name, _)) => errors.push(format!("line {}: {name} appears twice", n + 1)),
+            Err(e) => errors.push(format!("line {}: {e}", n + 1)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err((table, errors))
+    }
+}
+
+fn actions(field: &str) -> Result<ActionSet, String> {
+    if field == "-" {
+        return Ok(ActionSet::default());
+    }
+    ActionSet::parse(field.split(',')).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_table_reads_cleanly() {
+        for (engine, text) in SOURCES {
+            if let Err((_, errors)) = parse(text) {
+                panic!("src/engines/{engine}.tsv: {}", errors.join("; "));
+            }
+        }
+    }
+
+    #[test]
+    fn rows_give_input_and_output_actions() {
+        let t =
+            parse("# c\nQUERY read write\nDROP - transform # why\nEXPORT read,export -\n").unwrap();
+        assert_eq!(t["QUERY"], (ActionSet(1), ActionSet(2)));
+        assert_eq!(t["DROP"], (ActionSet(0), ActionSet(8)));
+        assert_eq!(t["EXPORT"], (ActionSet(5), ActionSet(0)));
+        assert!(parse("A read\n").is_err());
+        assert!(parse("A read copy\n").is_err());
+        assert!(parse("A read -\nA - -\n").is_err());
+        assert_eq!(mapping("nosuch", "QUERY"), None);
+    }
+}
