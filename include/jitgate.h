@@ -41,6 +41,11 @@
 
 #define JITGATE_DENY_INTERNAL 7
 
+/**
+ * A query engine's operation has no row in the core's mapping table (Java plugins' `check`).
+ */
+#define JITGATE_DENY_UNMAPPED 8
+
 
 
 

@@ -601,6 +601,60 @@ mod tests {
     }
 
     #[test]
+    fn single_use_grants_are_offered_to_queries_only_whole() {
+        let mut g = grant(
+            "g1",
+            "alice",
+            "hive:sales",
+            &["read", "write"],
+            NOW,
+            NOW + 60_000,
+        );
+        g.single_use = true;
+        let s = snap(vec![g]);
+        let found = s.single_use_grant("alice", "hive:sales.orders", READ, NOW);
+        assert_eq!(found.map(|g| &*g.id), Some("g1"));
+        assert!(s
+            .single_use_grant("alice", "hive:sales.orders", ActionSet(4), NOW)
+            .is_none());
+        assert!(s
+            .single_use_grant("bob", "hive:sales.orders", READ, NOW)
+            .is_none());
+        assert!(s
+            .single_use_grant("alice", "hive:sales.orders", READ, NOW + 60_000)
+            .is_none());
+    }
+
+    #[test]
+    fn zones_are_named_innermost_first_and_grants_live_in_their_window() {
+        let mut outer = zone(&["hdfs:/lake", "hive:lake"]);
+        outer.name = "lake".into();
+        let inner = zone(&["hdfs:/lake/sales", "hive:sales"]);
+        let (s, _) = Snapshot::build(
+            1,
+            vec![outer, inner],
+            vec![grant(
+                "g1",
+                "alice",
+                "hdfs:/lake/sales",
+                &["read"],
+                NOW,
+                NOW + 10,
+            )],
+            NOW,
+        );
+        assert_eq!(s.zone_of("hdfs:/lake/sales/x").map(|z| &**z), Some("sales"));
+        assert_eq!(s.zone_of("hdfs:/lake/other").map(|z| &**z), Some("lake"));
+        assert_eq!(s.zone_of("hdfs:/elsewhere"), None);
+        assert!(s.in_zone("hive:sales.t", "sales"), "one zone, two schemes");
+        assert!(s.in_zone("hdfs:/lake/sales/x", "lake"), "nested in both");
+        assert!(!s.in_zone("hdfs:/lake/other", "sales"));
+        assert!(s.grant_live("g1", NOW));
+        assert!(!s.grant_live("g1", NOW + 10), "expired");
+        assert!(!s.grant_live("g2", NOW), "unknown or revoked");
+    }
+
+    #[test]
     fn expired_and_unreadable_grants_are_left_out() {
         let mut bad = grant("g2", "alice", "hdfs:/lake/sales", &["read"], NOW, NOW + 1);
         bad.expires_at = "yesterday".into();

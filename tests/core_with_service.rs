@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{eventually, Service, TOKEN};
+use jitgate::engine::{QueryAccess, Verdict};
 use jitgate::{Access, ActionSet, Config, Decision, DenyReason, Engine};
 
 const READ: ActionSet = ActionSet(1);
@@ -231,4 +232,143 @@ fn full_audit_spill_denies_protected_actions() {
         allowed(&read(&e, "alice", part)).then_some(())
     });
     e.close();
+}
+
+fn query(resource: &str, actions: u8, output: bool) -> QueryAccess<'_> {
+    QueryAccess {
+        resource,
+        actions: ActionSet(actions),
+        output,
+    }
+}
+
+/// `check`, the one decision per query of the Hive and Spark plugins: export for data leaving its
+/// zone, operations without a mapping, and a single-use grant consumed by exactly one query.
+#[test]
+fn a_query_is_decided_whole_and_a_single_use_grant_serves_one_query() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svc = Service::start(tmp.path());
+    let e = engine(&svc.url, tmp.path(), "");
+    eventually(WAIT, "first snapshot", || {
+        (!e.snapshot().fallback).then_some(())
+    });
+    let orders = query("hive:sales.orders", 1, false);
+    let ctx = Some("hive.query.id=q1");
+
+    // Nothing in a zone: not protected, nothing needed.
+    let open = [
+        query("hive:web.logs", 1, false),
+        query("file:/tmp/out", 2, true),
+    ];
+    assert_eq!(
+        e.check("alice", &open, Some("QUERY"), ctx),
+        Verdict::NotProtected
+    );
+    // Protected and no grant: the denial names the resource and action.
+    assert_eq!(
+        e.check("alice", &[orders], Some("QUERY"), ctx),
+        Verdict::Deny("hive:sales.orders".into(), READ, DenyReason::NoGrant)
+    );
+
+    let grant = svc.approve(&svc.request("alice", "hive:sales.*", &["read", "write"], "5m"));
+    eventually(WAIT, "grant to arrive", || {
+        e.grant_live(&grant).then_some(())
+    });
+    assert_eq!(
+        e.check("alice", &[orders], Some("QUERY"), ctx),
+        Verdict::Allow(vec![grant.as_str().into()])
+    );
+    // Writing into the same zone: no export.
+    let within = [orders, query("hive:sales.copy", 2, true)];
+    assert!(matches!(
+        e.check("alice", &within, None, ctx),
+        Verdict::Allow(_)
+    ));
+    // Writing the data anywhere else needs export, which alice does not hold.
+    for out in ["file:/tmp/out", "hdfs:/tmp/out", "hive:web.copy"] {
+        assert_eq!(
+            e.check("alice", &[orders, query(out, 2, true)], None, ctx),
+            Verdict::Deny(
+                "hive:sales.orders".into(),
+                ActionSet(1 | 4),
+                DenyReason::NoGrant
+            ),
+            "{out}"
+        );
+    }
+    // An operation without a row in the mapping table is denied inside a zone only.
+    assert_eq!(
+        e.check("alice", &[query("hive:sales.orders", 0, false)], None, ctx),
+        Verdict::Deny(
+            "hive:sales.orders".into(),
+            ActionSet(0),
+            DenyReason::Unmapped
+        )
+    );
+    assert_eq!(
+        e.check("alice", &[query("hive:web.logs", 0, false)], None, ctx),
+        Verdict::NotProtected
+    );
+    // Unreadable input: denied, never skipped.
+    assert!(matches!(
+        e.check("alice", &[query("hdfs:relative", 1, false)], None, ctx),
+        Verdict::Deny(_, _, DenyReason::BadInput)
+    ));
+
+    // A single-use grant: dave's one query, then no other.
+    let once = {
+        let body = serde_json::json!({"resources": ["hive:sales.customers"], "actions": ["read"],
+            "duration": "5m", "reason": "INC-4412 one query", "single_use": true});
+        let r = ureq::post(&format!("{}/v1/requests", svc.url))
+            .set("X-Forwarded-User", "dave")
+            .set("X-Forwarded-Groups", "analysts")
+            .send_json(body)
+            .unwrap()
+            .into_json::<serde_json::Value>()
+            .unwrap();
+        svc.approve(r["id"].as_str().unwrap())
+    };
+    eventually(WAIT, "single-use grant to arrive", || {
+        e.grant_live(&once).then_some(())
+    });
+    let customers = [query("hive:sales.customers", 1, false)];
+    assert_eq!(
+        e.check("dave", &customers, Some("QUERY"), Some("q-first")),
+        Verdict::Allow(vec![once.as_str().into()])
+    );
+    // The same query may be checked again (engines re-analyse inner plans); the next may not.
+    assert!(matches!(
+        e.check("dave", &customers, Some("QUERY"), Some("q-first")),
+        Verdict::Allow(_)
+    ));
+    assert_eq!(
+        e.check("dave", &customers, Some("QUERY"), Some("q-second")),
+        Verdict::Deny("hive:sales.customers".into(), READ, DenyReason::NoGrant)
+    );
+    // A second engine (another HiveServer2) cannot use it either: the service holds the use.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let other = engine(&svc.url, tmp2.path(), "");
+    eventually(WAIT, "second engine's snapshot", || {
+        other.grant_live(&once).then_some(())
+    });
+    assert_eq!(
+        other.check("dave", &customers, Some("QUERY"), Some("q-first")),
+        Verdict::Deny("hive:sales.customers".into(), READ, DenyReason::NoGrant)
+    );
+    // The grant stays live for the query that used it, and the service shows who used it.
+    assert!(e.grant_live(&once));
+    let g: serde_json::Value = ureq::get(&format!("{}/v1/grants/{once}", svc.url))
+        .set("X-Forwarded-User", "dave")
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(g["consumed_by"], "q-first", "{g}");
+    // Revocation ends liveness at once for running queries.
+    svc.revoke(&grant);
+    eventually(WAIT, "revoke to arrive", || {
+        (!e.grant_live(&grant)).then_some(())
+    });
+    e.close();
+    other.close();
 }

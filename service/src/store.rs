@@ -2439,6 +2439,44 @@ mod tests {
     }
 
     #[test]
+    fn a_single_use_grant_is_consumed_once_and_a_plain_one_never() {
+        let mut s = store();
+        let z = example();
+        let mut plan = z
+            .plan(&["hive:sales.orders".into()], &["read".into()], "5m")
+            .unwrap();
+        plan.single_use = true;
+        let r = s
+            .create_request(&alice(), &plan, "one query", None, T0)
+            .unwrap();
+        let g = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
+        let id = g.grant.id.clone();
+        let used = s.consume(&id, "hive.query.id=q1", T0 + 1).unwrap();
+        assert_eq!(used.consumed_by.as_deref(), Some("hive.query.id=q1"));
+        assert!(used.consumed_at.is_some());
+        let again = s.consume(&id, "hive.query.id=q2", T0 + 2).unwrap_err();
+        assert!(again.to_string().contains("already used"), "{again}");
+        let plain = ask(&mut s, &alice(), &["hive:sales.orders"], 5, T0);
+        let plain = s
+            .approve(&plain.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap();
+        let e = s.consume(&plain.grant.id, "q", T0).unwrap_err();
+        assert!(e.to_string().contains("not single-use"), "{e}");
+        assert!(s.consume("g-nosuch", "q", T0).is_err());
+        // Expired before use: refused.
+        let r = s
+            .create_request(&alice(), &plan, "too late", None, T0)
+            .unwrap();
+        let late = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
+        let e = s
+            .consume(&late.grant.id, "q", T0 + 10 * 60_000)
+            .unwrap_err();
+        assert!(e.to_string().contains("expired"), "{e}");
+    }
+
+    #[test]
     fn single_use_is_carried_on_the_grant_and_the_feed() {
         let mut s = store();
         let z = example();

@@ -24,6 +24,8 @@ pub const JITGATE_DENY_AUDIT_UNAVAILABLE: i32 = 4;
 pub const JITGATE_DENY_BAD_INPUT: i32 = 5;
 pub const JITGATE_DENY_CLOSED: i32 = 6;
 pub const JITGATE_DENY_INTERNAL: i32 = 7;
+/// A query engine's operation has no row in the core's mapping table (Java plugins' `check`).
+pub const JITGATE_DENY_UNMAPPED: i32 = 8;
 
 unsafe fn text<'a>(p: *const c_char) -> Option<&'a str> {
     if p.is_null() {

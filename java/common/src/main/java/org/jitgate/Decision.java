@@ -18,6 +18,8 @@ public final class Decision {
     public static final int DENY_CLOSED = 6;
     /** The core failed internally. */
     public static final int DENY_INTERNAL = 7;
+    /** The engine's operation has no row in the core's mapping table ({@link JitGate#check} only). */
+    public static final int DENY_UNMAPPED = 8;
 
     private Decision() {
     }
