@@ -1,0 +1,84 @@
+package org.jitgate.ranger;
+
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.ranger.authorization.hadoop.config.RangerConfiguration;
+import org.jitgate.JitGate;
+
+/**
+ * The {@code jitgate.*} keys for the engine and the Ranger service name for the audit context, from
+ * two places, the later winning:
+ * <ol>
+ *   <li>the condition's {@code evaluatorOptions} in the service definition: cluster-wide, edited in
+ *       Ranger Admin (e.g. {@code jitgate.service.url}, {@code jitgate.request.url});</li>
+ *   <li>the plugin's own configuration on the host, read as Ranger's plugin reads it: the Hadoop
+ *       configuration the process loads by default (core-site.xml; on a NameNode also
+ *       hdfs-site.xml), then {@code ranger-<type>-security.xml} and
+ *       {@code ranger-<type>-<service>-security.xml} from the classpath (host-local keys such as
+ *       {@code jitgate.service.token.file}, {@code jitgate.cache.dir}).</li>
+ * </ol>
+ * The service name is the plugin's {@code ranger.plugin.<type>.service.name}.
+ *
+ * <p>Ranger builds an evaluator per condition on every policy download, so settings are read once
+ * per service type and options. The engine itself is the JVM's ({@link JitGate#shared}): whichever
+ * plugin opens it first configures it.
+ */
+final class PluginSettings {
+    static final String PLUGIN_KEY = "jitgate.plugin";
+    static final String HOST_KEY = "jitgate.host";
+
+    private static final Map<String, PluginSettings> LOADED = new ConcurrentHashMap<>();
+
+    final Map<String, String> engine;
+    final String serviceName;
+
+    private PluginSettings(Map<String, String> engine, String serviceName) {
+        this.engine = Map.copyOf(engine);
+        this.serviceName = serviceName;
+    }
+
+    static PluginSettings of(String serviceType, Map<String, String> evaluatorOptions) {
+        Map<String, String> options = evaluatorOptions == null ? Map.of() : evaluatorOptions;
+        return LOADED.computeIfAbsent(serviceType + "\n" + new TreeMap<>(options),
+                k -> load(serviceType, options));
+    }
+
+    private static PluginSettings load(String serviceType, Map<String, String> options) {
+        Map<String, String> engine = new HashMap<>();
+        options.forEach((key, value) -> {
+            if (key.startsWith(JitGate.KEY_PREFIX) && value != null) {
+                engine.put(key, value);
+            }
+        });
+        PluginFiles files = new PluginFiles();
+        files.addResourceIfReadable("ranger-" + serviceType + "-security.xml");
+        String serviceName = files.get("ranger.plugin." + serviceType + ".service.name");
+        if (serviceName != null && !serviceName.isBlank()) {
+            files.addResourceIfReadable("ranger-" + serviceType + "-" + serviceName + "-security.xml");
+        }
+        for (Map.Entry<String, String> e : files) {
+            if (e.getKey().startsWith(JitGate.KEY_PREFIX)) {
+                engine.put(e.getKey(), files.get(e.getKey()));
+            }
+        }
+        engine.putIfAbsent(PLUGIN_KEY, "ranger-" + serviceType);
+        engine.putIfAbsent(HOST_KEY, hostName());
+        return new PluginSettings(engine, serviceName);
+    }
+
+    /** Ranger's configuration class, for its classpath lookup of the plugin's files. */
+    private static final class PluginFiles extends RangerConfiguration {
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            String env = System.getenv("HOSTNAME");
+            return env == null || env.isEmpty() ? "localhost" : env;
+        }
+    }
+}
