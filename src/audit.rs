@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -110,6 +110,7 @@ impl Audit {
     pub fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         if let Some(h) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            h.thread().unpark();
             let _ = h.join();
         }
     }
@@ -139,21 +140,24 @@ impl Worker {
         );
         loop {
             let stopping = self.shared.stop.load(Ordering::SeqCst);
+            // The worker never waits inside the channel: a waiting receiver turns every deciding
+            // thread's send into a futex wake-up (microseconds, paid under the NameNode's lock),
+            // and waking per record would write the trail a record at a time. It sleeps a flush
+            // interval instead, and drains without pause while batches come full.
             let mut batch = Vec::new();
-            match self
-                .rx
-                .recv_timeout(if stopping { Duration::ZERO } else { self.flush })
-            {
-                Ok(r) => batch.push(r),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+            let mut gone = false;
             while batch.len() < BATCH {
                 match self.rx.try_recv() {
                     Ok(r) => batch.push(r),
-                    Err(_) => break,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        gone = true;
+                        break;
+                    }
                 }
             }
+            let drained = batch.len() < BATCH;
+            let idle = batch.is_empty();
             let events: Vec<AuditEvent> = batch
                 .into_iter()
                 .map(|r| {
@@ -187,22 +191,13 @@ impl Worker {
                     eprintln!("jitgate: audit trail writable again; protected actions are decided normally");
                 }
             }
-            if stopping
-                && self
-                    .rx
-                    .try_recv()
-                    .map(|r| self.deliver_one(r, &id_prefix))
-                    .is_err()
-            {
+            if gone || (stopping && idle) {
                 return;
             }
+            if drained && !stopping {
+                std::thread::park_timeout(self.flush);
+            }
         }
-    }
-
-    fn deliver_one(&mut self, r: Record, id_prefix: &str) {
-        self.seq += 1;
-        let e = self.event(r, format!("{id_prefix}-{}", self.seq));
-        self.deliver(&[e]);
     }
 
     fn retry_due(&self) -> bool {

@@ -34,6 +34,17 @@ fn read(e: &Engine, user: &str, resource: &str) -> Decision {
     })
 }
 
+/// The follower saves a snapshot just after installing it; a test that starts the next engine from
+/// the cache waits for the file.
+fn wait_saved(dir: &std::path::Path, grant: &str) {
+    let saved = dir.join("cache").join("snapshot.json");
+    eventually(WAIT, "snapshot with the grant saved", || {
+        std::fs::read_to_string(&saved)
+            .is_ok_and(|s| s.contains(grant))
+            .then_some(())
+    });
+}
+
 fn allowed(d: &Decision) -> bool {
     matches!(d, Decision::Allow(_))
 }
@@ -107,6 +118,7 @@ fn restart_while_service_is_down_keeps_enforcing_and_spilled_audit_is_resent() {
         eventually(WAIT, "grant", || {
             allowed(&read(&e, "alice", part)).then_some(())
         });
+        wait_saved(tmp.path(), &grant);
         e.close();
         grant
     };
@@ -206,10 +218,11 @@ fn full_audit_spill_denies_protected_actions() {
     let part = "hdfs:/lake/sales/orders/part-0";
     {
         let e = engine(&svc.url, tmp.path(), "");
-        svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "10m"));
+        let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "10m"));
         eventually(WAIT, "grant", || {
             allowed(&read(&e, "alice", part)).then_some(())
         });
+        wait_saved(tmp.path(), &grant);
         e.close();
     }
     svc.stop();
