@@ -32,7 +32,7 @@ pub struct Access<'a> {
 /// One object a query touches, for `Engine::check`.
 #[derive(Debug, Clone, Copy)]
 pub struct QueryAccess<'a> {
-    /// A jitgate resource; for an output, any other `scheme:...` names a place outside every zone.
+    /// A jitgate resource, or any other `scheme:...`: a place outside every zone.
     pub resource: &'a str,
     /// From the engine's mapping table; empty when the operation has no row there.
     pub actions: ActionSet,
@@ -217,8 +217,8 @@ impl Engine {
         let mut single_use: Vec<Arc<GrantRule>> = vec![];
         for a in accesses {
             let Ok(key) = canonical_key(a.resource) else {
-                if a.output {
-                    continue; // a place outside every zone
+                if foreign_place(a.resource) {
+                    continue; // a place outside every zone (`file:`, `s3a:`)
                 }
                 return deny(a.resource, a.actions, DenyReason::BadInput);
             };
@@ -370,7 +370,7 @@ impl Engine {
     }
 }
 
-/// An output the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything.
+/// A place the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything.
 fn foreign_place(resource: &str) -> bool {
     match resource.split_once(':') {
         Some((scheme, _)) => {

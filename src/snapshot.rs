@@ -1,8 +1,9 @@
 //! An immutable picture of zones and grants, and the decision made against it.
 //!
-//! A decision walks the ancestors of the resource key (depth-many hash lookups) and never
-//! looks at grants of other users, so its cost depends on path depth, not on how many grants
-//! exist. Nothing here allocates or takes a lock.
+//! Zones and grants share one tree of resource keys. A decision walks the ancestors of the key
+//! once (one small hash lookup per component, stopping where the tree ends) and looks up only
+//! the asking user's grants at the entries it meets, so its cost depends on path depth, not on
+//! how many zones or grants exist. Nothing here allocates or takes a lock.
 
 use std::sync::Arc;
 
@@ -124,10 +125,8 @@ pub struct Snapshot {
     pub cursor: u64,
     /// True until the first real snapshot: every zone resource is then denied.
     pub fallback: bool,
-    /// Zone resources, each stored at its own key.
-    zones_index: Trie<ZoneResource>,
-    /// user → grants, each stored at each of its resources.
-    by_user: HashMap<String, Trie<Arc<GrantRule>>>,
+    /// Zone resources and grants, each stored at its own key.
+    index: Trie<Entry>,
     /// grant id → grant, for running queries that ask whether their grants still hold.
     by_id: HashMap<Arc<str>, Arc<GrantRule>>,
     /// What this snapshot was built from, kept for saving to the cache dir.
@@ -135,11 +134,40 @@ pub struct Snapshot {
     pub grants: Vec<wire::Grant>,
 }
 
-/// One resource of a zone, stored at its key in the zone index.
-#[derive(Debug)]
-struct ZoneResource {
+/// What lies at one resource key: the zones naming it, and each user's grants naming it.
+struct Entry {
     key: Arc<str>,
-    zone: Arc<str>,
+    zones: Vec<Arc<str>>,
+    /// user → grants. FxHash: the users come from the service's grants, and a decision hashes
+    /// one short name per entry it meets, where SipHash would cost most of the decision.
+    grants: HashMap<Box<str>, Vec<Arc<GrantRule>>>,
+}
+
+impl Entry {
+    fn new(key: &str) -> Entry {
+        Entry {
+            key: Arc::from(key),
+            zones: Vec::new(),
+            grants: HashMap::default(),
+        }
+    }
+
+    #[inline(always)]
+    fn grants_of(&self, user: &str) -> &[Arc<GrantRule>] {
+        if self.grants.is_empty() {
+            return &[];
+        }
+        self.grants.get(user).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("zones", &self.zones)
+            .field("users", &self.grants.len())
+            .finish()
+    }
 }
 
 /// A grant or zone that could not be read; it is skipped and the rest of the snapshot used.
@@ -172,25 +200,20 @@ impl Snapshot {
         now: i64,
     ) -> (Snapshot, Vec<Skipped>) {
         let mut skipped = vec![];
-        let mut zones_index = Trie::default();
+        let mut index: Trie<Entry> = Trie::default();
         for z in &zones {
             let zone: Arc<str> = Arc::from(z.name.as_str());
             for r in &z.resources {
                 match Resource::parse(r) {
-                    Ok(res) => zones_index.insert(
-                        res.key(),
-                        ZoneResource {
-                            key: Arc::from(res.key()),
-                            zone: zone.clone(),
-                        },
-                    ),
+                    Ok(res) => {
+                        if let Some(e) = index.value_mut(res.key(), || Entry::new(res.key())) {
+                            e.zones.push(zone.clone());
+                        }
+                    }
                     Err(e) => skipped.push(Skipped(format!("zone {}: {e}", z.name))),
                 }
             }
         }
-        // FxHash: the keys come from the service's grants, not from callers, and a decision
-        // hashes a few short strings, where SipHash would cost most of it.
-        let mut by_user: HashMap<String, Trie<Arc<GrantRule>>> = HashMap::default();
         let mut by_id = HashMap::default();
         let mut kept = Vec::with_capacity(grants.len());
         for g in grants {
@@ -206,10 +229,17 @@ impl Snapshot {
             }
             let rule = Arc::new(rule);
             by_id.insert(rule.id.clone(), rule.clone());
-            let user = by_user.entry(g.user.clone()).or_default();
             for r in &g.resources {
                 match Resource::parse(r) {
-                    Ok(res) => user.insert(res.key(), rule.clone()),
+                    Ok(res) => {
+                        let Some(e) = index.value_mut(res.key(), || Entry::new(res.key())) else {
+                            continue;
+                        };
+                        e.grants
+                            .entry(g.user.as_str().into())
+                            .or_default()
+                            .push(rule.clone());
+                    }
                     Err(e) => skipped.push(Skipped(format!("grant {}: {e}", g.id))),
                 }
             }
@@ -218,8 +248,7 @@ impl Snapshot {
         let s = Snapshot {
             cursor,
             fallback: false,
-            zones_index,
-            by_user,
+            index,
             by_id,
             zones,
             grants: kept,
@@ -231,8 +260,8 @@ impl Snapshot {
     /// counts too (deleting or renaming `/lake` touches the zone `/lake/sales`).
     #[inline]
     pub fn protects(&self, key: &str, subtree: bool) -> bool {
-        self.zones_index.any_on_path(key, |_| true)
-            || (subtree && self.zones_index.any_below(key, |_| true))
+        self.index.any_on_path(key, |e| !e[0].zones.is_empty())
+            || (subtree && self.index.any_below(key, |e| !e.zones.is_empty()))
     }
 
     /// The decision for `user` doing `actions` on the canonical resource `key` at `now`.
@@ -244,8 +273,23 @@ impl Snapshot {
         subtree: bool,
         now: i64,
     ) -> Decision<&Arc<GrantRule>> {
-        let in_zone = self.zones_index.any_on_path(key, |_| true);
-        if !in_zone && !(subtree && self.zones_index.any_below(key, |_| true)) {
+        let mut in_zone = false;
+        let mut covered = None;
+        // One walk answers both questions: is `key` in a zone, and do this user's grants on
+        // the way cover the actions (several grants may cover different actions).
+        let mut need = actions;
+        self.index.any_on_path(key, |e| {
+            let e = &e[0];
+            in_zone |= !e.zones.is_empty();
+            for g in e.grants_of(user) {
+                if !g.single_use && g.actions.0 & need.0 != 0 && g.active(now) {
+                    need = ActionSet(need.0 & !g.actions.0);
+                    covered = covered.or(Some(g));
+                }
+            }
+            false
+        });
+        if !in_zone && !(subtree && self.index.any_below(key, |e| !e.zones.is_empty())) {
             return Decision::NotProtected;
         }
         if self.fallback {
@@ -254,22 +298,23 @@ impl Snapshot {
         if actions.is_empty() {
             return Decision::Deny(DenyReason::BadInput);
         }
-        let Some(grants) = self.by_user.get(user) else {
-            return Decision::Deny(DenyReason::NoGrant);
-        };
-        let mut allowed_by = None;
-        if in_zone {
-            match covering_grant(grants, key, actions, now) {
-                Some(g) => allowed_by = Some(g),
-                None => return Decision::Deny(DenyReason::NoGrant),
+        let mut allowed_by = if in_zone {
+            match (need.is_empty(), covered) {
+                (true, Some(g)) => Some(g),
+                _ => return Decision::Deny(DenyReason::NoGrant),
             }
-        }
+        } else {
+            None
+        };
         if subtree {
             // Every zone below must be covered as well (a grant on `key` covers them already).
-            let uncovered = self.zones_index.any_below(key, |zone| {
-                match covering_grant(grants, &zone.key, actions, now) {
+            let uncovered = self.index.any_below(key, |zone| {
+                if zone.zones.is_empty() {
+                    return false;
+                }
+                match self.covering_grant(user, &zone.key, actions, now) {
                     Some(g) => {
-                        allowed_by = allowed_by.take().or(Some(g));
+                        allowed_by = allowed_by.or(Some(g));
                         false
                     }
                     None => true,
@@ -279,10 +324,33 @@ impl Snapshot {
                 return Decision::Deny(DenyReason::NoGrant);
             }
         }
-        let Some(grant) = allowed_by else {
-            return Decision::Deny(DenyReason::NoGrant);
-        };
-        Decision::Allow(grant)
+        match allowed_by {
+            Some(grant) => Decision::Allow(grant),
+            None => Decision::Deny(DenyReason::NoGrant),
+        }
+    }
+
+    /// A grant (not single-use) of `user` covering every one of `actions` on `key`, alone or
+    /// with others; the first of them is returned.
+    fn covering_grant(
+        &self,
+        user: &str,
+        key: &str,
+        actions: ActionSet,
+        now: i64,
+    ) -> Option<&Arc<GrantRule>> {
+        let mut need = actions;
+        let mut first = None;
+        self.index.any_on_path(key, |e| {
+            for g in e[0].grants_of(user) {
+                if !g.single_use && g.actions.0 & need.0 != 0 && g.active(now) {
+                    need = ActionSet(need.0 & !g.actions.0);
+                    first = first.or(Some(g));
+                }
+            }
+            need.is_empty()
+        });
+        first.filter(|_| need.is_empty())
     }
 
     /// A single-use grant of `user` covering every one of `actions` on `key` at `now`: what a
@@ -294,10 +362,10 @@ impl Snapshot {
         actions: ActionSet,
         now: i64,
     ) -> Option<&Arc<GrantRule>> {
-        let grants = self.by_user.get(user)?;
         let mut found = None;
-        grants.any_on_path(key, |gs| {
-            found = gs
+        self.index.any_on_path(key, |e| {
+            found = e[0]
+                .grants_of(user)
                 .iter()
                 .find(|g| g.single_use && g.actions.contains(actions) && g.active(now));
             found.is_some()
@@ -308,8 +376,8 @@ impl Snapshot {
     /// The name of the innermost zone `key` lies in.
     pub fn zone_of(&self, key: &str) -> Option<&Arc<str>> {
         let mut innermost = None;
-        self.zones_index.any_on_path(key, |zs| {
-            innermost = zs.first().map(|z| &z.zone);
+        self.index.any_on_path(key, |e| {
+            innermost = e[0].zones.first().or(innermost);
             false
         });
         innermost
@@ -317,41 +385,14 @@ impl Snapshot {
 
     /// Whether `key` lies in the zone named `zone` (at any depth of nesting).
     pub fn in_zone(&self, key: &str, zone: &str) -> bool {
-        self.zones_index
-            .any_on_path(key, |zs| zs.iter().any(|z| &*z.zone == zone))
+        self.index
+            .any_on_path(key, |e| e[0].zones.iter().any(|z| &**z == zone))
     }
 
     /// Whether the grant `id` is in this snapshot and inside its time window at `now`.
     pub fn grant_live(&self, id: &str, now: i64) -> bool {
         self.by_id.get(id).is_some_and(|g| g.active(now))
     }
-}
-
-/// A grant that covers `key` for every action asked. Several grants may together cover the
-/// actions (overlapping grants are independent); the one covering the first action is returned.
-#[inline]
-fn covering_grant<'a>(
-    grants: &'a Trie<Arc<GrantRule>>,
-    key: &str,
-    actions: ActionSet,
-    now: i64,
-) -> Option<&'a Arc<GrantRule>> {
-    let mut first: Option<&Arc<GrantRule>> = None;
-    for action in actions.iter() {
-        let want = ActionSet(action as u8);
-        let mut found = None;
-        grants.any_on_path(key, |gs| {
-            found = gs
-                .iter()
-                .find(|g| !g.single_use && g.actions.contains(want) && g.active(now));
-            found.is_some()
-        });
-        match found {
-            Some(g) => first = first.or(Some(g)),
-            None => return None,
-        }
-    }
-    first
 }
 
 fn grant_rule(g: &wire::Grant) -> Result<GrantRule, String> {

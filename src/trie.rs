@@ -58,6 +58,28 @@ impl<V> Trie<V> {
         node.values.push(value);
     }
 
+    /// The value at the canonical `key`, made with `new` when the key has none yet; None for
+    /// a key of an unknown scheme. For tries holding one value per key.
+    pub fn value_mut(&mut self, key: &str, new: impl FnOnce() -> V) -> Option<&mut V> {
+        let (scheme, parts) = components(key)?;
+        let i = match self.roots.iter().position(|(s, _)| *s == scheme) {
+            Some(i) => i,
+            None => {
+                self.roots.push((scheme, Node::default()));
+                self.roots.len() - 1
+            }
+        };
+        let mut node = &mut self.roots[i].1;
+        for part in parts {
+            node.below = true;
+            node = node.children.entry(part.into()).or_default();
+        }
+        if node.values.is_empty() {
+            node.values.push(new());
+        }
+        node.values.first_mut()
+    }
+
     /// The tree of `key`'s scheme and the components below it.
     #[inline]
     fn start<'k>(&self, key: &'k str) -> Option<(&Node<V>, Components<'k>)> {
