@@ -1,0 +1,58 @@
+package org.jitgate.spark;
+
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.execution.command.ResetCommand;
+import org.apache.spark.sql.execution.command.SetCommand;
+import scala.Option;
+import scala.Tuple2;
+
+/**
+ * Refuses SQL that would loosen what the administrator fixed for the application: {@code SET} or
+ * {@code RESET} of the session extensions, of the optimizer's excluded rules (jitgate needs no
+ * optimizer rule, but rules other plugins enforce with must not be dropped by users either) and of
+ * {@code spark.sql.runSQLOnFiles}.
+ *
+ * <p>A bare {@code RESET} is allowed: Spark resets every key to the value the application started
+ * with (SparkContext conf and the session's builder options), which for these keys is the
+ * administrator's value, since SET of them is refused.
+ */
+final class ConfigGuard {
+    static final List<String> FIXED_KEYS = List.of(
+            "spark.sql.extensions",
+            "spark.sql.optimizer.excludedRules",
+            "spark.sql.runSQLOnFiles");
+
+    private ConfigGuard() {
+    }
+
+    static void refuseUnfixing(LogicalPlan plan) {
+        if (plan instanceof SetCommand set) {
+            Option<Tuple2<String, Option<String>>> kv = set.kv();
+            // SET key=value changes a key; SET key and SET only show.
+            if (kv.isDefined() && kv.get()._2().isDefined() && fixed(kv.get()._1())) {
+                throw Denials.raise(Denials.of(refusal("SET", kv.get()._1())));
+            }
+        } else if (plan instanceof ResetCommand reset) {
+            if (reset.config().isDefined() && fixed(reset.config().get())) {
+                throw Denials.raise(Denials.of(refusal("RESET", reset.config().get())));
+            }
+        }
+    }
+
+    private static boolean fixed(String key) {
+        String k = key.trim().toLowerCase(Locale.ROOT);
+        for (String f : FIXED_KEYS) {
+            if (f.toLowerCase(Locale.ROOT).equals(k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String refusal(String verb, String key) {
+        return "jitgate: " + verb + " " + key.trim()
+                + " is not allowed: the administrator fixes it for this Spark application";
+    }
+}

@@ -1,0 +1,38 @@
+package org.jitgate.spark;
+
+import org.apache.spark.QueryContext;
+import org.apache.spark.sql.AnalysisException;
+import scala.Option;
+
+/**
+ * The exception a refused plan raises: Spark's own {@link AnalysisException}, with jitgate's message
+ * as is. It is a checked exception to Java, and Spark's rule interfaces declare none, so it is
+ * thrown through {@link #raise}.
+ */
+final class Denials {
+    private Denials() {
+    }
+
+    /** Throws {@code e} (checked or not) from code that cannot declare it; never returns. */
+    static RuntimeException raise(Throwable e) {
+        throw Denials.<RuntimeException>sneaky(e);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> T sneaky(Throwable e) throws T {
+        throw (T) e;
+    }
+
+    static AnalysisException of(String message) {
+        return new AnalysisException(message, Option.empty(), Option.empty(), Option.empty(), Option.empty(),
+                scala.collection.immutable.Map$.MODULE$.empty(), new QueryContext[0]);
+    }
+
+    /** Fail closed: the plan is refused when jitgate cannot decide. */
+    static AnalysisException checkFailed(String user, Throwable cause) {
+        AnalysisException e = of("jitgate: denied " + (user == null ? "the" : user + "'s")
+                + " query because the check failed: " + cause);
+        e.initCause(cause);
+        return e;
+    }
+}

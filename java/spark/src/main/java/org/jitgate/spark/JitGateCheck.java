@@ -1,0 +1,130 @@
+package org.jitgate.spark;
+
+import java.net.URI;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.security.UserGroupInformation;
+import org.apache.spark.SparkContext;
+import org.apache.spark.sql.AnalysisException;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.catalyst.trees.TreeNodeTag;
+import org.apache.spark.sql.execution.QueryExecution;
+import org.apache.spark.sql.execution.SQLExecution;
+import org.jitgate.Verdict;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Option;
+import scala.runtime.AbstractFunction1;
+import scala.runtime.BoxedUnit;
+
+/**
+ * The check rule of one session: one {@link org.jitgate.JitGate#check} per analyzed plan, by the
+ * session's Hadoop user ({@link UserGroupInformation#getCurrentUser()}, the proxy user where one is
+ * set), before Spark runs anything of the plan.
+ *
+ * <p>A denial raises {@link AnalysisException} with the core's message. Anything going wrong on
+ * jitgate's side raises one too: the plan never runs unchecked.
+ *
+ * <p>Not checked again: a subquery (Spark runs check rules on each subquery before the whole plan,
+ * whose walk includes it), and a plan a command builds while it runs (the insert of a CTAS) when it
+ * touches only what the command's checked plan touches and that decision's grants are still live.
+ */
+final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
+    /** The decision on a plan, read by {@link GrantWatcher} for the jobs that execute it. */
+    static final TreeNodeTag<Checked> CHECKED = new TreeNodeTag<>("jitgate.checked");
+    /** Local property: the grants of the last plan checked on this thread; jobs inherit it. */
+    static final String GRANTS_PROPERTY = "jitgate.grants";
+
+    private static final Logger LOG = LoggerFactory.getLogger(JitGateCheck.class);
+    private static final StackWalker STACK = StackWalker.getInstance();
+    private static final AtomicLong QUERIES = new AtomicLong();
+
+    private final SparkSession session;
+
+    JitGateCheck(SparkSession session) {
+        this.session = session;
+    }
+
+    @Override
+    public BoxedUnit apply(LogicalPlan plan) {
+        if (insideSubqueryCheck()) {
+            return BoxedUnit.UNIT;
+        }
+        String user = null;
+        try {
+            ConfigGuard.refuseUnfixing(plan);
+            SparkContext sc = session.sparkContext();
+            GrantWatcher watcher = GrantWatcher.of(sc);
+            user = UserGroupInformation.getCurrentUser().getShortUserName();
+            Supplier<String> currentDatabase = () -> session.catalog().currentDatabase();
+            Supplier<URI> defaultFs = () -> FileSystem.getDefaultUri(sc.hadoopConfiguration());
+            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs);
+
+            Checked enclosing = enclosingDecision(sc);
+            if (enclosing != null && accesses.coveredBy(enclosing.accesses()) && watcher.allLive(enclosing.grants())) {
+                remember(plan, sc, new Checked(accesses, enclosing.grants(), enclosing.context()));
+                return BoxedUnit.UNIT;
+            }
+            String context = enclosing != null ? enclosing.context() : context(sc, plan);
+            if (accesses.isEmpty()) {
+                remember(plan, sc, new Checked(accesses, List.of(), context));
+                return BoxedUnit.UNIT;
+            }
+            String operation = PlanAccesses.nodeName(plan);
+            Verdict verdict = watcher.engine().check(user, accesses.accesses(), operation, context);
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("jitgate: {} {} [{}] -> {} {}", user, operation, accesses, verdict.code(), verdict.grants());
+            }
+            if (verdict.denied()) {
+                String message = verdict.message();
+                throw Denials.raise(Denials.of(message == null || message.isEmpty()
+                        ? "jitgate: denied " + user + "'s " + operation + " (decision " + verdict.code() + ")"
+                        : message));
+            }
+            remember(plan, sc, new Checked(accesses, verdict.grants(), context));
+            return BoxedUnit.UNIT;
+        } catch (Throwable t) {
+            throw Denials.raise(t instanceof AnalysisException ? t : Denials.checkFailed(user, t));
+        }
+    }
+
+    /** The decision on the plan whose execution is running on this thread, if jitgate checked it. */
+    private static Checked enclosingDecision(SparkContext sc) {
+        String id = sc.getLocalProperty(GrantWatcher.EXECUTION_ID);
+        if (id == null) {
+            return null;
+        }
+        QueryExecution qe = SQLExecution.getQueryExecution(Long.parseLong(id));
+        if (qe == null) {
+            return null;
+        }
+        Option<Checked> checked = qe.analyzed().getTagValue(CHECKED);
+        return checked.isDefined() ? checked.get() : null;
+    }
+
+    private static void remember(LogicalPlan plan, SparkContext sc, Checked checked) {
+        plan.setTagValue(CHECKED, checked);
+        sc.setLocalProperty(GRANTS_PROPERTY, checked.grants().isEmpty() ? null : String.join(",", checked.grants()));
+    }
+
+    /**
+     * The query's context for the audit trail: the application, the SQL execution when the plan is
+     * checked inside one (the id is assigned only after analysis, so mostly it is not known), the
+     * plan's hash, and a number unique in this JVM, so two runs of the same SQL are two queries.
+     */
+    private static String context(SparkContext sc, LogicalPlan plan) {
+        String execution = sc.getLocalProperty(GrantWatcher.EXECUTION_ID);
+        return "spark.app.id=" + sc.applicationId()
+                + (execution != null ? " spark.sql.execution.id=" + execution : "")
+                + " plan=" + Integer.toHexString(plan.hashCode())
+                + " query=" + QUERIES.incrementAndGet();
+    }
+
+    /** Spark's CheckAnalysis runs check rules on each subquery plan too, from checkSubqueryExpression. */
+    private static boolean insideSubqueryCheck() {
+        return STACK.walk(frames -> frames.anyMatch(f -> f.getMethodName().startsWith("checkSubqueryExpression")));
+    }
+}

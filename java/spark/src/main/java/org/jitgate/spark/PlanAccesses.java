@@ -1,0 +1,439 @@
+package org.jitgate.spark;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.catalyst.TableIdentifier;
+import org.apache.spark.sql.catalyst.analysis.PersistedView$;
+import org.apache.spark.sql.catalyst.analysis.ResolvedIdentifier;
+import org.apache.spark.sql.catalyst.analysis.ResolvedNamespace;
+import org.apache.spark.sql.catalyst.analysis.ResolvedPersistentView;
+import org.apache.spark.sql.catalyst.analysis.ResolvedTable;
+import org.apache.spark.sql.catalyst.catalog.CatalogStorageFormat;
+import org.apache.spark.sql.catalyst.catalog.CatalogTable;
+import org.apache.spark.sql.catalyst.catalog.HiveTableRelation;
+import org.apache.spark.sql.catalyst.plans.logical.Command;
+import org.apache.spark.sql.catalyst.plans.logical.DeleteFromTable;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
+import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
+import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
+import org.apache.spark.sql.catalyst.plans.logical.View;
+import org.apache.spark.sql.execution.command.CreateViewCommand;
+import org.apache.spark.sql.execution.command.LoadDataCommand;
+import org.apache.spark.sql.execution.datasources.FileIndex;
+import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
+import org.apache.spark.sql.execution.datasources.LogicalRelation;
+import org.apache.spark.sql.execution.datasources.SaveIntoDataSourceCommand;
+import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
+import org.apache.spark.sql.execution.datasources.v2.FileTable;
+import org.jitgate.Access;
+import org.jitgate.JitGate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Option;
+
+/**
+ * What an analyzed plan touches, as {@link Access}es for one {@link JitGate#check}.
+ *
+ * <p>The actions come from the core's mapping table ({@code src/engines/spark.tsv}), looked up by
+ * the plan node's simple class name: a relation reads its table or paths with the row's input
+ * actions; a command changes its targets with the row's output actions and, where the row has input
+ * actions, reads its source (LOAD DATA's path) or else its targets with them. A command that is not
+ * in the table touches its targets with no action, which the core denies inside a zone.
+ *
+ * <p>The walk covers children, inner children (the query of a CTAS, of a data source write, of
+ * INSERT OVERWRITE DIRECTORY) and subqueries in expressions. A view's definition is not read when
+ * the view is created: a view holds no data, and reading through it reads its tables.
+ */
+final class PlanAccesses {
+    static final String ENGINE = "spark";
+    /** Destinations Spark does not name (a JDBC table, a sink): outside every zone, so protected input needs export. */
+    static final String UNNAMED_SCHEME = "spark-command:";
+
+    private static final Logger LOG = LoggerFactory.getLogger(PlanAccesses.class);
+    private static final Set<String> UNMAPPED_LOGGED = ConcurrentHashMap.newKeySet();
+    private static final Set<String> VIEW_DEFINITIONS = Set.of(
+            "CreateViewCommand", "AlterViewAsCommand", "CreateView", "AlterViewAs");
+
+    private final Supplier<String> currentDatabase;
+    private final Supplier<URI> defaultFs;
+    private final Map<Key, Entry> entries = new LinkedHashMap<>();
+    private final Set<LogicalPlan> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    /** One resource in one direction; {@code cover} is the table whose storage a path is, else the resource. */
+    private record Key(String resource, boolean output) {
+    }
+
+    private static final class Entry {
+        final String resource;
+        final boolean output;
+        final String cover;
+        int actions;
+
+        Entry(String resource, boolean output, String cover, int actions) {
+            this.resource = resource;
+            this.output = output;
+            this.cover = cover;
+            this.actions = actions;
+        }
+    }
+
+    /** A resource a node names, and the table it is the storage of (or itself). */
+    private record Named(String resource, String cover) {
+    }
+
+    private PlanAccesses(Supplier<String> currentDatabase, Supplier<URI> defaultFs) {
+        this.currentDatabase = currentDatabase;
+        this.defaultFs = defaultFs;
+    }
+
+    static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs) {
+        PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs);
+        out.visit(plan);
+        return out;
+    }
+
+    /**
+     * The accesses for the core. Inputs from places outside every zone (local files, other
+     * catalogs, object stores) are left out: they cannot be protected, and the core refuses input
+     * resources it cannot parse. Outputs there stay: they make protected inputs need export.
+     */
+    List<Access> accesses() {
+        List<Access> out = new ArrayList<>(entries.size());
+        for (Entry e : entries.values()) {
+            if (e.output || e.resource.startsWith("hdfs:") || e.resource.startsWith("hive:")) {
+                out.add(new Access(e.resource, e.actions, e.output));
+            }
+        }
+        return out;
+    }
+
+    boolean isEmpty() {
+        return accesses().isEmpty();
+    }
+
+    /**
+     * True when every access of this plan is to a resource (or the storage of a table) that
+     * {@code outer} touches in the same direction: a plan a command builds while it runs (the
+     * insert of a CTAS) is then covered by the command's decision.
+     */
+    boolean coveredBy(PlanAccesses outer) {
+        for (Entry e : entries.values()) {
+            boolean covered = false;
+            for (Entry o : outer.entries.values()) {
+                if (o.output == e.output && (o.resource.equals(e.resource) || o.cover.equals(e.cover))) {
+                    covered = true;
+                    break;
+                }
+            }
+            if (!covered) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void visit(LogicalPlan node) {
+        if (node == null || !seen.add(node)) {
+            return;
+        }
+        String name = nodeName(node);
+        if (isRelation(node)) {
+            int[] row = JitGate.mapping(ENGINE, name);
+            int actions = row == null ? 0 : row[0];
+            if (row == null) {
+                logUnmapped(name);
+            }
+            for (Named n : relation(node)) {
+                add(n, false, actions);
+            }
+        } else if (node instanceof Command) {
+            command(node, name);
+        }
+        if (VIEW_DEFINITIONS.contains(name)) {
+            return; // its query is a child until analysis ends, an inner child after
+        }
+        for (scala.collection.Iterator<LogicalPlan> it = node.children().iterator(); it.hasNext(); ) {
+            visit(it.next());
+        }
+        for (scala.collection.Iterator<?> it = node.innerChildren().iterator(); it.hasNext(); ) {
+            Object inner = it.next();
+            if (inner instanceof LogicalPlan p) {
+                visit(p);
+            }
+        }
+        for (scala.collection.Iterator<LogicalPlan> it = node.subqueries().iterator(); it.hasNext(); ) {
+            visit(it.next());
+        }
+    }
+
+    private void command(LogicalPlan node, String name) {
+        int[] row = JitGate.mapping(ENGINE, name);
+        if (row != null && row[0] == 0 && row[1] == 0) {
+            return;
+        }
+        List<Named> targets = targets(node);
+        if (row == null) {
+            logUnmapped(name);
+            addAll(targets.isEmpty() ? List.of(unnamed(name)) : targets, true, 0);
+            return;
+        }
+        if (row[0] != 0) {
+            List<Named> sources = sources(node);
+            addAll(sources == null ? targets : sources, false, row[0]);
+        }
+        if (row[1] != 0) {
+            addAll(targets.isEmpty() ? List.of(unnamed(name)) : targets, true, row[1]);
+        }
+    }
+
+    private void addAll(List<Named> named, boolean output, int actions) {
+        for (Named n : named) {
+            add(n, output, actions);
+        }
+    }
+
+    /** Same resource, same direction: one access; an unmapped use (0) stays 0 so the core denies it in a zone. */
+    private void add(Named n, boolean output, int actions) {
+        Key key = new Key(n.resource(), output);
+        Entry e = entries.get(key);
+        if (e == null) {
+            entries.put(key, new Entry(n.resource(), output, n.cover(), actions));
+        } else {
+            e.actions = e.actions == 0 || actions == 0 ? 0 : e.actions | actions;
+        }
+    }
+
+    static boolean isRelation(LogicalPlan node) {
+        return node instanceof HiveTableRelation
+                || node instanceof LogicalRelation
+                || node instanceof DataSourceV2Relation
+                || (node instanceof View v && !v.isTempView());
+    }
+
+    /** The table (and its storage) or the paths a relation reads. */
+    private List<Named> relation(LogicalPlan node) {
+        List<Named> out = new ArrayList<>(2);
+        if (node instanceof HiveTableRelation r) {
+            table(r.tableMeta(), out);
+        } else if (node instanceof LogicalRelation r) {
+            Option<CatalogTable> ct = r.catalogTable();
+            if (ct.isDefined()) {
+                table(ct.get(), out);
+            } else if (r.relation() instanceof HadoopFsRelation fs) {
+                paths(fs.location(), null, out);
+            }
+        } else if (node instanceof DataSourceV2Relation r) {
+            String table = null;
+            if (r.identifier().isDefined()) {
+                table = SparkResources.table(r.catalog().isDefined() ? r.catalog().get() : null, r.identifier().get());
+                out.add(new Named(table, table));
+            }
+            location(r.table().properties().get("location"), table, out);
+            if (r.table() instanceof FileTable ft) {
+                paths(ft.fileIndex(), table, out);
+            }
+        } else if (node instanceof View v) {
+            String view = SparkResources.table(v.desc().identifier(), currentDatabase.get());
+            out.add(new Named(view, view));
+        }
+        return out;
+    }
+
+    /**
+     * What a command changes, from its fields: catalog tables and their storage, table names,
+     * resolved V2 names, locations, and a relation it writes into. Its query (a child or inner
+     * child) is not a target: the walk reads it.
+     */
+    private List<Named> targets(LogicalPlan cmd) {
+        Set<LogicalPlan> queries = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (scala.collection.Iterator<LogicalPlan> it = cmd.children().iterator(); it.hasNext(); ) {
+            queries.add(it.next());
+        }
+        for (scala.collection.Iterator<?> it = cmd.innerChildren().iterator(); it.hasNext(); ) {
+            Object inner = it.next();
+            if (inner instanceof LogicalPlan p) {
+                queries.add(p);
+            }
+        }
+        List<Named> out = new ArrayList<>(2);
+        if (cmd instanceof CreateViewCommand v && v.viewType() != PersistedView$.MODULE$) {
+            return out; // a temporary view is the session's own name, in no catalog
+        }
+        // Row-level commands read and change a target that is also their child.
+        if (cmd instanceof DeleteFromTable d) {
+            targetRelation(d.table(), out);
+        } else if (cmd instanceof UpdateTable u) {
+            targetRelation(u.table(), out);
+        } else if (cmd instanceof MergeIntoTable m) {
+            targetRelation(m.targetTable(), out);
+        } else if (cmd instanceof SaveIntoDataSourceCommand s) {
+            Option<String> path = s.options().get("path");
+            if (path.isDefined()) {
+                out.add(path(new Path(path.get()).toUri(), null));
+            }
+        }
+        for (scala.collection.Iterator<Object> it = cmd.productIterator(); it.hasNext(); ) {
+            scan(it.next(), 0, queries, out);
+        }
+        // A command that writes a catalog table writes its paths as that table's storage.
+        String table = null;
+        for (Named n : out) {
+            if (n.resource().startsWith("hive:") || n.resource().startsWith(SparkResources.OTHER_CATALOG_SCHEME)) {
+                table = n.resource();
+                break;
+            }
+        }
+        List<Named> distinct = new ArrayList<>(out.size());
+        for (Named n : out) {
+            Named owned = table != null && n.cover().equals(n.resource()) && !isTable(n.resource())
+                    ? new Named(n.resource(), table) : n;
+            if (!distinct.contains(owned)) {
+                distinct.add(owned);
+            }
+        }
+        return distinct;
+    }
+
+    private static boolean isTable(String resource) {
+        return resource.startsWith("hive:") || resource.startsWith(SparkResources.OTHER_CATALOG_SCHEME);
+    }
+
+    private void scan(Object v, int depth, Set<LogicalPlan> queries, List<Named> out) {
+        if (v == null || depth > 3) {
+            return;
+        }
+        if (v instanceof CatalogTable ct) {
+            table(ct, out);
+        } else if (v instanceof TableIdentifier id) {
+            String t = SparkResources.table(id, currentDatabase.get());
+            out.add(new Named(t, t));
+        } else if (v instanceof CatalogStorageFormat s) {
+            if (s.locationUri().isDefined()) {
+                out.add(path(s.locationUri().get(), null));
+            }
+        } else if (v instanceof Path p) {
+            out.add(path(p.toUri(), null));
+        } else if (v instanceof URI u) {
+            out.add(path(u, null));
+        } else if (v instanceof FileIndex fi) {
+            paths(fi, null, out);
+        } else if (v instanceof LogicalPlan p) {
+            resolvedName(p, queries, out);
+        } else if (v instanceof Option<?> o) {
+            if (o.isDefined()) {
+                scan(o.get(), depth + 1, queries, out);
+            }
+        } else if (v instanceof scala.collection.Iterable<?> it && !(v instanceof scala.collection.Map<?, ?>)) {
+            for (scala.collection.Iterator<?> i = it.iterator(); i.hasNext(); ) {
+                scan(i.next(), depth + 1, queries, out);
+            }
+        }
+    }
+
+    /** A resolved V2 name (a child of DDL commands), or a relation written into (not a child). */
+    private void resolvedName(LogicalPlan p, Set<LogicalPlan> queries, List<Named> out) {
+        if (p instanceof ResolvedTable t) {
+            String table = SparkResources.table(t.catalog(), t.identifier());
+            out.add(new Named(table, table));
+            location(t.table().properties().get("location"), table, out);
+        } else if (p instanceof ResolvedIdentifier i) {
+            String table = SparkResources.table(i.catalog(), i.identifier());
+            out.add(new Named(table, table));
+        } else if (p instanceof ResolvedPersistentView v) {
+            String view = SparkResources.table(v.catalog(), v.identifier());
+            out.add(new Named(view, view));
+        } else if (p instanceof ResolvedNamespace n) {
+            String[] ns = new String[n.namespace().size()];
+            n.namespace().copyToArray(ns);
+            if (ns.length > 0) {
+                String db = SparkResources.namespace(n.catalog(), ns);
+                out.add(new Named(db, db));
+            }
+        } else if (!queries.contains(p)) {
+            targetRelation(p, out);
+        }
+    }
+
+    private void targetRelation(LogicalPlan p, List<Named> out) {
+        LogicalPlan r = p;
+        while (r instanceof SubqueryAlias a) {
+            r = a.child();
+        }
+        if (isRelation(r)) {
+            out.addAll(relation(r));
+        }
+    }
+
+    /** LOAD DATA reads its path; other commands with input actions read their targets. */
+    private List<Named> sources(LogicalPlan cmd) {
+        if (cmd instanceof LoadDataCommand load) {
+            URI uri = new Path(load.path()).toUri();
+            if (load.isLocal() && uri.getScheme() == null) {
+                return List.of(new Named("file:" + uri.getPath(), "file:" + uri.getPath()));
+            }
+            return List.of(path(uri, null));
+        }
+        return null;
+    }
+
+    private void table(CatalogTable ct, List<Named> out) {
+        String table = SparkResources.table(ct.identifier(), currentDatabase.get());
+        out.add(new Named(table, table));
+        Option<URI> location = ct.storage().locationUri();
+        if (location.isDefined()) {
+            out.add(path(location.get(), table));
+        }
+    }
+
+    private void paths(FileIndex index, String cover, List<Named> out) {
+        for (scala.collection.Iterator<Path> it = index.rootPaths().iterator(); it.hasNext(); ) {
+            out.add(path(it.next().toUri(), cover));
+        }
+    }
+
+    private void location(String location, String cover, List<Named> out) {
+        if (location != null && !location.isEmpty()) {
+            out.add(path(new Path(location).toUri(), cover));
+        }
+    }
+
+    private Named path(URI uri, String cover) {
+        String resource = SparkResources.path(uri, uri.getScheme() == null ? defaultFs.get() : null);
+        return new Named(resource, cover == null ? resource : cover);
+    }
+
+    private static Named unnamed(String nodeName) {
+        String r = UNNAMED_SCHEME + nodeName;
+        return new Named(r, r);
+    }
+
+    static String nodeName(LogicalPlan node) {
+        String name = node.getClass().getSimpleName();
+        return name.endsWith("$") ? name.substring(0, name.length() - 1) : name;
+    }
+
+    private static void logUnmapped(String name) {
+        if (UNMAPPED_LOGGED.add(name)) {
+            LOG.warn("jitgate: plan node {} has no row in the spark mapping table; inside a zone it is denied", name);
+        }
+    }
+
+    @Override
+    public String toString() {
+        List<String> parts = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            parts.add((e.output ? "out " : "in ") + e.resource + "=" + e.actions);
+        }
+        return String.join(", ", parts);
+    }
+}

@@ -1,0 +1,351 @@
+package org.jitgate.spark;
+
+import static org.jitgate.spark.SparkFixture.APPROVER;
+import static org.jitgate.spark.SparkFixture.APPROVERS;
+import static org.jitgate.spark.SparkFixture.as;
+import static org.jitgate.spark.SparkFixture.assertDenial;
+import static org.jitgate.spark.SparkFixture.eventually;
+import static org.jitgate.spark.SparkFixture.eventuallyDenied;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.sql.AnalysisException;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.types.DataTypes;
+import org.jitgate.testkit.JitGateService;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A local Spark session (Hive catalog on Derby, real parquet files) with the jitgate extension,
+ * following a real {@code jitgate serve}. Users act through Spark as Hadoop users ({@code doAs}) and
+ * through the service's HTTP API. Zone: {@code hive:sales.*} (and {@code hdfs:/lake/sales}).
+ *
+ * <p>Tests run in order on one session; each grant-holding test uses its own user.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class JitGateSparkTest {
+    private static final Duration GRANT_REACHES_SPARK = Duration.ofSeconds(10);
+    private static final long ROWS = 4000;
+    /** slow(): per row; 4000 rows over 2 task threads take about 10 s uncancelled. */
+    private static final int SLOW_MILLIS = 5;
+    private static final String ORDERS = "hive:sales.orders";
+    private static final String COUNT_ORDERS = "SELECT count(*) FROM sales.orders";
+    private static final String SLOW_SUM = "SELECT sum(slow(id)) FROM sales.orders";
+
+    private static JitGateService service;
+    private static SparkSession spark;
+    private static Path dir;
+
+    private static String aliceGrant;
+
+    @RegisterExtension
+    static final TestWatcher SERVICE_LOG_ON_FAILURE = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            if (service != null) {
+                System.err.println("---- jitgate serve output (" + context.getDisplayName() + " failed) ----\n"
+                        + service.log() + "---- end of jitgate serve output ----");
+            }
+        }
+    };
+
+    @BeforeAll
+    static void startServiceSparkAndData(@TempDir Path tmp) throws Exception {
+        dir = tmp;
+        service = JitGateService.start(dir);
+        // The administrator switched off SQL on files; users must not switch it back on.
+        spark = SparkFixture.start(dir, service, Map.of("spark.sql.runSQLOnFiles", "false"));
+        spark.udf().register("slow", (UDF1<Long, Long>) id -> {
+            Thread.sleep(SLOW_MILLIS);
+            return id;
+        }, DataTypes.LongType);
+
+        // The data owner builds the zone's table under a transform grant: CTAS needs nothing more.
+        service.grant("etl", List.of("hive:sales.*"), List.of("transform"), "10m", false);
+        as("etl", () -> eventually(GRANT_REACHES_SPARK, "etl's CREATE DATABASE",
+                () -> spark.sql("CREATE DATABASE IF NOT EXISTS sales")));
+        as("etl", () -> spark.sql("CREATE TABLE sales.orders USING parquet AS"
+                + " SELECT id, concat('item-', id) AS item, id * 10 AS amount FROM range(0, " + ROWS + ", 1, 4)"));
+        as("etl", () -> spark.sql("CREATE TABLE default.open_items USING parquet AS SELECT id FROM range(10)"));
+        // A view outside the zone holds no data; creating it reads nothing.
+        as("etl", () -> spark.sql("CREATE VIEW default.big_orders AS SELECT * FROM sales.orders WHERE amount > 100"));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (spark != null) {
+            spark.stop();
+        }
+        if (service != null) {
+            service.close();
+        }
+    }
+
+    private static long count(String user, String sql) throws Exception {
+        return as(user, () -> spark.sql(sql).collectAsList().get(0).getLong(0));
+    }
+
+    private static String grant(String user, String resource, String action, String duration) throws Exception {
+        return service.grant(user, List.of(resource), List.of(action), duration, false);
+    }
+
+    @Test
+    @Order(1)
+    void ctasInZoneNeedsTransformOnlyAndGivesNoRead() throws Exception {
+        assertTrue(spark.catalog().tableExists("sales.orders"));
+        assertDenial(assertThrows(AnalysisException.class, () -> count("etl", COUNT_ORDERS)),
+                "etl", "read", ORDERS);
+    }
+
+    @Test
+    @Order(2)
+    void protectedReadDeniedWithoutGrant() throws Exception {
+        assertDenial(assertThrows(AnalysisException.class, () -> count("alice", COUNT_ORDERS)),
+                "alice", "read", ORDERS);
+        assertDenial(assertThrows(AnalysisException.class, () -> as("alice", () -> spark.table("sales.orders"))),
+                "alice", "read", ORDERS);
+        // A subquery in an expression is part of the plan.
+        assertDenial(assertThrows(AnalysisException.class, () -> count("alice",
+                "SELECT count(*) FROM default.open_items WHERE id IN (SELECT id FROM sales.orders)")),
+                "alice", "read", ORDERS);
+        // Reading through a view outside the zone reads the zone's table.
+        assertDenial(assertThrows(AnalysisException.class, () -> count("alice",
+                "SELECT count(*) FROM default.big_orders")), "alice", "read", ORDERS);
+        // A temporary view is the session's own name, in no catalog: creating one needs no grant.
+        as("alice", () -> spark.sql("CREATE TEMPORARY VIEW my_orders AS SELECT * FROM default.open_items"));
+        assertEquals(10, count("alice", "SELECT count(*) FROM my_orders"));
+    }
+
+    @Test
+    @Order(3)
+    void dataOutsideZonesNeedsNoGrant() throws Exception {
+        assertEquals(10, count("alice", "SELECT count(*) FROM default.open_items"));
+        String local = dir.resolve("local-parquet").toUri().toString();
+        as("alice", () -> {
+            spark.range(7).write().parquet(local);
+            return null;
+        });
+        assertEquals(7, as("alice", () -> spark.read().parquet(local).count()));
+    }
+
+    @Test
+    @Order(4)
+    void approvedGrantAllowsReadOnly() throws Exception {
+        long approving = System.nanoTime();
+        aliceGrant = grant("alice", ORDERS, "read", "5m");
+        long n = eventually(GRANT_REACHES_SPARK, "alice's read after the approval", () -> count("alice", COUNT_ORDERS));
+        System.out.printf("jitgate: approve -> first allowed Spark query took %d ms%n",
+                (System.nanoTime() - approving) / 1_000_000);
+        assertEquals(ROWS, n);
+        assertEquals(ROWS, as("alice", () -> spark.table("sales.orders").filter("amount >= 0").count()));
+        assertEquals(ROWS - 11, count("alice", "SELECT count(*) FROM default.big_orders"));
+
+        assertDenial(assertThrows(AnalysisException.class, () -> as("alice",
+                () -> spark.sql("INSERT INTO sales.orders SELECT id, 'x', 0 FROM range(1)"))),
+                "alice", "write", ORDERS);
+        assertDenial(assertThrows(AnalysisException.class, () -> as("alice",
+                () -> spark.sql("DROP TABLE sales.orders"))), "alice", "transform", ORDERS);
+        assertDenial(assertThrows(AnalysisException.class, () -> count("bob", COUNT_ORDERS)),
+                "bob", "read", ORDERS);
+    }
+
+    @Test
+    @Order(5)
+    void writingProtectedDataOutsideTheZoneNeedsExport() throws Exception {
+        grant("bob", ORDERS, "read", "5m");
+        eventually(GRANT_REACHES_SPARK, "bob's read", () -> count("bob", COUNT_ORDERS));
+
+        String out = dir.resolve("export-1").toUri().toString();
+        AnalysisException pathWrite = assertThrows(AnalysisException.class, () -> as("bob", () -> {
+            spark.table("sales.orders").write().parquet(out);
+            return null;
+        }));
+        assertDenial(pathWrite, "bob", "export", ORDERS);
+        assertFalse(Files.exists(dir.resolve("export-1")), "nothing was written");
+        assertDenial(assertThrows(AnalysisException.class, () -> as("bob", () -> spark.sql(
+                "INSERT OVERWRITE LOCAL DIRECTORY '" + dir.resolve("export-2") + "' USING parquet"
+                        + " SELECT * FROM sales.orders"))), "bob", "export", ORDERS);
+        assertDenial(assertThrows(AnalysisException.class, () -> as("bob", () -> spark.sql(
+                "CREATE TABLE default.copy USING parquet AS SELECT * FROM sales.orders"))), "bob", "export", ORDERS);
+
+        service.grant("bob", List.of(ORDERS), List.of("read", "export"), "5m", false);
+        eventually(GRANT_REACHES_SPARK, "bob's export", () -> as("bob", () -> {
+            spark.table("sales.orders").write().parquet(out);
+            return null;
+        }));
+        assertEquals(ROWS, as("bob", () -> spark.read().parquet(out).count()));
+    }
+
+    @Test
+    @Order(6)
+    void sqlCannotSwitchJitgateOff() throws Exception {
+        for (String sql : new String[] {
+            "SET spark.sql.extensions=org.example.Nothing",
+            "SET spark.sql.optimizer.excludedRules=org.apache.spark.sql.catalyst.optimizer.PushDownPredicates",
+            "SET spark.sql.runSQLOnFiles=true",
+            "SET spark.sql.runSQLOnFiles = false",
+            "RESET spark.sql.runSQLOnFiles",
+            "RESET spark.sql.optimizer.excludedRules",
+        }) {
+            AnalysisException e = assertThrows(AnalysisException.class, () -> as("alice", () -> spark.sql(sql)), sql);
+            assertTrue(e.getMessage().startsWith("jitgate: ") && e.getMessage().contains("is not allowed"),
+                    sql + " -> " + e.getMessage());
+        }
+        assertEquals("false", spark.conf().get("spark.sql.runSQLOnFiles"), "as the test session started");
+        // Showing a key, other keys, and a bare RESET (back to the application's start values) are fine.
+        as("alice", () -> spark.sql("SET spark.sql.runSQLOnFiles").collectAsList());
+        as("alice", () -> spark.sql("SET spark.sql.shuffle.partitions=3"));
+        assertEquals("3", spark.conf().get("spark.sql.shuffle.partitions"));
+        as("alice", () -> spark.sql("RESET"));
+        assertEquals("2", spark.conf().get("spark.sql.shuffle.partitions"));
+        assertEquals("false", spark.conf().get("spark.sql.runSQLOnFiles"));
+    }
+
+    @Test
+    @Order(7)
+    void revokeDeniesNextQuery() throws Exception {
+        assertEquals(ROWS, count("alice", COUNT_ORDERS));
+        long revoking = System.nanoTime();
+        service.revoke(aliceGrant, APPROVER, APPROVERS);
+        AnalysisException denied = eventuallyDenied(GRANT_REACHES_SPARK, "alice's denial after the revoke",
+                () -> count("alice", COUNT_ORDERS));
+        System.out.printf("jitgate: revoke -> first denied Spark query took %d ms%n",
+                (System.nanoTime() - revoking) / 1_000_000);
+        assertDenial(denied, "alice", "read", ORDERS);
+    }
+
+    /**
+     * A short grant: allowed while it lasts, denied after; and a Dataset analyzed under the grant
+     * but run after it ended is cancelled when its job starts.
+     */
+    @Test
+    @Order(8)
+    void expiredGrantDeniesAndCancelsLateRun() throws Exception {
+        String id = service.request("dave", List.of(ORDERS), List.of("read"), "4s", "a quick look", false);
+        JsonNode g = service.approve(id, APPROVER, APPROVERS).path("grant");
+        String grantId = g.path("id").asText();
+        Instant expiresAt = Instant.parse(g.path("expires_at").asText());
+
+        Dataset<Row> late = null;
+        while (late == null) {
+            try {
+                late = as("dave", () -> spark.sql(SLOW_SUM));
+            } catch (AnalysisException notYet) {
+                if (Instant.now().isAfter(expiresAt)) {
+                    fail("the 4 s grant never reached Spark before it expired at " + expiresAt);
+                }
+                Thread.sleep(25);
+            }
+        }
+        Thread.sleep(Math.max(0, Duration.between(Instant.now(), expiresAt).toMillis()) + 100);
+        assertDenial(assertThrows(AnalysisException.class, () -> count("dave", COUNT_ORDERS)),
+                "dave", "read", ORDERS);
+
+        Dataset<Row> analyzed = late;
+        long start = System.nanoTime();
+        Exception cancelled = assertThrows(Exception.class, () -> as("dave", analyzed::collectAsList));
+        System.out.printf("jitgate: a Dataset analyzed under an expired grant was cancelled %d ms into its run%n",
+                (System.nanoTime() - start) / 1_000_000);
+        assertCancelledFor(cancelled, grantId);
+    }
+
+    @Test
+    @Order(9)
+    void revokeCancelsRunningQuery() throws Exception {
+        String grantId = grant("erin", ORDERS, "read", "5m");
+        eventually(GRANT_REACHES_SPARK, "erin's read", () -> count("erin", COUNT_ORDERS));
+
+        CompletableFuture<List<Row>> query = CompletableFuture.supplyAsync(() -> {
+            try {
+                return as("erin", () -> spark.sql(SLOW_SUM).collectAsList());
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        eventually(Duration.ofSeconds(20), "the slow query's job to run",
+                () -> {
+                    if (spark.sparkContext().statusTracker().getActiveJobIds().length == 0) {
+                        throw new IllegalStateException("no active job yet");
+                    }
+                    return null;
+                });
+        Thread.sleep(300);
+        assertFalse(query.isDone(), "the query runs for about 10 s");
+
+        long revoking = System.nanoTime();
+        service.revoke(grantId, APPROVER, APPROVERS);
+        ExecutionException failed = assertThrows(ExecutionException.class, () -> query.get(20, TimeUnit.SECONDS));
+        System.out.printf("jitgate: revoke -> running Spark query cancelled took %d ms%n",
+                (System.nanoTime() - revoking) / 1_000_000);
+        assertCancelledFor(failed, grantId);
+    }
+
+    /** The query's context names the application in the audit trail; the denial is there too. */
+    @Test
+    @Order(10)
+    void auditTrailCarriesSparkContext() throws Exception {
+        String app = "spark.app.id=" + spark.sparkContext().applicationId();
+        eventually(Duration.ofSeconds(20), "alice's spark allow and deny in the audit trail", () -> {
+            boolean allow = false;
+            boolean deny = false;
+            for (JsonNode e : service.audit("alice", APPROVER, APPROVERS)) {
+                if (!ORDERS.equals(e.path("resource").asText()) || !"spark".equals(e.path("plugin").asText())) {
+                    continue;
+                }
+                assertTrue(e.path("context").asText().startsWith(app), e.toString());
+                assertFalse(e.path("operation").asText().isEmpty(), e.toString());
+                allow |= "allow".equals(e.path("decision").asText()) && aliceGrant.equals(e.path("grant_id").asText());
+                deny |= "deny".equals(e.path("decision").asText());
+            }
+            if (!allow || !deny) {
+                throw new IllegalStateException("allow=" + allow + " deny=" + deny);
+            }
+            return null;
+        });
+    }
+
+    /** One check per plan: a single-use grant serves a query with a subquery once, then no other query. */
+    @Test
+    @Order(11)
+    void singleUseGrantServesOneQuery() throws Exception {
+        String sql = "SELECT count(*) FROM sales.orders WHERE id IN (SELECT id FROM sales.orders WHERE amount >= 0)";
+        service.grant("frank", List.of(ORDERS), List.of("read"), "5m", true);
+        assertEquals(ROWS, eventually(GRANT_REACHES_SPARK, "frank's single-use read", () -> count("frank", sql)));
+        assertDenial(assertThrows(AnalysisException.class, () -> count("frank", sql)), "frank", "read", ORDERS);
+    }
+
+    private static void assertCancelledFor(Throwable e, String grantId) {
+        String expected = "jitgate: grant " + grantId + " was revoked or expired; query cancelled";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains(expected)) {
+                return;
+            }
+        }
+        throw new AssertionError("expected a cancellation naming " + grantId, e);
+    }
+}

@@ -1,0 +1,44 @@
+package org.jitgate.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.net.URI;
+import org.apache.spark.sql.catalyst.TableIdentifier;
+import org.apache.spark.sql.connector.catalog.Identifier;
+import org.junit.jupiter.api.Test;
+import scala.Option;
+
+class SparkResourcesTest {
+    private static final URI HDFS_DEFAULT = URI.create("hdfs://nn:8020");
+
+    @Test
+    void hdfsLocationsLoseTheirNameNode() {
+        assertEquals("hdfs:/lake/sales/orders", SparkResources.path(URI.create("hdfs://nn:8020/lake/sales/orders"), null));
+        assertEquals("hdfs:/lake/sales", SparkResources.path(URI.create("webhdfs://nn:9870/lake/sales"), null));
+        assertEquals("hdfs:/lake/x", SparkResources.path(URI.create("/lake/x"), HDFS_DEFAULT));
+    }
+
+    @Test
+    void otherStoresStayOutsideEveryZone() {
+        assertEquals("file:/tmp/out", SparkResources.path(URI.create("file:///tmp/out"), null));
+        assertEquals("file:/tmp/out", SparkResources.path(URI.create("file:/tmp/out"), null));
+        assertEquals("s3a://bucket/sales/orders", SparkResources.path(URI.create("s3a://bucket/sales/orders"), null));
+        assertEquals("file:/tmp/y", SparkResources.path(URI.create("/tmp/y"), URI.create("file:///")));
+    }
+
+    @Test
+    void tablesAreLowerCaseHiveNames() {
+        assertEquals("hive:sales.orders",
+                SparkResources.table(new TableIdentifier("Orders", Option.apply("SALES"), Option.empty()), "default"));
+        assertEquals("hive:analytics.t",
+                SparkResources.table(new TableIdentifier("t", Option.empty(), Option.empty()), "analytics"));
+        assertEquals("hive:sales", SparkResources.database("Sales"));
+    }
+
+    @Test
+    void onlyTheSessionCatalogIsTheHiveMetastore() {
+        Identifier orders = Identifier.of(new String[] {"sales"}, "orders");
+        assertEquals("hive:sales.orders", SparkResources.table(null, orders));
+        assertEquals("hive:sales", SparkResources.namespace(null, new String[] {"sales"}));
+    }
+}
