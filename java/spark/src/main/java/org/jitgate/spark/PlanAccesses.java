@@ -110,15 +110,13 @@ final class PlanAccesses {
     List<Access> accesses() {
         List<Access> out = new ArrayList<>(entries.size());
         for (Entry e : entries.values()) {
-            if (e.output || e.resource.startsWith("hdfs:") || e.resource.startsWith("hive:")) {
-                out.add(new Access(e.resource, e.actions, e.output));
-            }
+            out.add(new Access(e.resource, e.actions, e.output));
         }
         return out;
     }
 
     boolean isEmpty() {
-        return accesses().isEmpty();
+        return entries.isEmpty();
     }
 
     /**

@@ -1,0 +1,76 @@
+package org.jitgate.hive;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveOperationType;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject.HivePrivObjectActionType;
+import org.jitgate.Access;
+import org.jitgate.Action;
+import org.jitgate.JitGate;
+
+/**
+ * What one Hive operation touches, as jitgate {@link Access}es: the objects HiveServer2 hands the
+ * authorizer, each with the actions the core's Hive table ({@code src/engines/hive.tsv}) gives
+ * the operation for inputs and outputs.
+ */
+final class HiveAccesses {
+    /** The core's table: {@code {input actions, output actions}} of an operation, or null. */
+    static final Function<String, int[]> CORE_TABLE = name -> JitGate.mapping("hive", name);
+
+    private HiveAccesses() {
+    }
+
+    /**
+     * The accesses of {@code op} over {@code inputs} and {@code outputs} (either may be null).
+     * An operation the table has no row for asks for no actions, which the core denies inside a
+     * zone; an object whose row says {@code -} is left out. Places outside the model
+     * ({@code file:}, {@code s3a:}) go to the core as they are: outside every zone.
+     */
+    static List<Access> of(HiveOperationType op, List<HivePrivilegeObject> inputs,
+                           List<HivePrivilegeObject> outputs, Function<String, int[]> table) {
+        int[] row = table.apply(op.name());
+        boolean dfs = op == HiveOperationType.DFS;
+        List<Access> out = new ArrayList<>();
+        if (inputs != null) {
+            for (HivePrivilegeObject o : inputs) {
+                int actions = row == null ? 0 : row[0];
+                if (row != null && actions == 0) {
+                    continue;
+                }
+                for (String r : HiveResources.of(o, dfs)) {
+                    out.add(Access.input(r, actions));
+                }
+            }
+        }
+        if (outputs != null) {
+            for (HivePrivilegeObject o : outputs) {
+                int actions = row == null ? 0 : row[1] | writeOf(o.getActionType());
+                if (row != null && actions == 0) {
+                    continue;
+                }
+                for (String r : HiveResources.of(o, dfs)) {
+                    out.add(Access.output(r, actions));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Hive marks what a query does to a table it writes; each of these changes its data. */
+    private static int writeOf(HivePrivObjectActionType type) {
+        if (type == null) {
+            return 0;
+        }
+        switch (type) {
+            case INSERT:
+            case INSERT_OVERWRITE:
+            case UPDATE:
+            case DELETE:
+                return Action.WRITE;
+            default:
+                return 0;
+        }
+    }
+}

@@ -1,0 +1,274 @@
+package org.jitgate.hive;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import org.apache.hadoop.hive.conf.HiveConf;
+import org.apache.hadoop.hive.ql.security.HiveAuthenticationProvider;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.AbstractHiveAuthorizer;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveAccessControlException;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveAuthzContext;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveAuthzPluginException;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveOperationType;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePolicyProvider;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrincipal;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilege;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeInfo;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveRoleGrant;
+import org.apache.hadoop.hive.ql.session.SessionState;
+import org.jitgate.Access;
+import org.jitgate.JitGate;
+import org.jitgate.Verdict;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HiveServer2 session's authorizer. {@link #checkPrivileges} turns the operation's inputs and
+ * outputs into jitgate accesses ({@link HiveAccesses}) and asks the core once; a denial becomes a
+ * {@link HiveAccessControlException} carrying the core's message (user, resource, action, link to
+ * request it). Anything going wrong on jitgate's side denies as well.
+ *
+ * <p>Grants live in jitgate, so Hive's GRANT, REVOKE and role statements are refused. Listings
+ * (SHOW TABLES, SHOW DATABASES) hide nothing: names are how people find what to request, and a
+ * zone gates actions on data, not the knowledge that a table exists.
+ */
+final class JitGateAuthorizer extends AbstractHiveAuthorizer {
+    static final String FALLBACK_KEY = "jitgate.hive.fallback";
+    static final String QUERY_ID_KEY = "hive.query.id";
+    private static final String PLUGIN_KEY = "jitgate.plugin";
+    private static final String HOST_KEY = "jitgate.host";
+    private static final String NOT_SUPPORTED = "not supported by jitgate; use the jitgate service";
+
+    private static final Logger LOG = LoggerFactory.getLogger(JitGateAuthorizer.class);
+    /** Operations already reported as missing from the table, so the log says it once. */
+    private static final Set<String> UNMAPPED_REPORTED = ConcurrentHashMap.newKeySet();
+
+    private final HiveConf conf;
+    private final HiveAuthenticationProvider authenticator;
+    private final boolean denyOutsideZones;
+    private final Function<String, int[]> table;
+    private volatile JitGate jitgate;
+
+    JitGateAuthorizer(HiveConf conf, HiveAuthenticationProvider authenticator) throws HiveAuthzPluginException {
+        this(conf, authenticator, HiveAccesses.CORE_TABLE);
+    }
+
+    JitGateAuthorizer(HiveConf conf, HiveAuthenticationProvider authenticator, Function<String, int[]> table)
+            throws HiveAuthzPluginException {
+        this.conf = conf;
+        this.authenticator = authenticator;
+        this.table = table;
+        String fallback = conf.get(FALLBACK_KEY, "allow").trim().toLowerCase(Locale.ROOT);
+        if (!fallback.equals("allow") && !fallback.equals("deny")) {
+            throw new HiveAuthzPluginException("jitgate: " + FALLBACK_KEY + " must be allow or deny, not `"
+                    + fallback + "`");
+        }
+        this.denyOutsideZones = fallback.equals("deny");
+    }
+
+    @Override
+    public VERSION getVersion() {
+        return VERSION.V1;
+    }
+
+    @Override
+    public void checkPrivileges(HiveOperationType op, List<HivePrivilegeObject> inputs,
+                                List<HivePrivilegeObject> outputs, HiveAuthzContext ctx)
+            throws HiveAccessControlException {
+        String user = null;
+        List<Access> accesses;
+        Verdict verdict;
+        try {
+            user = authenticator.getUserName();
+            if (user == null || user.isEmpty()) {
+                throw new IllegalStateException("the session has no user");
+            }
+            accesses = HiveAccesses.of(op, inputs, outputs, this::row);
+            if (accesses.isEmpty()) {
+                return;
+            }
+            String command = ctx == null ? null : ctx.getCommandString();
+            verdict = engine().check(user, accesses, op.name(), context(queryId(), command));
+        } catch (Throwable t) {
+            LOG.warn("jitgate: denying {} for {} because the check failed", op, user, t);
+            throw new HiveAccessControlException("jitgate: denied " + op + " for " + user
+                    + " because the check failed: " + t, t);
+        }
+        if (verdict.denied()) {
+            String message = verdict.message();
+            throw new HiveAccessControlException(message == null || message.isEmpty()
+                    ? "jitgate: denied " + op + " for " + user + " (decision " + verdict.code() + ")" : message);
+        }
+        if (verdict.code() == 0 && denyOutsideZones) {
+            throw new HiveAccessControlException("jitgate: " + user + " may not run " + op + " on "
+                    + accesses.get(0).resource() + ": it is in no jitgate zone, and this HiveServer2"
+                    + " denies what no zone covers (" + FALLBACK_KEY + "=deny)");
+        }
+    }
+
+    private int[] row(String operation) {
+        int[] row = table.apply(operation);
+        if (row == null && UNMAPPED_REPORTED.add(operation)) {
+            LOG.warn("jitgate: Hive operation {} has no row in the core's hive table; it is denied"
+                    + " inside every zone", operation);
+        }
+        return row;
+    }
+
+    /** This JVM's engine, opened from HiveServer2's {@code jitgate.*} keys by the first check. */
+    private JitGate engine() {
+        JitGate engine = jitgate;
+        if (engine == null) {
+            engine = JitGate.shared(engineConfig(conf));
+            jitgate = engine;
+        }
+        return engine;
+    }
+
+    static Map<String, String> engineConfig(HiveConf conf) {
+        Map<String, String> out = new HashMap<>();
+        for (Map.Entry<String, String> e : conf) {
+            if (e.getKey().startsWith(JitGate.KEY_PREFIX)) {
+                out.put(e.getKey(), conf.get(e.getKey()));
+            }
+        }
+        out.putIfAbsent(PLUGIN_KEY, "hive");
+        out.putIfAbsent(HOST_KEY, hostName());
+        return out;
+    }
+
+    /** The running query's id, which HiveServer2 keeps in the session's configuration. */
+    private String queryId() {
+        SessionState session = SessionState.get();
+        String id = session == null || session.getConf() == null ? null : session.getConf().get(QUERY_ID_KEY);
+        return id == null || id.isEmpty() ? conf.get(QUERY_ID_KEY) : id;
+    }
+
+    /** The audit context: the Hive query id and the SHA-256 of the command text. */
+    static String context(String queryId, String command) throws Exception {
+        String hash = "-";
+        if (command != null) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            hash = HexFormat.of().formatHex(sha.digest(command.getBytes(StandardCharsets.UTF_8)));
+        }
+        return "hive.query.id=" + (queryId == null || queryId.isEmpty() ? "-" : queryId)
+                + " command.sha256=" + hash;
+    }
+
+    /** Sessions cannot change jitgate's settings: they are HiveServer2's, not the user's. */
+    @Override
+    public void applyAuthorizationConfigPolicy(HiveConf hiveConf) {
+        hiveConf.addToRestrictList(JitGate.KEY_PREFIX);
+    }
+
+    @Override
+    public List<HivePrivilegeObject> filterListCmdObjects(List<HivePrivilegeObject> listObjs,
+                                                          HiveAuthzContext context) {
+        return listObjs;
+    }
+
+    @Override
+    public List<HivePrivilegeObject> applyRowFilterAndColumnMasking(HiveAuthzContext context,
+                                                                    List<HivePrivilegeObject> privObjs) {
+        return privObjs;
+    }
+
+    @Override
+    public boolean needTransform() {
+        return false;
+    }
+
+    @Override
+    public HivePolicyProvider getHivePolicyProvider() {
+        return null;
+    }
+
+    @Override
+    public List<String> getCurrentRoleNames() {
+        return List.of();
+    }
+
+    @Override
+    public void grantPrivileges(List<HivePrincipal> principals, List<HivePrivilege> privileges,
+                                HivePrivilegeObject object, HivePrincipal grantor, boolean grantOption)
+            throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public void revokePrivileges(List<HivePrincipal> principals, List<HivePrivilege> privileges,
+                                 HivePrivilegeObject object, HivePrincipal grantor, boolean grantOption)
+            throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public void createRole(String roleName, HivePrincipal adminGrantor) throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public void dropRole(String roleName) throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public List<HiveRoleGrant> getPrincipalGrantInfoForRole(String roleName) throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public List<HiveRoleGrant> getRoleGrantInfoForPrincipal(HivePrincipal principal) throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public void grantRole(List<HivePrincipal> principals, List<String> roles, boolean grantOption,
+                          HivePrincipal grantor) throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public void revokeRole(List<HivePrincipal> principals, List<String> roles, boolean grantOption,
+                           HivePrincipal grantor) throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public List<String> getAllRoles() throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public List<HivePrivilegeInfo> showPrivileges(HivePrincipal principal, HivePrivilegeObject privObj)
+            throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    @Override
+    public void setCurrentRole(String roleName) throws HiveAuthzPluginException {
+        throw notSupported();
+    }
+
+    private static HiveAuthzPluginException notSupported() {
+        return new HiveAuthzPluginException(NOT_SUPPORTED);
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            String env = System.getenv("HOSTNAME");
+            return env == null || env.isEmpty() ? "localhost" : env;
+        }
+    }
+}
