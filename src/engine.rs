@@ -68,7 +68,8 @@ pub struct Core {
     /// Consumes single-use grants; None without a service (they can then never be used).
     service: Option<ServiceClient>,
     /// Single-use grants this engine consumed, with the context of the query that did: that
-    /// query may check again (engines re-analyse inner plans), no other may.
+    /// query may check again (engines re-analyse inner plans, Spark checks again as the query
+    /// runs), no other may.
     consumed: Mutex<Vec<(Arc<str>, String)>>,
     closed: AtomicBool,
     wake: (Mutex<()>, Condvar),
@@ -284,7 +285,7 @@ impl Engine {
     fn consume(&self, g: &GrantRule, context: &str) -> bool {
         let mut consumed = self.core.consumed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, by)) = consumed.iter().find(|(id, _)| *id == g.id) {
-            return !context.is_empty() && by == context;
+            return same_query(by, context);
         }
         let Some(service) = &self.core.service else {
             return false;
@@ -368,6 +369,15 @@ impl Engine {
         self.core.wake.1.notify_all();
         self.core.audit.shutdown();
     }
+}
+
+/// Whether `context` names the query that consumed a grant under `by`: the same text, or the same
+/// text with more detail appended (Spark learns a query's execution id only once it runs).
+fn same_query(by: &str, context: &str) -> bool {
+    !by.is_empty()
+        && context
+            .strip_prefix(by)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
 /// A place the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything.
@@ -475,6 +485,18 @@ fn encode_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_is_known_by_its_context_and_detail_added_to_it() {
+        assert!(same_query("q=1", "q=1"));
+        assert!(same_query("q=1", "q=1 spark.sql.execution.id=7"));
+        assert!(!same_query("q=1", "q=12"));
+        assert!(!same_query("q=1", "q=2"));
+        assert!(
+            !same_query("", ""),
+            "a query without a context is never the same query"
+        );
+    }
 
     #[test]
     fn denial_message_names_user_resource_action_and_link() {
