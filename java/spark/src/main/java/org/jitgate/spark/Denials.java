@@ -2,6 +2,7 @@ package org.jitgate.spark;
 
 import org.apache.spark.QueryContext;
 import org.apache.spark.sql.AnalysisException;
+import org.jitgate.Verdict;
 import scala.Option;
 
 /**
@@ -28,11 +29,22 @@ final class Denials {
                 scala.collection.immutable.Map$.MODULE$.empty(), new QueryContext[0]);
     }
 
+    /** The message of a denial: the core's, or one naming the user and operation if it gave none. */
+    static String message(Verdict verdict, String user, String operation) {
+        String message = verdict.message();
+        return message == null || message.isEmpty()
+                ? "jitgate: denied " + user + "'s " + operation + " (decision " + verdict.code() + ")"
+                : message;
+    }
+
     /** Fail closed: the plan is refused when jitgate cannot decide. */
     static AnalysisException checkFailed(String user, Throwable cause) {
-        AnalysisException e = of("jitgate: denied " + (user == null ? "the" : user + "'s")
-                + " query because the check failed: " + cause);
+        AnalysisException e = of(checkFailedMessage(user, cause));
         e.initCause(cause);
         return e;
+    }
+
+    static String checkFailedMessage(String user, Throwable cause) {
+        return "jitgate: denied " + (user == null ? "the" : user + "'s") + " query because the check failed: " + cause;
     }
 }

@@ -1,27 +1,35 @@
 package org.jitgate.spark;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerApplicationEnd;
+import org.apache.spark.scheduler.SparkListenerEvent;
 import org.apache.spark.scheduler.SparkListenerJobEnd;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.execution.QueryExecution;
 import org.apache.spark.sql.execution.SQLExecution;
+import org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd;
 import org.jitgate.JitGate;
+import org.jitgate.Verdict;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Option;
 
 /**
- * Stops running jobs whose grants end: the mid-query half of enforcement.
+ * Stops running jobs whose grants end or whose plan is refused as it runs: the mid-query half of
+ * enforcement.
  *
  * <p>Which grants a job relies on: the decision of the plan it executes, found through the job's
  * SQL execution id ({@code spark.sql.execution.id} and the root execution's id) to the
@@ -35,6 +43,13 @@ import scala.Option;
  * the grant. A job is checked once more when it starts, so a Dataset analyzed under a grant and run
  * after the grant ended is cancelled at once. Listener events arrive asynchronously: a job that
  * ends before its start event is delivered is not seen.
+ *
+ * <p>The first job of a SQL execution whose plan was allowed with grants also has the plan checked
+ * again in the core, once per execution, with {@code spark.sql.execution.id=<id>} appended to the
+ * plan's audit context (Spark assigns the id only after analysis; the core knows the longer context
+ * as the same query, so a single-use grant the query consumed still serves it). That check runs on
+ * the daemon thread, not on Spark's listener bus; when it denies, or fails, the execution's jobs are
+ * cancelled with its message.
  */
 final class GrantWatcher extends SparkListener implements Runnable {
     static final long POLL_MILLIS = 50;
@@ -45,10 +60,23 @@ final class GrantWatcher extends SparkListener implements Runnable {
     private static GrantWatcher current;
 
     private final SparkContext sc;
-    private final Map<Integer, List<String>> jobs = new ConcurrentHashMap<>();
+    /** Running jobs that rely on grants. */
+    private final Map<Integer, Job> jobs = new ConcurrentHashMap<>();
+    /** Running SQL executions checked as they run: "" while allowed or being checked, else why refused. */
+    private final Map<Long, String> executions = new ConcurrentHashMap<>();
+    /** Executions whose plan the daemon thread is to check as they run. */
+    private final BlockingQueue<Started> started = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean stopped;
     private volatile JitGate engine;
+
+    /** A running job: the grants it relies on and the SQL executions of the checked plans it runs. */
+    private record Job(List<String> grants, Set<Long> executions) {
+    }
+
+    /** A SQL execution that started running a plan allowed with grants. */
+    private record Started(long executionId, Checked checked) {
+    }
 
     private GrantWatcher(SparkContext sc) {
         this.sc = sc;
@@ -105,20 +133,40 @@ final class GrantWatcher extends SparkListener implements Runnable {
 
     @Override
     public void onJobStart(SparkListenerJobStart start) {
+        int jobId = start.jobId();
         try {
-            List<String> grants = grantsOf(start.properties());
+            Map<Long, Checked> plans = plansOf(start.properties());
+            List<String> grants = grantsOf(start.properties(), plans.values());
             if (!grants.isEmpty()) {
-                jobs.put(start.jobId(), grants);
-                sweep(start.jobId(), grants);
+                // Watched before the refusal is read: a check refusing meanwhile finds the job here.
+                jobs.put(jobId, new Job(grants, Set.copyOf(plans.keySet())));
+                String refused = refusal(plans.keySet());
+                if (refused != null) {
+                    cancel(jobId, refused);
+                    return;
+                }
+                sweep(jobId, grants);
             }
+            plans.forEach((executionId, checked) -> {
+                if (checked.checkedAsItRuns() && executions.putIfAbsent(executionId, "") == null) {
+                    started.add(new Started(executionId, checked));
+                }
+            });
         } catch (Throwable t) {
-            LOG.warn("jitgate: cannot tell which grants job {} relies on", start.jobId(), t);
+            LOG.warn("jitgate: cannot tell which grants job {} relies on", jobId, t);
         }
     }
 
     @Override
     public void onJobEnd(SparkListenerJobEnd end) {
         jobs.remove(end.jobId());
+    }
+
+    @Override
+    public void onOtherEvent(SparkListenerEvent event) {
+        if (event instanceof SparkListenerSQLExecutionEnd end) {
+            executions.remove(end.executionId());
+        }
     }
 
     @Override
@@ -130,10 +178,12 @@ final class GrantWatcher extends SparkListener implements Runnable {
     public void run() {
         while (!stopped) {
             try {
-                for (Map.Entry<Integer, List<String>> job : jobs.entrySet()) {
-                    sweep(job.getKey(), job.getValue());
+                for (Started s = started.poll(POLL_MILLIS, TimeUnit.MILLISECONDS); s != null; s = started.poll()) {
+                    checkAsItRuns(s);
                 }
-                TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+                for (Map.Entry<Integer, Job> job : jobs.entrySet()) {
+                    sweep(job.getKey(), job.getValue().grants());
+                }
             } catch (InterruptedException e) {
                 return;
             } catch (Throwable t) {
@@ -145,13 +195,55 @@ final class GrantWatcher extends SparkListener implements Runnable {
     private void sweep(int jobId, List<String> grants) {
         for (String grant : grants) {
             if (!live(grant)) {
-                if (jobs.remove(jobId) != null) {
-                    String reason = "jitgate: grant " + grant + " was revoked or expired; query cancelled";
-                    LOG.info("{} (job {})", reason, jobId);
-                    sc.cancelJob(jobId, reason);
-                }
+                cancel(jobId, "jitgate: grant " + grant + " was revoked or expired; query cancelled");
                 return;
             }
+        }
+    }
+
+    /**
+     * The plan's check once more as its execution runs, with the execution id in the audit context.
+     * Denied or failing (fail closed): the execution's jobs are cancelled, and so are any it starts later.
+     */
+    private void checkAsItRuns(Started s) {
+        Checked c = s.checked();
+        String context = c.context() + " " + EXECUTION_ID + "=" + s.executionId();
+        String refused;
+        try {
+            Verdict verdict = engine().check(c.user(), c.accesses().accesses(), c.operation(), context);
+            if (!verdict.denied()) {
+                return;
+            }
+            refused = Denials.message(verdict, c.user(), c.operation());
+        } catch (Throwable t) {
+            LOG.warn("jitgate: check of SQL execution {} as it runs failed; cancelling it", s.executionId(), t);
+            refused = Denials.checkFailedMessage(c.user(), t);
+        }
+        // Recorded before the jobs are read: a job starting meanwhile is either seen here or sees this.
+        executions.replace(s.executionId(), refused);
+        for (Map.Entry<Integer, Job> job : jobs.entrySet()) {
+            if (job.getValue().executions().contains(s.executionId())) {
+                cancel(job.getKey(), refused);
+            }
+        }
+    }
+
+    /** Why one of these executions was refused as it ran, or null. */
+    private String refusal(Set<Long> executionIds) {
+        for (Long id : executionIds) {
+            String refused = executions.get(id);
+            if (refused != null && !refused.isEmpty()) {
+                return refused;
+            }
+        }
+        return null;
+    }
+
+    /** Cancels a watched job once, whichever of its grants or checks ends it first. */
+    private void cancel(int jobId, String reason) {
+        if (jobs.remove(jobId) != null) {
+            LOG.info("{} (job {})", reason, jobId);
+            sc.cancelJob(jobId, reason);
         }
     }
 
@@ -160,30 +252,40 @@ final class GrantWatcher extends SparkListener implements Runnable {
         thread.interrupt();
     }
 
-    /** The grants of the plans a job executes: its execution's (and root execution's) and its thread's. */
-    static List<String> grantsOf(Properties props) {
+    /** The decisions on the plans a job executes, by SQL execution id: its execution's and its root execution's. */
+    static Map<Long, Checked> plansOf(Properties props) {
+        Map<Long, Checked> plans = new LinkedHashMap<>();
         if (props == null) {
-            return List.of();
+            return plans;
         }
-        Set<String> grants = new LinkedHashSet<>();
         for (String key : new String[] {EXECUTION_ID, ROOT_EXECUTION_ID}) {
             String id = props.getProperty(key);
             if (id == null) {
                 continue;
             }
             try {
-                QueryExecution qe = SQLExecution.getQueryExecution(Long.parseLong(id));
+                long executionId = Long.parseLong(id);
+                QueryExecution qe = SQLExecution.getQueryExecution(executionId);
                 if (qe != null) {
                     Option<Checked> checked = qe.analyzed().getTagValue(JitGateCheck.CHECKED);
                     if (checked.isDefined()) {
-                        grants.addAll(checked.get().grants());
+                        plans.put(executionId, checked.get());
                     }
                 }
             } catch (RuntimeException e) {
                 LOG.debug("jitgate: no query execution for {}={}", key, id, e);
             }
         }
-        String local = props.getProperty(JitGateCheck.GRANTS_PROPERTY);
+        return plans;
+    }
+
+    /** The grants of the plans a job executes: its executions' ({@code plans}) and its thread's. */
+    static List<String> grantsOf(Properties props, Collection<Checked> plans) {
+        Set<String> grants = new LinkedHashSet<>();
+        for (Checked checked : plans) {
+            grants.addAll(checked.grants());
+        }
+        String local = props == null ? null : props.getProperty(JitGateCheck.GRANTS_PROPERTY);
         if (local != null && !local.isEmpty()) {
             for (String g : local.split(",")) {
                 grants.add(g);

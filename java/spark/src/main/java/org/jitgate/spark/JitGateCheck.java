@@ -31,6 +31,10 @@ import scala.runtime.BoxedUnit;
  * <p>Not checked again: a subquery (Spark runs check rules on each subquery before the whole plan,
  * whose walk includes it), and a plan a command builds while it runs (the insert of a CTAS) when it
  * touches only what the command's checked plan touches and that decision's grants are still live.
+ *
+ * <p>Spark assigns a query's SQL execution id only after analysis: {@link GrantWatcher} checks a plan
+ * allowed with grants once more when it starts running, with the execution id appended to the
+ * context (the core knows it as the same query), and cancels it if that check denies.
  */
 final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
     /** The decision on a plan, read by {@link GrantWatcher} for the jobs that execute it. */
@@ -65,12 +69,12 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
 
             Checked enclosing = enclosingDecision(sc);
             if (enclosing != null && accesses.coveredBy(enclosing.accesses()) && watcher.allLive(enclosing.grants())) {
-                remember(plan, sc, new Checked(accesses, enclosing.grants(), enclosing.context()));
+                remember(plan, sc, new Checked(accesses, enclosing.grants(), enclosing.context(), user, null));
                 return BoxedUnit.UNIT;
             }
             String context = enclosing != null ? enclosing.context() : context(sc, plan);
             if (accesses.isEmpty()) {
-                remember(plan, sc, new Checked(accesses, List.of(), context));
+                remember(plan, sc, new Checked(accesses, List.of(), context, user, null));
                 return BoxedUnit.UNIT;
             }
             String operation = PlanAccesses.nodeName(plan);
@@ -79,12 +83,9 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
                 LOG.debug("jitgate: {} {} [{}] -> {} {}", user, operation, accesses, verdict.code(), verdict.grants());
             }
             if (verdict.denied()) {
-                String message = verdict.message();
-                throw Denials.raise(Denials.of(message == null || message.isEmpty()
-                        ? "jitgate: denied " + user + "'s " + operation + " (decision " + verdict.code() + ")"
-                        : message));
+                throw Denials.raise(Denials.of(Denials.message(verdict, user, operation)));
             }
-            remember(plan, sc, new Checked(accesses, verdict.grants(), context));
+            remember(plan, sc, new Checked(accesses, verdict.grants(), context, user, operation));
             return BoxedUnit.UNIT;
         } catch (Throwable t) {
             throw Denials.raise(t instanceof AnalysisException ? t : Denials.checkFailed(user, t));
@@ -112,8 +113,9 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
 
     /**
      * The query's context for the audit trail: the application, the SQL execution when the plan is
-     * checked inside one (the id is assigned only after analysis, so mostly it is not known), the
-     * plan's hash, and a number unique in this JVM, so two runs of the same SQL are two queries.
+     * checked inside one (the id is assigned only after analysis, so mostly it is not known here;
+     * the check as the plan runs appends it), the plan's hash, and a number unique in this JVM, so
+     * two runs of the same SQL are two queries.
      */
     private static String context(SparkContext sc, LogicalPlan plan) {
         String execution = sc.getLocalProperty(GrantWatcher.EXECUTION_ID);

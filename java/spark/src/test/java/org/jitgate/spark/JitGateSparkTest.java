@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -50,6 +51,11 @@ import org.junit.jupiter.api.io.TempDir;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class JitGateSparkTest {
     private static final Duration GRANT_REACHES_SPARK = Duration.ofSeconds(10);
+    /** Plugins post audit events asynchronously. */
+    private static final Duration AUDIT_REACHES_SERVICE = Duration.ofSeconds(20);
+    private static final Duration AUDIT_POLL = Duration.ofMillis(200);
+    /** What the check as a query runs appends to the query's audit context. */
+    private static final String EXECUTION = " spark.sql.execution.id=";
     private static final long ROWS = 4000;
     /** slow(): per row; 4000 rows over 2 task threads take about 10 s uncancelled. */
     private static final int SLOW_MILLIS = 5;
@@ -305,38 +311,79 @@ class JitGateSparkTest {
         assertCancelledFor(failed, grantId);
     }
 
-    /** The query's context names the application in the audit trail; the denial is there too. */
+    /**
+     * The query's context names the application in the audit trail; the check as a query runs adds
+     * its SQL execution id to the context of the same query. The denial is there too.
+     */
     @Test
     @Order(10)
     void auditTrailCarriesSparkContext() throws Exception {
         String app = "spark.app.id=" + spark.sparkContext().applicationId();
-        eventually(Duration.ofSeconds(20), "alice's spark allow and deny in the audit trail", () -> {
-            boolean allow = false;
+        eventually(AUDIT_REACHES_SERVICE, AUDIT_POLL, "alice's allows (analysed and run) and deny in the audit", () -> {
+            List<String> allowed = new ArrayList<>();
             boolean deny = false;
-            for (JsonNode e : service.audit("alice", APPROVER, APPROVERS)) {
-                if (!ORDERS.equals(e.path("resource").asText()) || !"spark".equals(e.path("plugin").asText())) {
-                    continue;
-                }
-                assertTrue(e.path("context").asText().startsWith(app), e.toString());
+            for (JsonNode e : sparkEvents("alice")) {
+                String context = e.path("context").asText();
+                assertTrue(context.startsWith(app), e.toString());
                 assertFalse(e.path("operation").asText().isEmpty(), e.toString());
-                allow |= "allow".equals(e.path("decision").asText()) && aliceGrant.equals(e.path("grant_id").asText());
+                if ("allow".equals(e.path("decision").asText()) && aliceGrant.equals(e.path("grant_id").asText())) {
+                    allowed.add(context);
+                }
                 deny |= "deny".equals(e.path("decision").asText());
             }
-            if (!allow || !deny) {
-                throw new IllegalStateException("allow=" + allow + " deny=" + deny);
+            boolean asRun = allowed.stream().anyMatch(c -> c.contains(EXECUTION) && allowed.contains(queryOf(c)));
+            if (!asRun || !deny) {
+                throw new IllegalStateException("allowed as run=" + asRun + " deny=" + deny + " allowed=" + allowed);
             }
             return null;
         });
     }
 
-    /** One check per plan: a single-use grant serves a query with a subquery once, then no other query. */
+    /**
+     * One check per plan (and one as it runs): a single-use grant serves a query with a subquery
+     * once, then no other query.
+     */
     @Test
     @Order(11)
     void singleUseGrantServesOneQuery() throws Exception {
         String sql = "SELECT count(*) FROM sales.orders WHERE id IN (SELECT id FROM sales.orders WHERE amount >= 0)";
-        service.grant("frank", List.of(ORDERS), List.of("read"), "5m", true);
+        String grantId = service.grant("frank", List.of(ORDERS), List.of("read"), "5m", true);
         assertEquals(ROWS, eventually(GRANT_REACHES_SPARK, "frank's single-use read", () -> count("frank", sql)));
         assertDenial(assertThrows(AnalysisException.class, () -> count("frank", sql)), "frank", "read", ORDERS);
+
+        // The check as the query ran was allowed under the consumed grant, and was the same query.
+        eventually(AUDIT_REACHES_SERVICE, AUDIT_POLL, "frank's query allowed as it ran", () -> {
+            List<String> allowed = new ArrayList<>();
+            for (JsonNode e : sparkEvents("frank")) {
+                String context = e.path("context").asText();
+                assertFalse(context.contains(EXECUTION) && "deny".equals(e.path("decision").asText()),
+                        "a check as the query ran was denied: " + e);
+                if ("allow".equals(e.path("decision").asText()) && grantId.equals(e.path("grant_id").asText())) {
+                    allowed.add(context);
+                }
+            }
+            if (allowed.stream().noneMatch(c -> c.contains(EXECUTION) && allowed.contains(queryOf(c)))) {
+                throw new IllegalStateException("no allow as the query ran yet: " + allowed);
+            }
+            return null;
+        });
+    }
+
+    /** The user's audit events from Spark on the zone's table. */
+    private static List<JsonNode> sparkEvents(String user) throws Exception {
+        List<JsonNode> events = new ArrayList<>();
+        for (JsonNode e : service.audit(user, APPROVER, APPROVERS)) {
+            if (ORDERS.equals(e.path("resource").asText()) && "spark".equals(e.path("plugin").asText())) {
+                events.add(e);
+            }
+        }
+        return events;
+    }
+
+    /** The context a query was checked with at analysis, from the context of its check as it ran. */
+    private static String queryOf(String context) {
+        int at = context.lastIndexOf(EXECUTION);
+        return at < 0 ? context : context.substring(0, at);
     }
 
     private static void assertCancelledFor(Throwable e, String grantId) {

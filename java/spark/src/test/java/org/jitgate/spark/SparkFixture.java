@@ -58,8 +58,17 @@ final class SparkFixture {
         }
     }
 
-    /** Retries until {@code action} stops throwing; fails with its last error after {@code bound}. */
+    /** Retries every 25 ms until {@code action} stops throwing; fails with its last error after {@code bound}. */
     static <T> T eventually(Duration bound, String what, PrivilegedExceptionAction<T> action) throws Exception {
+        return eventually(bound, Duration.ofMillis(25), what, action);
+    }
+
+    /**
+     * Retries every {@code pause} until {@code action} stops throwing; fails with its last error
+     * after {@code bound}.
+     */
+    static <T> T eventually(Duration bound, Duration pause, String what, PrivilegedExceptionAction<T> action)
+            throws Exception {
         long deadline = System.nanoTime() + bound.toNanos();
         while (true) {
             try {
@@ -68,7 +77,7 @@ final class SparkFixture {
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError(what + " did not happen within " + bound, e);
                 }
-                Thread.sleep(25);
+                Thread.sleep(pause.toMillis());
             }
         }
     }
