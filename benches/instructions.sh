@@ -8,7 +8,8 @@ count() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 printf '%-20s %8s %16s\n' scenario grants instructions/decide
-for grants in "${@:-10 10000 100000}"; do
+[ $# -gt 0 ] || set -- 10 10000 100000
+for grants in "$@"; do
   for s in protected_allow protected_no_grant outside_zones; do
     one=$(count "$s" 1 "$grants"); many=$(count "$s" 100001 "$grants")
     printf '%-20s %8s %16s\n' "$s" "$grants" "$(( (many - one) / 100000 ))"
