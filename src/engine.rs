@@ -245,7 +245,9 @@ impl Engine {
                 Decision::Deny(DenyReason::NoGrant) => {
                     match snap.single_use_grant(user, &key, actions, now) {
                         Some(g) => {
-                            single_use.push(g.clone());
+                            if !single_use.iter().any(|u| u.id == g.id) {
+                                single_use.push(g.clone());
+                            }
                             decided.push((key, actions, g.clone()));
                         }
                         None => return deny(&key, actions, DenyReason::NoGrant),
@@ -258,7 +260,6 @@ impl Engine {
         if decided.is_empty() {
             return Verdict::NotProtected;
         }
-        single_use.dedup_by(|a, b| a.id == b.id);
         for g in &single_use {
             if !self.consume(g, context.unwrap_or("")) {
                 for (key, actions, used) in &decided {
@@ -380,13 +381,15 @@ fn same_query(by: &str, context: &str) -> bool {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
-/// A place the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything.
+/// A place the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything. The
+/// model's own schemes in any case are not: `HDFS:/x` that failed to parse is bad input, never a
+/// way around a zone.
 fn foreign_place(resource: &str) -> bool {
     match resource.split_once(':') {
         Some((scheme, _)) => {
             !scheme.is_empty()
-                && scheme != "hdfs"
-                && scheme != "hive"
+                && !scheme.eq_ignore_ascii_case("hdfs")
+                && !scheme.eq_ignore_ascii_case("hive")
                 && scheme
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
@@ -485,6 +488,16 @@ fn encode_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_other_schemes_are_places_outside_the_model() {
+        assert!(foreign_place("file:/tmp/x"));
+        assert!(foreign_place("s3a://bucket/k"));
+        assert!(!foreign_place("HDFS:/lake/sales"));
+        assert!(!foreign_place("Hive:sales.t"));
+        assert!(!foreign_place("/lake/sales"));
+        assert!(!foreign_place("no scheme: here"));
+    }
 
     #[test]
     fn a_query_is_known_by_its_context_and_detail_added_to_it() {
