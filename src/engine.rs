@@ -381,15 +381,18 @@ fn same_query(by: &str, context: &str) -> bool {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
+/// Schemes that reach HDFS's own files by another way than an `hdfs:` path. A plugin must hand
+/// the core the HDFS path; until it does, such a place is bad input (denied), never "outside".
+const REACHES_HDFS: [&str; 6] = ["hdfs", "hive", "viewfs", "webhdfs", "swebhdfs", "har"];
+
 /// A place the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything. The
-/// model's own schemes in any case are not: `HDFS:/x` that failed to parse is bad input, never a
-/// way around a zone.
+/// model's own schemes in any case, and the other ways into HDFS, are not: `HDFS:/x` that failed
+/// to parse or `viewfs://c/lake` is bad input, never a way around a zone.
 fn foreign_place(resource: &str) -> bool {
     match resource.split_once(':') {
         Some((scheme, _)) => {
             !scheme.is_empty()
-                && !scheme.eq_ignore_ascii_case("hdfs")
-                && !scheme.eq_ignore_ascii_case("hive")
+                && !REACHES_HDFS.iter().any(|s| scheme.eq_ignore_ascii_case(s))
                 && scheme
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
@@ -495,6 +498,9 @@ mod tests {
         assert!(foreign_place("s3a://bucket/k"));
         assert!(!foreign_place("HDFS:/lake/sales"));
         assert!(!foreign_place("Hive:sales.t"));
+        assert!(!foreign_place("viewfs://cluster/lake/sales"));
+        assert!(!foreign_place("har://hdfs-nn:8020/lake/sales.har"));
+        assert!(!foreign_place("webhdfs://nn:9870/lake/sales"));
         assert!(!foreign_place("/lake/sales"));
         assert!(!foreign_place("no scheme: here"));
     }
