@@ -14,6 +14,7 @@ import java.util.function.Function;
 import org.apache.hadoop.hive.conf.HiveConf;
 import org.apache.hadoop.hive.ql.security.HiveAuthenticationProvider;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.AbstractHiveAuthorizer;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.DisallowTransformHook;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveAccessControlException;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveAuthzContext;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveAuthzPluginException;
@@ -164,10 +165,23 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
                 + " command.sha256=" + hash;
     }
 
-    /** Sessions cannot change jitgate's settings: they are HiveServer2's, not the user's. */
+    /**
+     * Sessions cannot change jitgate's settings (they are HiveServer2's, not the user's) or the
+     * query id the audit trail names. And what would run a user's own code as HiveServer2's user
+     * (with {@code doAs=false}, past both jitgate and the NameNode plugin) is closed as Hive's own
+     * SQL-standard authorizer closes it: TRANSFORM scripts, the reflective UDFs, and the
+     * {@code compile} command.
+     */
     @Override
     public void applyAuthorizationConfigPolicy(HiveConf hiveConf) {
-        hiveConf.addToRestrictList(JitGate.KEY_PREFIX);
+        hiveConf.addToRestrictList(JitGate.KEY_PREFIX + ",hive.query.id");
+        String hooks = hiveConf.getVar(HiveConf.ConfVars.PRE_EXEC_HOOKS).trim();
+        String noTransform = DisallowTransformHook.class.getName();
+        if (!hooks.contains(noTransform)) {
+            hiveConf.setVar(HiveConf.ConfVars.PRE_EXEC_HOOKS, hooks.isEmpty() ? noTransform : hooks + "," + noTransform);
+        }
+        hiveConf.setVar(HiveConf.ConfVars.HIVE_SERVER2_BUILTIN_UDF_BLACKLIST, "reflect,reflect2,java_method,in_file");
+        hiveConf.setVar(HiveConf.ConfVars.HIVE_SECURITY_COMMAND_WHITELIST, "set,reset,dfs,add,list,delete,reload");
     }
 
     @Override

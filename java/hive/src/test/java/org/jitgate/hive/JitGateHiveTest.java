@@ -297,6 +297,13 @@ class JitGateHiveTest {
         try (Connection gina = hive.connect("gina"); Statement st = gina.createStatement()) {
             SQLException set = assertThrows(SQLException.class, () -> st.execute("SET jitgate.hive.fallback=allow"));
             assertTrue(set.getMessage().contains("Cannot modify jitgate.hive.fallback"), set.getMessage());
+            // Code a user brings would run as HiveServer2's own user, past jitgate and the NameNode plugin.
+            SQLException transform = assertThrows(SQLException.class,
+                    () -> st.execute("SELECT TRANSFORM(1) USING 'cat' AS (x)"));
+            assertTrue(transform.getMessage().toLowerCase().contains("transform"), transform.getMessage());
+            SQLException reflect = assertThrows(SQLException.class,
+                    () -> st.execute("SELECT reflect('java.lang.System', 'getenv', 'HOME')"));
+            assertTrue(reflect.getMessage().contains("reflect"), reflect.getMessage());
             SQLException grant = assertThrows(SQLException.class,
                     () -> st.execute("GRANT SELECT ON TABLE sales.orders TO USER gina"));
             assertTrue(grant.getMessage().contains("not supported by jitgate; use the jitgate service"),

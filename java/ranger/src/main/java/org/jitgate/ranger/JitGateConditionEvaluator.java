@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * to jitgate actions by the core's {@code ranger} table ({@link JitGate#mapping}); resources by
  * {@link RangerResources}. The condition is false when the resource is in no jitgate zone (a grant
  * cannot exist there), when a requested access type has no actions in the table, and on any
- * failure: it can only narrow what a policy item allows.
+ * failure: it can only narrow what a policy item allows, where Ranger can load it (a plugin that
+ * cannot drops the condition: see {@link JitGateNoGrantConditionEvaluator} for the deny form).
  *
  * <p>Every decision inside a zone is audited by jitgate with the context
  * {@code ranger.service=<name> ranger.policy.id=<id> ranger.access=<types>}. Ranger hands a
