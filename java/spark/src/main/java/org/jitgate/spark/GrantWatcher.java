@@ -2,12 +2,14 @@ package org.jitgate.spark;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -64,6 +66,8 @@ final class GrantWatcher extends SparkListener implements Runnable {
     private final Map<Integer, Job> jobs = new ConcurrentHashMap<>();
     /** Running SQL executions checked as they run: "" while allowed or being checked, else why refused. */
     private final Map<Long, String> executions = new ConcurrentHashMap<>();
+    /** The first SQL execution of each analysed plan: the run its query is. */
+    private final Map<Checked, Long> firstRun = Collections.synchronizedMap(new WeakHashMap<>());
     /** Executions whose plan the daemon thread is to check as they run. */
     private final BlockingQueue<Started> started = new LinkedBlockingQueue<>();
     private final Thread thread;
@@ -207,7 +211,12 @@ final class GrantWatcher extends SparkListener implements Runnable {
      */
     private void checkAsItRuns(Started s) {
         Checked c = s.checked();
-        String context = c.context() + " " + EXECUTION_ID + "=" + s.executionId();
+        // The first run of an analysed plan is its query; running the same Dataset again is a new
+        // query to the core (a context that does not extend the first), so a single-use grant the
+        // first run consumed does not serve it.
+        long first = firstRun.computeIfAbsent(c, k -> s.executionId());
+        String query = first == s.executionId() ? c.context() : c.context() + "#rerun";
+        String context = query + " " + EXECUTION_ID + "=" + s.executionId();
         String refused;
         try {
             Verdict verdict = engine().check(c.user(), c.accesses().accesses(), c.operation(), context);
