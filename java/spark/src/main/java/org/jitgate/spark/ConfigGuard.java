@@ -11,8 +11,11 @@ import scala.Tuple2;
 /**
  * Refuses SQL that would loosen what the administrator fixed for the application: {@code SET} or
  * {@code RESET} of the session extensions, of the optimizer's excluded rules (jitgate needs no
- * optimizer rule, but rules other plugins enforce with must not be dropped by users either) and of
- * {@code spark.sql.runSQLOnFiles}.
+ * optimizer rule, but rules other plugins enforce with must not be dropped by users either), of
+ * {@code spark.sql.runSQLOnFiles}, and of what would make Spark reach the zones' data by a way
+ * jitgate does not name: legacy V1 commands (which carry database names as plain strings), catalogs
+ * a session registers ({@code spark.sql.catalog.*}) and filesystem implementations
+ * ({@code [spark.hadoop.]fs.<scheme>.impl}, e.g. HDFS under an invented scheme).
  *
  * <p>A bare {@code RESET} is allowed: Spark resets every key to the value the application started
  * with (SparkContext conf and the session's builder options), which for these keys is the
@@ -22,7 +25,9 @@ final class ConfigGuard {
     static final List<String> FIXED_KEYS = List.of(
             "spark.sql.extensions",
             "spark.sql.optimizer.excludedRules",
-            "spark.sql.runSQLOnFiles");
+            "spark.sql.runSQLOnFiles",
+            "spark.sql.legacy.useV1Command");
+    static final String CATALOGS = "spark.sql.catalog.";
 
     private ConfigGuard() {
     }
@@ -43,6 +48,10 @@ final class ConfigGuard {
 
     private static boolean fixed(String key) {
         String k = key.trim().toLowerCase(Locale.ROOT);
+        String fs = k.startsWith("spark.hadoop.") ? k.substring("spark.hadoop.".length()) : k;
+        if (k.startsWith(CATALOGS) || (fs.startsWith("fs.") && fs.endsWith(".impl"))) {
+            return true;
+        }
         for (String f : FIXED_KEYS) {
             if (f.toLowerCase(Locale.ROOT).equals(k)) {
                 return true;

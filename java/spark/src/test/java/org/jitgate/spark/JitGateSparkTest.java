@@ -217,6 +217,10 @@ class JitGateSparkTest {
             "SET spark.sql.runSQLOnFiles = false",
             "RESET spark.sql.runSQLOnFiles",
             "RESET spark.sql.optimizer.excludedRules",
+            "SET spark.sql.legacy.useV1Command=true",
+            "SET spark.sql.catalog.mine=org.example.Catalog",
+            "SET fs.lake.impl=org.apache.hadoop.hdfs.DistributedFileSystem",
+            "SET spark.hadoop.fs.lake.impl=org.apache.hadoop.hdfs.DistributedFileSystem",
         }) {
             AnalysisException e = assertThrows(AnalysisException.class, () -> as("alice", () -> spark.sql(sql)), sql);
             assertTrue(e.getMessage().startsWith("jitgate: ") && e.getMessage().contains("is not allowed"),
