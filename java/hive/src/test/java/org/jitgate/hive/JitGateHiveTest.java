@@ -30,7 +30,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,15 +60,7 @@ class JitGateHiveTest {
     private static InProcessHiveServer hive;
 
     @RegisterExtension
-    static final TestWatcher SERVICE_LOG_ON_FAILURE = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            if (service != null) {
-                System.err.println("---- jitgate serve output (" + context.getDisplayName() + " failed) ----\n"
-                        + service.log() + "---- end of jitgate serve output ----");
-            }
-        }
-    };
+    static final TestWatcher SERVICE_LOG_ON_FAILURE = JitGateService.logOnFailure(() -> service);
 
     @BeforeAll
     static void startServiceAndHiveServer() throws Exception {

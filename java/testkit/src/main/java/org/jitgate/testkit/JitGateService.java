@@ -15,7 +15,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * A real {@code jitgate serve} process for one test class, and its HTTP API acted on as a user
@@ -197,6 +200,23 @@ public final class JitGateService implements AutoCloseable {
 
     private HttpResponse<String> send(HttpRequest.Builder req) throws IOException, InterruptedException {
         return http.send(req.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * For {@code @RegisterExtension}: prints the service's output when a test fails, so a failure
+     * on a CI machine shows what the service saw.
+     */
+    public static TestWatcher logOnFailure(Supplier<JitGateService> service) {
+        return new TestWatcher() {
+            @Override
+            public void testFailed(ExtensionContext context, Throwable cause) {
+                JitGateService s = service.get();
+                if (s != null) {
+                    System.err.println("---- jitgate serve output (" + context.getDisplayName() + " failed) ----\n"
+                            + s.log() + "---- end of jitgate serve output ----");
+                }
+            }
+        };
     }
 
     /** Everything the process printed so far. */
