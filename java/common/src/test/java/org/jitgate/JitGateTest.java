@@ -68,6 +68,33 @@ class JitGateTest {
         }
     }
 
+    /** decide reads short strings through a stack buffer; what that buffer cannot take is read the slow way. */
+    @Test
+    void protectedDecisionRecordsUserOperationAndContextExactly() throws Exception {
+        String longContext = "callerContext=" + "x".repeat(400);
+        String[][] calls = {
+            {"zo\u00eb", "open", "plain BMP text"},
+            {"alice", "open\u0000x", "NUL, which modified UTF-8 writes as two bytes"},
+            {"bob", "open", "crab \uD83E\uDD80 beyond the BMP"},
+            {"carol", "open", longContext},
+        };
+        try (JitGate gate = JitGate.open(offline("hdfs:/lake/sales"))) {
+            for (String[] c : calls) {
+                assertEquals(Decision.DENY_NO_SNAPSHOT, gate.decide(c[0], "/lake/sales/x", Action.READ, c[1], c[2]));
+            }
+        }
+        // One JSON event per line, in decision order; only the NUL needs escaping here.
+        String[] lines = java.nio.file.Files.readString(cache.resolve("audit-spill.jsonl")).split("\n");
+        assertEquals(calls.length, lines.length, String.join("\n", lines));
+        for (int i = 0; i < calls.length; i++) {
+            String[] fields = {"user", "operation", "context"};
+            for (int j = 0; j < fields.length; j++) {
+                String expected = "\"" + fields[j] + "\":\"" + calls[i][j].replace("\u0000", "\\u0000") + "\"";
+                assertTrue(lines[i].contains(expected), expected + " in " + lines[i]);
+            }
+        }
+    }
+
     @Test
     void closedOrForgedHandleDeniesInsteadOfCrashing() {
         JitGate gate = JitGate.open(offline("hdfs:/lake/sales"));

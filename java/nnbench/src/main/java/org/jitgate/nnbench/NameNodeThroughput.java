@@ -26,7 +26,7 @@ import org.jitgate.hdfs.JitGateAttributeProvider;
 
 /**
  * Hadoop's NNThroughputBenchmark against a NameNode with the default permission checker and
- * against one with jitgate, side by side in one JVM, alternating rounds so drift hits both.
+ * against one with jitgate, both up side by side in one JVM, each op run on both in every round.
  *
  * <p>The benchmark runs as the non-superuser {@code bench} ({@code -nonSuperUser}), since the
  * NameNode never sends its superuser to an enforcer. jitgate starts from a cached snapshot with
@@ -41,6 +41,7 @@ import org.jitgate.hdfs.JitGateAttributeProvider;
  */
 public final class NameNodeThroughput {
     private static final String USER = "bench";
+    private static final String[] MODES = {"default", "jitgate"};
     private static final Map<String, String> PLACES = new LinkedHashMap<>();
 
     static {
@@ -66,39 +67,93 @@ public final class NameNodeThroughput {
         int grants = args.length > 5 ? Integer.parseInt(args[5]) : 100000;
         Files.createDirectories(out);
 
+        // Both NameNodes stay up for the whole run, and every round runs each op on both, the
+        // order swapped each round (ABBA), so drift of this shared machine hits both modes alike
+        // and each round gives a paired ratio.
+        Map<String, MiniDFSCluster> clusters = new LinkedHashMap<>();
+        for (String mode : MODES) {
+            clusters.put(mode, start(mode, out.resolve(mode), grants));
+        }
         Map<String, List<Double>> results = new LinkedHashMap<>();
-        for (int round = 1; round <= rounds; round++) {
-            for (String mode : new String[] {"default", "jitgate"}) {
-                Path dir = out.resolve(mode + "-" + round);
-                MiniDFSCluster cluster = start(mode, dir, grants);
-                try {
-                    for (String op : ops) {
-                        for (Map.Entry<String, String> place : PLACES.entrySet()) {
-                            double opsPerSec = run(cluster, tap, op, place.getValue(), files, threads);
-                            boolean warmUp = rounds > 1 && round == 1;
+        try {
+            for (int round = 1; round <= rounds; round++) {
+                boolean warmUp = rounds > 1 && round == 1;
+                List<String> order = round % 2 == 1 ? List.of(MODES) : List.of(MODES[1], MODES[0]);
+                for (String op : ops) {
+                    for (Map.Entry<String, String> place : PLACES.entrySet()) {
+                        for (String mode : order) {
+                            long cpu = processCpuNanos();
+                            long audit = auditThreadCpuNanos();
+                            double opsPerSec = run(clusters.get(mode), tap, op, place.getValue(), files, threads);
+                            double cpuMicrosPerOp = (processCpuNanos() - cpu) / 1e3 / files;
+                            double auditMicrosPerOp = (auditThreadCpuNanos() - audit) / 1e3 / files;
+                            String key = op + " " + place.getKey() + " " + mode;
                             if (!warmUp) {
-                                results.computeIfAbsent(op + " " + place.getKey() + " " + mode,
-                                        k -> new ArrayList<>()).add(opsPerSec);
+                                results.computeIfAbsent(key, k -> new ArrayList<>()).add(opsPerSec);
+                                results.computeIfAbsent(key + " cpu", k -> new ArrayList<>()).add(cpuMicrosPerOp);
+                                results.computeIfAbsent(key + " audit", k -> new ArrayList<>()).add(auditMicrosPerOp);
                             }
-                            tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s%s",
-                                    round, mode, op, place.getKey(), opsPerSec, warmUp ? " (warm-up)" : ""));
+                            tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s %8.1f cpu-us/op %6.2f audit-us/op%s",
+                                    round, mode, op, place.getKey(), opsPerSec, cpuMicrosPerOp, auditMicrosPerOp,
+                                    warmUp ? " (warm-up)" : ""));
                         }
                     }
-                } finally {
-                    cluster.shutdown();
                 }
+            }
+        } finally {
+            for (MiniDFSCluster c : clusters.values()) {
+                c.shutdown();
             }
         }
         tap.report("");
-        tap.report(String.format("%-10s %-8s %14s %14s %8s", "op", "paths", "default ops/s", "jitgate ops/s", "ratio"));
+        tap.report("ops/s: medians of the counted rounds; ratio of medians; paired: median (min-max) of the");
+        tap.report("per-round ratios; cpu-us: process CPU time per op (NameNode, DataNode, benchmark clients, and");
+        tap.report("the set-up of the op's inputs), default and jitgate; audit-us: of that, jitgate's audit thread");
+        tap.report(String.format("%-10s %-8s %12s %12s %7s %22s %9s %9s %9s", "op", "paths", "default", "jitgate",
+                "ratio", "paired ratio", "cpu-us", "cpu-us", "audit-us"));
         for (String op : ops) {
             for (String place : PLACES.keySet()) {
-                double base = median(results.get(op + " " + place + " default"));
-                double gate = median(results.get(op + " " + place + " jitgate"));
-                tap.report(String.format("%-10s %-8s %14.0f %14.0f %7.1f%%", op, place, base, gate, 100 * gate / base));
+                List<Double> base = results.get(op + " " + place + " default");
+                List<Double> gate = results.get(op + " " + place + " jitgate");
+                List<Double> paired = new ArrayList<>();
+                for (int i = 0; i < base.size(); i++) {
+                    paired.add(gate.get(i) / base.get(i));
+                }
+                tap.report(String.format("%-10s %-8s %12.0f %12.0f %6.1f%% %8.1f%% (%4.1f-%5.1f%%) %9.1f %9.1f %9.2f", op, place,
+                        median(base), median(gate), 100 * median(gate) / median(base), 100 * median(paired),
+                        100 * paired.stream().mapToDouble(d -> d).min().orElse(0),
+                        100 * paired.stream().mapToDouble(d -> d).max().orElse(0),
+                        median(results.get(op + " " + place + " default cpu")),
+                        median(results.get(op + " " + place + " jitgate cpu")),
+                        median(results.get(op + " " + place + " jitgate audit"))));
             }
         }
         System.exit(0);
+    }
+
+    /**
+     * CPU time of the core's audit thread ("jitgate-audit", a native thread the JVM does not see),
+     * from the kernel's per-thread schedstat; 0 while there is none.
+     */
+    private static long auditThreadCpuNanos() throws java.io.IOException {
+        long total = 0;
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    if (Files.readString(task.resolve("comm")).strip().equals("jitgate-audit")) {
+                        total += Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]);
+                    }
+                } catch (java.io.IOException | RuntimeException gone) {
+                    // the thread ended between listing and reading
+                }
+            }
+        }
+        return total;
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static MiniDFSCluster start(String mode, Path dir, int grants) throws Exception {
