@@ -38,6 +38,15 @@ fn decide(c: &mut Criterion) {
     }
     g.finish();
 
+    // The floor beside them: one hash lookup of the whole path string in a table of the 1,000
+    // zone keys, which is what "costs about as much as a hash lookup" compares with.
+    let table: rustc_hash::FxHashMap<String, u32> = (0..1000)
+        .map(|i| (format!("hdfs:/lake/zone{i}"), i))
+        .collect();
+    c.bench_function("baseline/one_hash_lookup_of_the_path", |b| {
+        b.iter(|| table.get(black_box(IN_ZONE)))
+    });
+
     // Through the engine (canonical key check, snapshot load), as the bridges call it.
     let dir = tempfile::tempdir().unwrap();
     let snap = snapshot(10);
