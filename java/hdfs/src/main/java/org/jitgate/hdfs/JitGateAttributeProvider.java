@@ -52,6 +52,15 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
         return inode;
     }
 
+    /**
+     * What the NameNode asks for file status and listings. Its default decodes every path
+     * component into a String for the method above; jitgate changes no attribute, so it skips that.
+     */
+    @Override
+    public INodeAttributes getAttributes(byte[][] components, INodeAttributes inode) {
+        return inode;
+    }
+
     @Override
     public AccessControlEnforcer getExternalAccessControlEnforcer(AccessControlEnforcer defaultEnforcer) {
         return new JitGateEnforcer(defaultEnforcer, jitgate);
