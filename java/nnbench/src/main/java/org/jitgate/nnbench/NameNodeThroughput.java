@@ -20,13 +20,16 @@ import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.hdfs.DFSConfigKeys;
 import org.apache.hadoop.hdfs.HdfsConfiguration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.hdfs.server.namenode.INodeAttributeProvider;
+import org.apache.hadoop.hdfs.server.namenode.INodeAttributes;
 import org.apache.hadoop.hdfs.server.namenode.NNThroughputBenchmark;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.jitgate.hdfs.JitGateAttributeProvider;
 
 /**
- * Hadoop's NNThroughputBenchmark against a NameNode with the default permission checker and
- * against one with jitgate, both up side by side in one JVM, each op run on both in every round.
+ * Hadoop's NNThroughputBenchmark against a NameNode with the default permission checker, one with an
+ * attribute provider that changes nothing, and one with jitgate, all up side by side in one JVM,
+ * each op run on each in every round.
  *
  * <p>The benchmark runs as the non-superuser {@code bench} ({@code -nonSuperUser}), since the
  * NameNode never sends its superuser to an enforcer. jitgate starts from a cached snapshot with
@@ -41,7 +44,12 @@ import org.jitgate.hdfs.JitGateAttributeProvider;
  */
 public final class NameNodeThroughput {
     private static final String USER = "bench";
-    private static final String[] MODES = {"default", "jitgate"};
+    /**
+     * HDFS's own permission check; the same with an attribute provider that changes nothing (what
+     * Hadoop's plugin API costs any authorizer, Ranger's included, before it decides anything);
+     * jitgate.
+     */
+    private static final String[] MODES = {"default", "provider", "jitgate"};
     private static final Map<String, String> PLACES = new LinkedHashMap<>();
 
     static {
@@ -67,9 +75,9 @@ public final class NameNodeThroughput {
         int grants = args.length > 5 ? Integer.parseInt(args[5]) : 100000;
         Files.createDirectories(out);
 
-        // Both NameNodes stay up for the whole run, and every round runs each op on both, the
-        // order swapped each round (ABBA), so drift of this shared machine hits both modes alike
-        // and each round gives a paired ratio.
+        // The NameNodes stay up for the whole run, and every round runs each op on each of them,
+        // the order rotated from round to round, so drift of this shared machine hits all modes
+        // alike and each round gives paired ratios.
         Map<String, MiniDFSCluster> clusters = new LinkedHashMap<>();
         for (String mode : MODES) {
             clusters.put(mode, start(mode, out.resolve(mode), grants));
@@ -78,7 +86,8 @@ public final class NameNodeThroughput {
         try {
             for (int round = 1; round <= rounds; round++) {
                 boolean warmUp = rounds > 1 && round == 1;
-                List<String> order = round % 2 == 1 ? List.of(MODES) : List.of(MODES[1], MODES[0]);
+                List<String> order = new ArrayList<>(List.of(MODES));
+                java.util.Collections.rotate(order, round - 1);
                 for (String op : ops) {
                     for (Map.Entry<String, String> place : PLACES.entrySet()) {
                         for (String mode : order) {
@@ -106,29 +115,38 @@ public final class NameNodeThroughput {
             }
         }
         tap.report("");
-        tap.report("ops/s: medians of the counted rounds; ratio of medians; paired: median (min-max) of the");
-        tap.report("per-round ratios; cpu-us: process CPU time per op (NameNode, DataNode, benchmark clients, and");
-        tap.report("the set-up of the op's inputs), default and jitgate; audit-us: of that, jitgate's audit thread");
-        tap.report(String.format("%-10s %-8s %12s %12s %7s %22s %9s %9s %9s", "op", "paths", "default", "jitgate",
-                "ratio", "paired ratio", "cpu-us", "cpu-us", "audit-us"));
+        tap.report("ops/s: medians of the counted rounds. jitgate/default: ratio of the medians, then the median");
+        tap.report("(min-max) of the per-round ratios; provider/default: Hadoop's plugin API alone; jitgate/provider:");
+        tap.report("median of the per-round ratios, what jitgate itself adds. cpu-us: process CPU time per op");
+        tap.report("(NameNode, DataNode, benchmark clients, the set-up of the op's inputs); audit: jitgate's audit thread.");
+        tap.report(String.format("%-10s %-8s %8s %8s %8s %7s %21s %9s %9s %6s %6s %6s %6s", "op", "paths", "default",
+                "provider", "jitgate", "jg/def", "paired jg/def", "prov/def", "jg/prov", "cpu-d", "cpu-p", "cpu-j",
+                "audit"));
         for (String op : ops) {
             for (String place : PLACES.keySet()) {
-                List<Double> base = results.get(op + " " + place + " default");
-                List<Double> gate = results.get(op + " " + place + " jitgate");
-                List<Double> paired = new ArrayList<>();
-                for (int i = 0; i < base.size(); i++) {
-                    paired.add(gate.get(i) / base.get(i));
-                }
-                tap.report(String.format("%-10s %-8s %12.0f %12.0f %6.1f%% %8.1f%% (%4.1f-%5.1f%%) %9.1f %9.1f %9.2f", op, place,
-                        median(base), median(gate), 100 * median(gate) / median(base), 100 * median(paired),
-                        100 * paired.stream().mapToDouble(d -> d).min().orElse(0),
+                String at = op + " " + place + " ";
+                List<Double> base = results.get(at + "default");
+                List<Double> bare = results.get(at + "provider");
+                List<Double> gate = results.get(at + "jitgate");
+                List<Double> paired = ratios(gate, base);
+                tap.report(String.format("%-10s %-8s %8.0f %8.0f %8.0f %6.1f%% %6.1f%% (%5.1f-%5.1f%%) %8.1f%% %8.1f%% %6.1f %6.1f %6.1f %6.2f",
+                        op, place, median(base), median(bare), median(gate), 100 * median(gate) / median(base),
+                        100 * median(paired), 100 * paired.stream().mapToDouble(d -> d).min().orElse(0),
                         100 * paired.stream().mapToDouble(d -> d).max().orElse(0),
-                        median(results.get(op + " " + place + " default cpu")),
-                        median(results.get(op + " " + place + " jitgate cpu")),
-                        median(results.get(op + " " + place + " jitgate audit"))));
+                        100 * median(bare) / median(base), 100 * median(ratios(gate, bare)),
+                        median(results.get(at + "default cpu")), median(results.get(at + "provider cpu")),
+                        median(results.get(at + "jitgate cpu")), median(results.get(at + "jitgate audit"))));
             }
         }
         System.exit(0);
+    }
+
+    private static List<Double> ratios(List<Double> xs, List<Double> ys) {
+        List<Double> out = new ArrayList<>();
+        for (int i = 0; i < xs.size(); i++) {
+            out.add(xs.get(i) / ys.get(i));
+        }
+        return out;
     }
 
     /**
@@ -160,8 +178,14 @@ public final class NameNodeThroughput {
         Configuration conf = new HdfsConfiguration();
         conf.setBoolean(DFSConfigKeys.DFS_PERMISSIONS_ENABLED_KEY, true);
         conf.setLong(DFSConfigKeys.DFS_NAMENODE_MIN_BLOCK_SIZE_KEY, 16);
+        if (mode.equals("provider")) {
+            conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY, UnchangedProvider.class.getName());
+        }
         if (mode.equals("jitgate")) {
-            Path cache = dir.resolve("jitgate-cache");
+            // -Dnnbench.jitgate.cache=DIR puts the snapshot and the audit spill elsewhere (tmpfs,
+            // another disk) than the NameNode's own files and edit log.
+            String elsewhere = System.getProperty("nnbench.jitgate.cache");
+            Path cache = elsewhere == null ? dir.resolve("jitgate-cache") : Path.of(elsewhere);
             Files.createDirectories(cache);
             Files.writeString(cache.resolve("snapshot.json"), snapshot(grants));
             conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY, JitGateAttributeProvider.class.getName());
@@ -194,6 +218,32 @@ public final class NameNodeThroughput {
             throw new IllegalStateException("NNThroughputBenchmark printed no 'Ops per sec' for " + op);
         }
         return tap.lastOpsPerSec;
+    }
+
+    /**
+     * An attribute provider that changes no attribute and keeps HDFS's own permission check. With
+     * any provider installed, the NameNode decodes the path's components into Strings for each inode
+     * of every permission check (FSPermissionChecker#getINodeAttrs); this mode measures that alone.
+     * Like jitgate's, it takes file-status lookups as bytes.
+     */
+    public static final class UnchangedProvider extends INodeAttributeProvider {
+        @Override
+        public void start() {
+        }
+
+        @Override
+        public void stop() {
+        }
+
+        @Override
+        public INodeAttributes getAttributes(String[] pathElements, INodeAttributes inode) {
+            return inode;
+        }
+
+        @Override
+        public INodeAttributes getAttributes(byte[][] components, INodeAttributes inode) {
+            return inode;
+        }
     }
 
     /** Heap after a full GC and the process RSS, with the cluster (and for jitgate, its grants) loaded. */
