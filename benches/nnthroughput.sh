@@ -4,6 +4,7 @@
 #   benches/nnthroughput.sh [ops] [files] [threads] [rounds] [grants]
 #   e.g. benches/nnthroughput.sh open,fileStatus,create,mkdirs 10000 4 3 100000
 # First the heap and RSS of a fresh NameNode JVM without and with jitgate (and [grants] grants).
+# NNBENCH_JAVA_OPTS=-Dnnbench.time.checks=true times jitgate's part of each permission check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/target/nnbench"
@@ -21,4 +22,4 @@ for mode in default jitgate; do
   java $opens -Xmx4g -cp "$cp" org.jitgate.nnbench.NameNodeThroughput "$out" memory "$mode" "${5:-100000}"
 done
 # shellcheck disable=SC2086
-java $opens -Xmx4g -cp "$cp" org.jitgate.nnbench.NameNodeThroughput "$out" "$@"
+java $opens ${NNBENCH_JAVA_OPTS:-} -Xmx4g -cp "$cp" org.jitgate.nnbench.NameNodeThroughput "$out" "$@"

@@ -50,6 +50,8 @@ public final class NameNodeThroughput {
      * jitgate.
      */
     private static final String[] MODES = {"default", "provider", "jitgate"};
+    /** -Dnnbench.time.checks=true: jitgate's NameNode times its checks (TimedJitGateProvider). */
+    private static final boolean TIMED = Boolean.getBoolean("nnbench.time.checks");
     private static final Map<String, String> PLACES = new LinkedHashMap<>();
 
     static {
@@ -91,6 +93,7 @@ public final class NameNodeThroughput {
                 for (String op : ops) {
                     for (Map.Entry<String, String> place : PLACES.entrySet()) {
                         for (String mode : order) {
+                            TimedJitGateProvider.reset();
                             long cpu = processCpuNanos();
                             long audit = auditThreadCpuNanos();
                             double opsPerSec = run(clusters.get(mode), tap, op, place.getValue(), files, threads);
@@ -102,9 +105,21 @@ public final class NameNodeThroughput {
                                 results.computeIfAbsent(key + " cpu", k -> new ArrayList<>()).add(cpuMicrosPerOp);
                                 results.computeIfAbsent(key + " audit", k -> new ArrayList<>()).add(auditMicrosPerOp);
                             }
-                            tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s %8.1f cpu-us/op %6.2f audit-us/op%s",
+                            String timed = "";
+                            long checks = TimedJitGateProvider.CHECKS.sum();
+                            if (TIMED && mode.equals("jitgate") && checks > 0) {
+                                long all = TimedJitGateProvider.CHECK_NANOS.sum();
+                                long hdfs = TimedJitGateProvider.HDFS_NANOS.sum();
+                                timed = String.format(" | %.2f checks/op, per check: hdfs %.0f ns, jitgate %.0f ns",
+                                        (double) checks / files, (double) hdfs / checks, (double) (all - hdfs) / checks);
+                                if (!warmUp) {
+                                    results.computeIfAbsent(key + " jitgate-ns", k -> new ArrayList<>())
+                                            .add((double) (all - hdfs) / checks);
+                                }
+                            }
+                            tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s %8.1f cpu-us/op %6.2f audit-us/op%s%s",
                                     round, mode, op, place.getKey(), opsPerSec, cpuMicrosPerOp, auditMicrosPerOp,
-                                    warmUp ? " (warm-up)" : ""));
+                                    warmUp ? " (warm-up)" : "", timed));
                         }
                     }
                 }
@@ -136,6 +151,18 @@ public final class NameNodeThroughput {
                         100 * median(bare) / median(base), 100 * median(ratios(gate, bare)),
                         median(results.get(at + "default cpu")), median(results.get(at + "provider cpu")),
                         median(results.get(at + "jitgate cpu")), median(results.get(at + "jitgate audit"))));
+            }
+        }
+        if (TIMED) {
+            tap.report("");
+            tap.report("jitgate's part of a permission check on the handler thread, median of the counted rounds:");
+            for (String op : ops) {
+                for (String place : PLACES.keySet()) {
+                    List<Double> ns = results.get(op + " " + place + " jitgate jitgate-ns");
+                    if (ns != null) {
+                        tap.report(String.format("%-10s %-8s %8.0f ns", op, place, median(ns)));
+                    }
+                }
             }
         }
         System.exit(0);
@@ -188,7 +215,8 @@ public final class NameNodeThroughput {
             Path cache = elsewhere == null ? dir.resolve("jitgate-cache") : Path.of(elsewhere);
             Files.createDirectories(cache);
             Files.writeString(cache.resolve("snapshot.json"), snapshot(grants));
-            conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY, JitGateAttributeProvider.class.getName());
+            conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY,
+                    (TIMED ? TimedJitGateProvider.class : JitGateAttributeProvider.class).getName());
             conf.set("jitgate.cache.dir", cache.toString());
             conf.set("jitgate.audit.spill.max.bytes", String.valueOf(8L << 30));
         }
