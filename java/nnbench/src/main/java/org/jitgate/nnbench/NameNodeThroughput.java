@@ -47,9 +47,10 @@ public final class NameNodeThroughput {
     /**
      * HDFS's own permission check; the same with an attribute provider that changes nothing (what
      * Hadoop's plugin API costs any authorizer, Ranger's included, before it decides anything);
-     * jitgate.
+     * jitgate. -Dnnbench.modes=default,jitgate leaves the provider out (its columns then repeat
+     * default's).
      */
-    private static final String[] MODES = {"default", "provider", "jitgate"};
+    private static final String[] MODES = System.getProperty("nnbench.modes", "default,provider,jitgate").split(",");
     /** -Dnnbench.time.checks=true: jitgate's NameNode times its checks (TimedJitGateProvider). */
     private static final boolean TIMED = Boolean.getBoolean("nnbench.time.checks");
     private static final Map<String, String> PLACES = new LinkedHashMap<>();
@@ -141,7 +142,7 @@ public final class NameNodeThroughput {
             for (String place : PLACES.keySet()) {
                 String at = op + " " + place + " ";
                 List<Double> base = results.get(at + "default");
-                List<Double> bare = results.get(at + "provider");
+                List<Double> bare = results.getOrDefault(at + "provider", base);
                 List<Double> gate = results.get(at + "jitgate");
                 List<Double> paired = ratios(gate, base);
                 tap.report(String.format("%-10s %-8s %8.0f %8.0f %8.0f %6.1f%% %6.1f%% (%5.1f-%5.1f%%) %8.1f%% %8.1f%% %6.1f %6.1f %6.1f %6.2f",
@@ -149,7 +150,8 @@ public final class NameNodeThroughput {
                         100 * median(paired), 100 * paired.stream().mapToDouble(d -> d).min().orElse(0),
                         100 * paired.stream().mapToDouble(d -> d).max().orElse(0),
                         100 * median(bare) / median(base), 100 * median(ratios(gate, bare)),
-                        median(results.get(at + "default cpu")), median(results.get(at + "provider cpu")),
+                        median(results.get(at + "default cpu")),
+                        median(results.getOrDefault(at + "provider cpu", results.get(at + "default cpu"))),
                         median(results.get(at + "jitgate cpu")), median(results.get(at + "jitgate audit"))));
             }
         }
