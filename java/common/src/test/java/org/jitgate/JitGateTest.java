@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -84,7 +85,7 @@ class JitGateTest {
             }
         }
         // One JSON event per line, in decision order; only the NUL needs escaping here.
-        String[] lines = java.nio.file.Files.readString(cache.resolve("audit-spill.jsonl")).split("\n");
+        String[] lines = Files.readString(cache.resolve("audit-spill.jsonl")).split("\n");
         assertEquals(calls.length, lines.length, String.join("\n", lines));
         for (int i = 0; i < calls.length; i++) {
             String[] fields = {"user", "operation", "context"};

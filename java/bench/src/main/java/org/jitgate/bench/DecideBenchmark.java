@@ -5,8 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.jitgate.Action;
 import org.jitgate.JitGate;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -67,8 +69,8 @@ public class DecideBenchmark {
     public void stop() throws IOException {
         engine.close();
         // The spill grows by a record per protected call, gigabytes in a run.
-        try (java.util.stream.Stream<Path> files = Files.walk(cache)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        try (Stream<Path> files = Files.walk(cache)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 

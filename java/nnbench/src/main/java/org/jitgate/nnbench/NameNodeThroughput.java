@@ -1,6 +1,7 @@
 package org.jitgate.nnbench;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -11,9 +12,11 @@ import java.security.PrivilegedExceptionAction;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.permission.FsPermission;
@@ -90,7 +93,7 @@ public final class NameNodeThroughput {
             for (int round = 1; round <= rounds; round++) {
                 boolean warmUp = rounds > 1 && round == 1;
                 List<String> order = new ArrayList<>(List.of(MODES));
-                java.util.Collections.rotate(order, round - 1);
+                Collections.rotate(order, round - 1);
                 for (String op : ops) {
                     for (Map.Entry<String, String> place : PLACES.entrySet()) {
                         for (String mode : order) {
@@ -182,15 +185,15 @@ public final class NameNodeThroughput {
      * CPU time of the core's audit thread ("jitgate-audit", a native thread the JVM does not see),
      * from the kernel's per-thread schedstat; 0 while there is none.
      */
-    private static long auditThreadCpuNanos() throws java.io.IOException {
+    private static long auditThreadCpuNanos() throws IOException {
         long total = 0;
-        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
             for (Path task : (Iterable<Path>) tasks::iterator) {
                 try {
                     if (Files.readString(task.resolve("comm")).strip().equals("jitgate-audit")) {
                         total += Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]);
                     }
-                } catch (java.io.IOException | RuntimeException gone) {
+                } catch (IOException | RuntimeException gone) {
                     // the thread ended between listing and reading
                 }
             }
