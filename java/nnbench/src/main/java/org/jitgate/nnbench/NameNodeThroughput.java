@@ -114,11 +114,15 @@ public final class NameNodeThroughput {
                             if (TIMED && mode.equals("jitgate") && checks > 0) {
                                 long all = TimedJitGateProvider.CHECK_NANOS.sum();
                                 long hdfs = TimedJitGateProvider.HDFS_NANOS.sum();
-                                timed = String.format(" | %.2f checks/op, per check: hdfs %.0f ns, jitgate %.0f ns",
-                                        (double) checks / files, (double) hdfs / checks, (double) (all - hdfs) / checks);
+                                double decoded = (double) TimedJitGateProvider.DECODED_COMPONENTS.sum() / files;
+                                timed = String.format(" | %.2f checks/op, per check: hdfs %.0f ns, jitgate %.0f ns;"
+                                                + " %.1f getAttributes calls/op decoding %.1f components/op",
+                                        (double) checks / files, (double) hdfs / checks, (double) (all - hdfs) / checks,
+                                        (double) TimedJitGateProvider.ATTRIBUTE_CALLS.sum() / files, decoded);
                                 if (!warmUp) {
                                     results.computeIfAbsent(key + " jitgate-ns", k -> new ArrayList<>())
                                             .add((double) (all - hdfs) / checks);
+                                    results.computeIfAbsent(key + " decoded", k -> new ArrayList<>()).add(decoded);
                                 }
                             }
                             tap.report(String.format("round %d %-8s %-10s %-8s %10.0f ops/s %8.1f cpu-us/op %6.2f audit-us/op%s%s",
@@ -159,19 +163,56 @@ public final class NameNodeThroughput {
             }
         }
         if (TIMED) {
+            double perComponent = decodeNanos();
             tap.report("");
-            tap.report("jitgate's part of a permission check on the handler thread, median of the counted rounds:");
+            tap.report(String.format("jitgate's part of a permission check on the handler thread, and what Hadoop's"
+                    + " plugin API made the NameNode decode per op (at %.1f ns a component, measured here),"
+                    + " medians of the counted rounds:", perComponent));
             for (String op : ops) {
                 for (String place : PLACES.keySet()) {
                     List<Double> ns = results.get(op + " " + place + " jitgate jitgate-ns");
+                    List<Double> decoded = results.get(op + " " + place + " jitgate decoded");
                     if (ns != null) {
-                        tap.report(String.format("%-10s %-8s %8.0f ns", op, place, median(ns)));
+                        tap.report(String.format("%-10s %-8s %8.0f ns per check; %6.1f components decoded per op, %6.2f us",
+                                op, place, median(ns), median(decoded), median(decoded) * perComponent / 1e3));
                     }
                 }
             }
         }
         System.exit(0);
     }
+
+    /**
+     * ns per path component for what FSPermissionChecker#getINodeAttrs does with a provider
+     * installed: a String[] per inode and DFSUtil.bytes2String for each component up to it, here on
+     * the components of a path as the benchmark makes them. Warmed up before it is clocked.
+     */
+    private static double decodeNanos() {
+        byte[][] path = org.apache.hadoop.hdfs.server.namenode.INode.getPathComponents(
+                "/lake/sales/nnbench/create/ThroughputBenchDir0/ThroughputBench1234");
+        long sink = 0;
+        long components = 0;
+        long start = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            start = System.nanoTime();
+            components = 0;
+            for (int n = 0; n < 1_000_000; n++) {
+                for (int inode = 0; inode < path.length; inode++) {
+                    String[] elements = new String[inode + 1];
+                    for (int i = 0; i <= inode; i++) {
+                        elements[i] = org.apache.hadoop.hdfs.DFSUtil.bytes2String(path[i]);
+                    }
+                    sink += elements[inode].length();
+                    components += inode + 1;
+                }
+            }
+        }
+        double ns = (double) (System.nanoTime() - start) / components;
+        decodeSink = sink; // keeps the decoding from being optimised away
+        return ns;
+    }
+
+    private static volatile long decodeSink;
 
     private static List<Double> ratios(List<Double> xs, List<Double> ys) {
         List<Double> out = new ArrayList<>();
