@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per decision (callgrind), repeatable on a busy machine. benches/instructions.sh [grants...]
+# engine_allow counts the audit record too, the audit thread's work included.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cargo bench --manifest-path "$root/Cargo.toml" --bench instructions --no-run 2>/dev/null
@@ -10,7 +11,7 @@ count() {
 printf '%-20s %8s %16s\n' scenario grants instructions/decide
 [ $# -gt 0 ] || set -- 10 10000 100000
 for grants in "$@"; do
-  for s in protected_allow protected_no_grant outside_zones; do
+  for s in protected_allow protected_no_grant outside_zones engine_allow; do
     one=$(count "$s" 1 "$grants"); many=$(count "$s" 100001 "$grants")
     printf '%-20s %8s %16s\n' "$s" "$grants" "$(( (many - one) / 100000 ))"
   done

@@ -22,17 +22,75 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
 /// Records kept in memory while neither the service nor the spill file takes them.
 const MAX_UNWRITTEN: usize = 1_000_000;
 
-/// What a deciding thread hands over: the allocation of these strings is the one cost a
-/// protected decision pays beyond the lookups.
+/// What a deciding thread hands over. Its strings travel in one allocation, the one cost a
+/// protected decision pays beyond the lookups; the grant's ids are copied into it rather than
+/// shared, since a reference count is a cache line every deciding thread would write.
 pub struct Record {
-    pub time: i64,
-    pub user: String,
-    pub resource: String,
-    pub actions: ActionSet,
-    pub denied: Option<DenyReason>,
-    pub grant: Option<Arc<GrantRule>>,
-    pub operation: Option<String>,
-    pub context: Option<String>,
+    time: i64,
+    actions: ActionSet,
+    denied: Option<DenyReason>,
+    /// user, resource, grant id, request id, operation and context, end to end
+    text: Box<str>,
+    /// where each part ends in `text`
+    ends: [usize; PARTS],
+    /// bit i: part i is absent (null in the event)
+    absent: u8,
+}
+
+const PARTS: usize = 6;
+const USER: usize = 0;
+const RESOURCE: usize = 1;
+const GRANT: usize = 2;
+const REQUEST: usize = 3;
+const OPERATION: usize = 4;
+const CONTEXT: usize = 5;
+
+impl Record {
+    /// `outcome` is the grant an allow relied on, or why it was denied.
+    pub fn new(
+        time: i64,
+        user: &str,
+        resource: &str,
+        actions: ActionSet,
+        outcome: Result<&GrantRule, DenyReason>,
+        operation: Option<&str>,
+        context: Option<&str>,
+    ) -> Record {
+        let grant = outcome.as_ref().ok();
+        let parts = [
+            Some(user),
+            Some(resource),
+            grant.map(|g| &*g.id),
+            grant.map(|g| &*g.request_id),
+            operation,
+            context,
+        ];
+        let mut text = String::with_capacity(parts.iter().flatten().map(|p| p.len()).sum());
+        let (mut ends, mut absent) = ([0; PARTS], 0);
+        for (i, part) in parts.iter().enumerate() {
+            match part {
+                Some(p) => text.push_str(p),
+                None => absent |= 1 << i,
+            }
+            ends[i] = text.len();
+        }
+        Record {
+            time,
+            actions,
+            denied: outcome.err(),
+            text: text.into_boxed_str(),
+            ends,
+            absent,
+        }
+    }
+
+    fn part(&self, i: usize) -> Option<&str> {
+        if self.absent & (1 << i) != 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..self.ends[i])
+    }
 }
 
 struct Shared {
@@ -70,10 +128,9 @@ impl Audit {
             client,
             spill,
             flush,
-            origin,
-            seq: 0,
+            events: EventWriter::new(&origin.0, &origin.1),
             retry_at: None,
-            unwritten: Vec::new(),
+            unwritten: Lines::default(),
         };
         let handle = std::thread::Builder::new()
             .name("jitgate-audit".into())
@@ -122,33 +179,25 @@ struct Worker {
     client: Option<ServiceClient>,
     spill: Spill,
     flush: Duration,
-    /// (plugin, host) stamped on every event.
-    origin: (String, String),
-    seq: u64,
+    events: EventWriter,
     retry_at: Option<Instant>,
     /// Events neither posted nor spilled (the spill file failed); tried again each round.
-    unwritten: Vec<AuditEvent>,
+    unwritten: Lines,
 }
 
 impl Worker {
     fn run(mut self) {
-        let id_prefix = format!(
-            "{}-{}-{}",
-            self.origin.1,
-            std::process::id(),
-            wire::now_millis()
-        );
         loop {
             let stopping = self.shared.stop.load(Ordering::SeqCst);
             // The worker never waits inside the channel: a waiting receiver turns every deciding
             // thread's send into a futex wake-up (microseconds, paid under the NameNode's lock),
             // and waking per record would write the trail a record at a time. It sleeps a flush
             // interval instead, and drains without pause while batches come full.
-            let mut batch = Vec::new();
+            let mut events = Lines::default();
             let mut gone = false;
-            while batch.len() < BATCH {
+            while events.count < BATCH {
                 match self.rx.try_recv() {
-                    Ok(r) => batch.push(r),
+                    Ok(r) => self.events.write(&r, &mut events),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         gone = true;
@@ -156,20 +205,13 @@ impl Worker {
                     }
                 }
             }
-            let drained = batch.len() < BATCH;
-            let idle = batch.is_empty();
-            let events: Vec<AuditEvent> = batch
-                .into_iter()
-                .map(|r| {
-                    self.seq += 1;
-                    self.event(r, format!("{id_prefix}-{}", self.seq))
-                })
-                .collect();
-            if !self.unwritten.is_empty() {
+            let drained = events.count < BATCH;
+            let idle = events.count == 0;
+            if self.unwritten.count > 0 {
                 let again = std::mem::take(&mut self.unwritten);
                 self.deliver(&again);
             }
-            if !events.is_empty() {
+            if events.count > 0 {
                 self.deliver(&events);
             }
             if !self.spill.is_empty() && self.retry_due() {
@@ -179,7 +221,7 @@ impl Worker {
             if lost > 0 {
                 eprintln!("jitgate: audit queue full: {lost} denials could not be recorded (they were denied)");
             }
-            let blocked = self.spill.full() || self.spill.broken || !self.unwritten.is_empty();
+            let blocked = self.spill.full() || self.spill.broken || self.unwritten.count > 0;
             if blocked != self.shared.blocked.swap(blocked, Ordering::SeqCst) {
                 if blocked {
                     eprintln!(
@@ -205,9 +247,9 @@ impl Worker {
     }
 
     /// Posts directly when the service is reachable, else appends to the spill.
-    fn deliver(&mut self, events: &[AuditEvent]) {
+    fn deliver(&mut self, events: &Lines) {
         if let Some(client) = self.client.as_ref().filter(|_| self.retry_due()) {
-            match client.post_audit(events) {
+            match client.post_audit(&events.batch()) {
                 Ok(()) => {
                     self.retry_at = None;
                     return;
@@ -215,7 +257,7 @@ impl Worker {
                 Err(e) => {
                     eprintln!(
                         "jitgate: audit post failed, spilling {} events to disk: {e}",
-                        events.len()
+                        events.count
                     );
                     self.retry_at = Some(Instant::now() + RETRY_AFTER_FAILURE);
                 }
@@ -224,10 +266,10 @@ impl Worker {
         if !self.spill.append(events) {
             // Kept in memory and tried again each round; the trail counts as unavailable meanwhile,
             // so only denials can add to this.
-            self.unwritten.extend_from_slice(events);
-            if self.unwritten.len() > MAX_UNWRITTEN {
-                let drop = self.unwritten.len() - MAX_UNWRITTEN;
-                self.unwritten.drain(..drop);
+            self.unwritten.extend(events);
+            if self.unwritten.count > MAX_UNWRITTEN {
+                let drop = self.unwritten.count - MAX_UNWRITTEN;
+                self.unwritten.drop_oldest(drop);
                 eprintln!("jitgate: AUDIT RECORDS LOST: {drop} records dropped, neither the service nor the spill takes them");
             }
         }
@@ -244,11 +286,11 @@ impl Worker {
                     return;
                 }
             };
-            if chunk.events.is_empty() {
+            if chunk.events.count == 0 {
                 self.spill.consumed(chunk.end);
                 return;
             }
-            match client.post_audit(&chunk.events) {
+            match client.post_audit(&chunk.events.batch()) {
                 Ok(()) => self.spill.consumed(chunk.end),
                 Err(e) => {
                     eprintln!("jitgate: re-sending audit spill failed: {e}");
@@ -258,25 +300,227 @@ impl Worker {
             }
         }
     }
+}
 
-    fn event(&self, r: Record, id: String) -> AuditEvent {
-        AuditEvent {
-            id,
-            time: wire::format_time(r.time),
-            plugin: self.origin.0.clone(),
-            host: self.origin.1.clone(),
-            user: r.user,
-            resource: r.resource,
-            action: r.actions.to_string(),
-            decision: if r.denied.is_some() { "deny" } else { "allow" }.into(),
-            reason: r.denied.map(|d| d.name().to_string()),
-            grant_id: r.grant.as_ref().map(|g| g.id.to_string()),
-            request_id: r.grant.as_ref().map(|g| g.request_id.to_string()),
-            operation: r.operation,
-            context: r.context,
-        }
+/// Audit events as JSON lines: what the spill holds, and what a post is made of.
+#[derive(Default)]
+struct Lines {
+    /// each event followed by `\n`; JSON escapes every newline inside a string
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl Lines {
+    fn extend(&mut self, other: &Lines) {
+        self.bytes.extend_from_slice(&other.bytes);
+        self.count += other.count;
+    }
+
+    fn drop_oldest(&mut self, n: usize) {
+        let end = self
+            .bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(n.saturating_sub(1))
+            .map_or(self.bytes.len(), |(i, _)| i + 1);
+        self.bytes.drain(..end);
+        self.count = self.count.saturating_sub(n);
+    }
+
+    /// The body of `POST /v1/audit`, `{"events":[...]}`.
+    fn batch(&self) -> Vec<u8> {
+        const HEAD: &[u8] = b"{\"events\":[";
+        let mut body = Vec::with_capacity(HEAD.len() + self.bytes.len() + 2);
+        body.extend_from_slice(HEAD);
+        let lines = self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes);
+        body.extend(lines.iter().map(|b| if *b == b'\n' { b',' } else { *b }));
+        body.extend_from_slice(b"]}");
+        body
     }
 }
+
+/// Writes each record as the JSON line of its `wire::AuditEvent`, byte for byte what serde_json
+/// writes for the event (a test holds it to that), without building the event: the audit thread
+/// writes one per protected decision, and the owned event and serde's byte-wise escaping were
+/// most of its work.
+struct EventWriter {
+    /// `{"id":"<host>-<pid>-<start millis>-`, escaped once
+    id_head: Vec<u8>,
+    seq: u64,
+    /// `","plugin":"...","host":"...","user":"`, escaped once
+    origin: Vec<u8>,
+    /// the second `stamp` shows, and its time up to the milliseconds (`2026-12-01T09:00:05.`)
+    second: i64,
+    stamp: [u8; 20],
+}
+
+impl EventWriter {
+    fn new(plugin: &str, host: &str) -> EventWriter {
+        let mut id_head = b"{\"id\":\"".to_vec();
+        let prefix = format!("{host}-{}-{}-", std::process::id(), wire::now_millis());
+        json_chars(&mut id_head, &prefix);
+        let mut origin = b"\",\"plugin\":\"".to_vec();
+        json_chars(&mut origin, plugin);
+        origin.extend_from_slice(b"\",\"host\":\"");
+        json_chars(&mut origin, host);
+        origin.extend_from_slice(b"\",\"user\":\"");
+        EventWriter {
+            id_head,
+            seq: 0,
+            origin,
+            second: -1,
+            stamp: [0; 20],
+        }
+    }
+
+    fn write(&mut self, r: &Record, lines: &mut Lines) {
+        let out = &mut lines.bytes;
+        self.seq += 1;
+        out.extend_from_slice(&self.id_head);
+        decimal(out, self.seq);
+        out.extend_from_slice(b"\",\"time\":\"");
+        self.time(out, r.time);
+        out.extend_from_slice(&self.origin);
+        json_chars(out, r.part(USER).unwrap_or_default());
+        out.extend_from_slice(b"\",\"resource\":\"");
+        json_chars(out, r.part(RESOURCE).unwrap_or_default());
+        out.extend_from_slice(b"\",\"action\":\"");
+        for (i, a) in r.actions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(a.name().as_bytes());
+        }
+        match r.denied {
+            None => out.extend_from_slice(b"\",\"decision\":\"allow\""),
+            Some(reason) => {
+                out.extend_from_slice(b"\",\"decision\":\"deny\",\"reason\":\"");
+                out.extend_from_slice(reason.name().as_bytes());
+                out.push(b'"');
+            }
+        }
+        for (key, i) in [
+            (&b",\"grant_id\":"[..], GRANT),
+            (b",\"request_id\":", REQUEST),
+            (b",\"operation\":", OPERATION),
+            (b",\"context\":", CONTEXT),
+        ] {
+            out.extend_from_slice(key);
+            json_value(out, r.part(i));
+        }
+        out.extend_from_slice(b"}\n");
+        lines.count += 1;
+    }
+
+    /// `wire::format_time`, formatting each second once: records come in bursts within one.
+    fn time(&mut self, out: &mut Vec<u8>, millis: i64) {
+        let millis = millis.max(0);
+        let second = millis / 1000;
+        if second != self.second {
+            let whole = wire::format_time(second * 1000);
+            match whole.strip_suffix(".000Z") {
+                Some(head) if head.len() + 1 == self.stamp.len() => {
+                    self.stamp[..head.len()].copy_from_slice(head.as_bytes());
+                    self.stamp[head.len()] = b'.';
+                    self.second = second;
+                }
+                _ => {
+                    out.extend_from_slice(wire::format_time(millis).as_bytes());
+                    return;
+                }
+            }
+        }
+        out.extend_from_slice(&self.stamp);
+        let ms = (millis % 1000) as u32;
+        out.extend_from_slice(&[
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+            b'Z',
+        ]);
+    }
+}
+
+fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+fn json_value(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            out.push(b'"');
+            json_chars(out, s);
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// The inside of a JSON string, escaped as serde_json escapes it. Eight bytes at a time are
+/// tested for anything to escape (a control character, `"` or `\`), and clean runs are copied
+/// whole; only a word that holds such a byte is looked at byte by byte.
+fn json_chars(out: &mut Vec<u8>, s: &str) {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether any byte of `w` is below `n` (n <= 0x80); exact for "any", which is all it is asked.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * n as u64) & !w & HIGH != 0;
+    let clean = |w: u64| {
+        !below(w, 0x20)
+            && !below(w ^ (ONES * b'"' as u64), 1)
+            && !below(w ^ (ONES * b'\\' as u64), 1)
+    };
+    let bytes = s.as_bytes();
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        let end = bytes.len().min(i + 8);
+        let word = match bytes.get(i..i + 8) {
+            Some(eight) => eight.try_into().unwrap_or([0; 8]),
+            None => {
+                // the last few bytes, padded with a clean one
+                let mut padded = [b'a'; 8];
+                padded[..end - i].copy_from_slice(&bytes[i..end]);
+                padded
+            }
+        };
+        if !clean(u64::from_ne_bytes(word)) {
+            for (j, &b) in bytes.iter().enumerate().take(end).skip(i) {
+                let short = match b {
+                    b'"' | b'\\' => b,
+                    b'\n' => b'n',
+                    b'\r' => b'r',
+                    b'\t' => b't',
+                    0x08 => b'b',
+                    0x0c => b'f',
+                    0x00..=0x1f => 0,
+                    _ => continue,
+                };
+                out.extend_from_slice(&bytes[copied..j]);
+                if short != 0 {
+                    out.extend_from_slice(&[b'\\', short]);
+                } else {
+                    let hex = |n: u8| HEX[n as usize & 0xf];
+                    out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b)]);
+                }
+                copied = j + 1;
+            }
+        }
+        i = end;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Events waiting for the service, one JSON object per line. `sent` marks how far re-sending
 /// got; the file is truncated once all of it is through.
@@ -289,7 +533,7 @@ struct Spill {
 }
 
 struct Chunk {
-    events: Vec<AuditEvent>,
+    events: Lines,
     end: u64,
 }
 
@@ -322,19 +566,14 @@ impl Spill {
     }
 
     /// False when the events could not be written; the caller keeps them.
-    fn append(&mut self, events: &[AuditEvent]) -> bool {
-        let mut buf = Vec::new();
-        for e in events {
-            serde_json::to_writer(&mut buf, e).expect("audit events serialize");
-            buf.push(b'\n');
-        }
+    fn append(&mut self, events: &Lines) -> bool {
         let result = OpenOptions::new()
             .append(true)
             .open(&self.path)
-            .and_then(|mut f| f.write_all(&buf).and_then(|_| f.sync_data()));
+            .and_then(|mut f| f.write_all(&events.bytes).and_then(|_| f.sync_data()));
         match result {
             Ok(()) => {
-                self.len += buf.len() as u64;
+                self.len += events.bytes.len() as u64;
                 self.broken = false;
                 true
             }
@@ -353,16 +592,21 @@ impl Spill {
         let mut f = File::open(&self.path)?;
         f.seek(SeekFrom::Start(self.sent))?;
         let mut reader = BufReader::new(f);
-        let (mut events, mut end, mut line) = (Vec::new(), self.sent, String::new());
-        while events.len() < max_events {
+        let (mut events, mut end, mut line) = (Lines::default(), self.sent, String::new());
+        while events.count < max_events {
             line.clear();
             let n = reader.read_line(&mut line)?;
             if n == 0 || !line.ends_with('\n') {
                 break;
             }
             end += n as u64;
+            // A line the service would refuse would hold back the whole spill behind it.
             match serde_json::from_str::<AuditEvent>(line.trim_end()) {
-                Ok(e) => events.push(e),
+                Ok(_) => {
+                    events.bytes.extend_from_slice(line.trim_end().as_bytes());
+                    events.bytes.push(b'\n');
+                    events.count += 1;
+                }
                 Err(e) => eprintln!("jitgate: skipping unreadable audit spill line: {e}"),
             }
         }
@@ -416,6 +660,157 @@ fn truncate(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Action;
+    use crate::wire::AuditBatch;
+
+    /// Strings of characters JSON treats specially, and of one to four UTF-8 bytes.
+    fn awkward_strings() -> Vec<String> {
+        let alphabet: Vec<char> = (0u8..0x20)
+            .map(char::from)
+            .chain("\"\\/a Z~\u{7f}é€😀".chars())
+            .collect();
+        let mut out: Vec<String> = alphabet.iter().map(|c| c.to_string()).collect();
+        out.push(String::new());
+        out.push("hdfs:/lake/sales/orders/2026/11/27/part-00017.parquet".into());
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for len in 0..400 {
+            let s = (0..len % 41)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // mostly plain letters, as real paths are, so clean runs of eight occur
+                    match seed % 4 {
+                        0 => alphabet[(seed >> 8) as usize % alphabet.len()],
+                        _ => char::from(b'a' + (seed >> 8) as u8 % 26),
+                    }
+                })
+                .collect();
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in awkward_strings() {
+            let mut ours = b"\"".to_vec();
+            json_chars(&mut ours, &s);
+            ours.push(b'"');
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
+
+    /// The event the audit thread used to build and hand to serde_json.
+    fn event_of(r: &Record, id: String, plugin: &str, host: &str) -> AuditEvent {
+        AuditEvent {
+            id,
+            time: wire::format_time(r.time),
+            plugin: plugin.into(),
+            host: host.into(),
+            user: r.part(USER).unwrap().into(),
+            resource: r.part(RESOURCE).unwrap().into(),
+            action: r.actions.to_string(),
+            decision: if r.denied.is_some() { "deny" } else { "allow" }.into(),
+            reason: r.denied.map(|d| d.name().to_string()),
+            grant_id: r.part(GRANT).map(Into::into),
+            request_id: r.part(REQUEST).map(Into::into),
+            operation: r.part(OPERATION).map(Into::into),
+            context: r.part(CONTEXT).map(Into::into),
+        }
+    }
+
+    #[test]
+    fn an_event_line_is_what_serde_json_writes_for_its_event() {
+        let grant = GrantRule {
+            id: "g-1\"".into(),
+            request_id: "r-\n1".into(),
+            actions: ActionSet::ALL,
+            not_before: 0,
+            expires_at: 1,
+            single_use: false,
+        };
+        let both = ActionSet::EMPTY.with(Action::Read).with(Action::Export);
+        let texts = awkward_strings();
+        let (plugin, host) = ("hdfs\"", "nn-1\\x");
+        let mut writer = EventWriter::new(plugin, host);
+        let mut lines = Lines::default();
+        let mut records = vec![];
+        // same second, the next millisecond, another second, before the epoch, the last ms
+        let times = [
+            1_764_579_605_123,
+            1_764_579_605_124,
+            1_764_579_606_000,
+            -5,
+            1_764_579_605_999,
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let outcome = match i % 3 {
+                0 => Ok(&grant),
+                1 => Err(DenyReason::NoGrant),
+                _ => Err(DenyReason::AuditUnavailable),
+            };
+            let optional = |k: usize| (i % k != 0).then_some(text.as_str());
+            let r = Record::new(
+                times[i % times.len()],
+                text,
+                &texts[(i + 7) % texts.len()],
+                if i % 2 == 0 {
+                    both
+                } else {
+                    ActionSet::EMPTY.with(Action::Write)
+                },
+                outcome,
+                optional(4),
+                optional(5),
+            );
+            writer.write(&r, &mut lines);
+            records.push(r);
+        }
+        assert_eq!(lines.count, records.len());
+        let text = std::str::from_utf8(&lines.bytes).unwrap();
+        let id_start = format!("{host}-{}-", std::process::id());
+        for (i, (line, r)) in text.lines().zip(&records).enumerate() {
+            let parsed: AuditEvent = serde_json::from_str(line).unwrap();
+            assert!(parsed.id.starts_with(&id_start), "{}", parsed.id);
+            assert!(parsed.id.ends_with(&format!("-{}", i + 1)), "{}", parsed.id);
+            let expected = event_of(r, parsed.id.clone(), plugin, host);
+            assert_eq!(line, serde_json::to_string(&expected).unwrap());
+        }
+        let batch: AuditBatch = serde_json::from_slice(&lines.batch()).unwrap();
+        assert_eq!(batch.events.len(), records.len());
+        assert_eq!(batch.events[3].user, texts[3]);
+    }
+
+    #[test]
+    fn the_oldest_lines_are_dropped_first() {
+        let mut writer = EventWriter::new("hdfs", "nn");
+        let mut lines = Lines::default();
+        for user in ["u1", "u2", "u3"] {
+            let r = Record::new(
+                0,
+                user,
+                "hdfs:/x",
+                ActionSet::ALL,
+                Err(DenyReason::NoGrant),
+                None,
+                None,
+            );
+            writer.write(&r, &mut lines);
+        }
+        lines.drop_oldest(2);
+        let batch: AuditBatch = serde_json::from_slice(&lines.batch()).unwrap();
+        assert_eq!(lines.count, 1);
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(batch.events[0].user, "u3");
+        lines.drop_oldest(1);
+        assert_eq!((lines.count, lines.bytes.len()), (0, 0));
+        assert_eq!(&lines.batch()[..], b"{\"events\":[]}");
+    }
 
     #[test]
     fn a_torn_last_spill_line_is_cut_off_on_open() {

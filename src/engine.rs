@@ -162,17 +162,19 @@ impl Engine {
             Ok(k) => k,
             Err(_) => return self.refuse(a, DenyReason::BadInput),
         };
-        let snap = self.snapshot();
-        if !snap.protects(&key, a.subtree) {
-            return Decision::NotProtected;
-        }
-        self.decide_protected(&snap, a, &key)
+        self.decide_protected(&self.snapshot(), a, &key).owned()
     }
 
-    /// For a caller that already checked `snap.protects(key)` and then read the rest of `a`.
-    pub fn decide_protected(&self, snap: &Snapshot, a: &Access, key: &str) -> Decision {
+    /// Decides `a` on its canonical `key` in `snap`, recording it when protected. The JNI bridge
+    /// calls it once `snap.protects(key)` told it to read the rest of `a`.
+    pub fn decide_protected<'s>(
+        &self,
+        snap: &'s Snapshot,
+        a: &Access,
+        key: &str,
+    ) -> Decision<&'s Arc<GrantRule>> {
         let now = wire::now_millis();
-        let d = snap.decide(a.user, key, a.actions, a.subtree, now).owned();
+        let d = snap.decide(a.user, key, a.actions, a.subtree, now);
         self.record(a, key, d, now)
     }
 
@@ -271,7 +273,7 @@ impl Engine {
         }
         let mut grants: Vec<Arc<str>> = vec![];
         for (key, actions, grant) in &decided {
-            if let Decision::Deny(reason) = record(key, *actions, Decision::Allow(grant.clone())) {
+            if let Decision::Deny(reason) = record(key, *actions, Decision::Allow(grant)) {
                 return Verdict::Deny(key.to_string(), *actions, reason);
             }
             if !grants.contains(&grant.id) {
@@ -320,36 +322,36 @@ impl Engine {
     /// Records and returns a denial decided before the snapshot could be asked.
     pub fn refuse(&self, a: &Access, reason: DenyReason) -> Decision {
         self.record(a, a.resource, Decision::Deny(reason), wire::now_millis())
+            .owned()
     }
 
     /// `now` is the decision's own clock reading, so the record carries the instant decided at.
-    fn record(&self, a: &Access, key: &str, d: Decision, now: i64) -> Decision {
-        let d = match d {
+    fn record<'g>(
+        &self,
+        a: &Access,
+        key: &str,
+        d: Decision<&'g Arc<GrantRule>>,
+        now: i64,
+    ) -> Decision<&'g Arc<GrantRule>> {
+        let outcome = match d {
             Decision::NotProtected => return d,
-            Decision::Allow(_) if !self.core.audit.writable() => {
-                Decision::Deny(DenyReason::AuditUnavailable)
-            }
-            d => d,
+            Decision::Allow(_) if !self.core.audit.writable() => Err(DenyReason::AuditUnavailable),
+            Decision::Allow(g) => Ok(&**g),
+            Decision::Deny(r) => Err(r),
         };
-        let recorded = self.core.audit.record(Record {
-            time: now,
-            user: a.user.to_string(),
-            resource: key.to_string(),
-            actions: a.actions,
-            denied: match &d {
-                Decision::Deny(r) => Some(*r),
-                _ => None,
-            },
-            grant: match &d {
-                Decision::Allow(g) => Some(g.clone()),
-                _ => None,
-            },
-            operation: a.operation.map(str::to_string),
-            context: a.context.map(str::to_string),
-        });
-        match d {
-            Decision::Allow(_) if !recorded => Decision::Deny(DenyReason::AuditUnavailable),
-            d => d,
+        let recorded = self.core.audit.record(Record::new(
+            now,
+            a.user,
+            key,
+            a.actions,
+            outcome,
+            a.operation,
+            a.context,
+        ));
+        match outcome {
+            Ok(_) if !recorded => Decision::Deny(DenyReason::AuditUnavailable),
+            Ok(_) => d,
+            Err(r) => Decision::Deny(r),
         }
     }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::wire::{AuditBatch, AuditEvent, Feed};
+use crate::wire::Feed;
 
 pub struct ServiceClient {
     agent: ureq::Agent,
@@ -66,13 +66,12 @@ impl ServiceClient {
             .map_err(|e| format!("unreadable feed from {url}: {e}"))
     }
 
-    pub fn post_audit(&self, events: &[AuditEvent]) -> Result<(), String> {
+    /// Posts a `wire::AuditBatch` the audit buffer wrote as JSON itself.
+    pub fn post_audit(&self, batch: &[u8]) -> Result<(), String> {
         let url = format!("{}/v1/audit", self.base);
-        let batch = AuditBatch {
-            events: events.to_vec(),
-        };
         self.with_auth(self.agent.post(&url))?
-            .send_json(&batch)
+            .set("Content-Type", "application/json")
+            .send_bytes(batch)
             .map_err(describe)?;
         Ok(())
     }
