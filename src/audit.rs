@@ -243,7 +243,7 @@ impl Worker {
     }
 
     fn retry_due(&self) -> bool {
-        self.retry_at.map_or(true, |t| Instant::now() >= t)
+        self.retry_at.is_none_or(|t| Instant::now() >= t)
     }
 
     /// Posts directly when the service is reachable, else appends to the spill.

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::feed::{self, Follower};
 use crate::model::{canonical_key, Action, ActionSet};
 use crate::service::ServiceClient;
-use crate::snapshot::{Decision, DenyReason, GrantRule, Snapshot};
+use crate::snapshot::{Decision, DenyReason, GrantRule, OnPath, Snapshot};
 use crate::wire;
 
 /// One access to decide. `user`, `operation` and `context` only matter when the resource is
@@ -162,19 +162,24 @@ impl Engine {
             Ok(k) => k,
             Err(_) => return self.refuse(a, DenyReason::BadInput),
         };
-        self.decide_protected(&self.snapshot(), a, &key).owned()
+        let snap = self.snapshot();
+        match snap.on_path(&key, a.subtree) {
+            Some(p) => self.decide_on(&snap, &p, a, &key).owned(),
+            None => Decision::NotProtected,
+        }
     }
 
-    /// Decides `a` on its canonical `key` in `snap`, recording it when protected. The JNI bridge
-    /// calls it once `snap.protects(key)` told it to read the rest of `a`.
-    pub fn decide_protected<'s>(
+    /// Decides and records `a` on its canonical `key`, which `snap.on_path` found protected.
+    /// The JNI bridge reads the rest of `a` (user, operation, context) only once it has `p`.
+    pub fn decide_on<'s>(
         &self,
         snap: &'s Snapshot,
+        p: &OnPath<'s>,
         a: &Access,
         key: &str,
     ) -> Decision<&'s Arc<GrantRule>> {
         let now = wire::now_millis();
-        let d = snap.decide(a.user, key, a.actions, a.subtree, now);
+        let d = snap.decide_on(p, a.user, key, a.actions, a.subtree, now);
         self.record(a, key, d, now)
     }
 

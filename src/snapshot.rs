@@ -170,6 +170,18 @@ impl std::fmt::Debug for Entry {
     }
 }
 
+/// Entries on one path kept by `Snapshot::on_path`: zones and grant keys rarely nest deeper.
+const ON_PATH: usize = 8;
+
+/// The index entries on the way to a protected key, outermost first.
+pub struct OnPath<'s> {
+    entries: [Option<&'s Entry>; ON_PATH],
+    /// how many entries are on the way; more than fit, and `decide_on` walks again
+    len: usize,
+    /// the key itself lies in a zone (else only zones below it make it protected)
+    in_zone: bool,
+}
+
 /// A grant or zone that could not be read; it is skipped and the rest of the snapshot used.
 #[derive(Debug)]
 pub struct Skipped(pub String);
@@ -264,6 +276,29 @@ impl Snapshot {
             || (subtree && self.index.any_below(key, |e| !e.zones.is_empty()))
     }
 
+    /// What an access to `key` meets on its way through the index; None when it needs no grant
+    /// (see `protects`). A bridge that reads the user only for protected keys asks this first
+    /// and decides with it, walking the index once.
+    #[inline]
+    pub fn on_path(&self, key: &str, subtree: bool) -> Option<OnPath<'_>> {
+        let mut p = OnPath {
+            entries: [None; ON_PATH],
+            len: 0,
+            in_zone: false,
+        };
+        self.index.any_on_path(key, |e| {
+            let e = &e[0];
+            p.in_zone |= !e.zones.is_empty();
+            if let Some(slot) = p.entries.get_mut(p.len) {
+                *slot = Some(e);
+            }
+            p.len += 1;
+            false
+        });
+        let below = || subtree && self.index.any_below(key, |e| !e.zones.is_empty());
+        (p.in_zone || below()).then_some(p)
+    }
+
     /// The decision for `user` doing `actions` on the canonical resource `key` at `now`.
     pub fn decide(
         &self,
@@ -273,25 +308,43 @@ impl Snapshot {
         subtree: bool,
         now: i64,
     ) -> Decision<&Arc<GrantRule>> {
-        let mut in_zone = false;
-        let mut covered = None;
-        // One walk answers both questions: is `key` in a zone, and do this user's grants on
-        // the way cover the actions (several grants may cover different actions).
-        let mut need = actions;
-        self.index.any_on_path(key, |e| {
-            let e = &e[0];
-            in_zone |= !e.zones.is_empty();
+        match self.on_path(key, subtree) {
+            Some(p) => self.decide_on(&p, user, key, actions, subtree, now),
+            None => Decision::NotProtected,
+        }
+    }
+
+    /// `decide` for a key whose `on_path` the caller holds.
+    #[inline]
+    pub fn decide_on<'s>(
+        &'s self,
+        p: &OnPath<'s>,
+        user: &str,
+        key: &str,
+        actions: ActionSet,
+        subtree: bool,
+        now: i64,
+    ) -> Decision<&'s Arc<GrantRule>> {
+        // Do this user's grants on the way cover the actions (several may cover different ones)?
+        let (mut need, mut covered) = (actions, None);
+        let mut cover = |e: &'s Entry| {
             for g in e.grants_of(user) {
                 if !g.single_use && g.actions.0 & need.0 != 0 && g.active(now) {
                     need = ActionSet(need.0 & !g.actions.0);
                     covered = covered.or(Some(g));
                 }
             }
-            false
-        });
-        if !in_zone && !(subtree && self.index.any_below(key, |e| !e.zones.is_empty())) {
-            return Decision::NotProtected;
+        };
+        match p.entries.get(..p.len) {
+            Some(entries) => entries.iter().flatten().for_each(|e| cover(e)),
+            None => {
+                self.index.any_on_path(key, |e| {
+                    cover(&e[0]);
+                    false
+                });
+            }
         }
+        let in_zone = p.in_zone;
         if self.fallback {
             return Decision::Deny(DenyReason::NoSnapshot);
         }
@@ -492,7 +545,7 @@ mod tests {
         )]);
         let allowed = s.decide("alice", "hdfs:/lake/sales/orders/part-0", READ, false, NOW);
         assert!(
-            matches!(allowed, Decision::Allow(ref g) if &*g.id == "g1"),
+            matches!(allowed, Decision::Allow(g) if &*g.id == "g1"),
             "{allowed:?}"
         );
         assert_eq!(
@@ -555,6 +608,49 @@ mod tests {
             s.decide("alice", "hdfs:/lake/sales/orders", READ, false, NOW + 1_000),
             Decision::Allow(_)
         ));
+    }
+
+    #[test]
+    fn grants_deeper_than_on_path_keeps_are_still_found() {
+        // a grant at each of 20 nested keys under the zone, alice's at the deepest: more entries
+        // on the way than `OnPath` holds, so the decision walks again for them
+        let mut key = "hdfs:/lake/sales".to_string();
+        let mut grants = vec![];
+        for i in 0..20 {
+            key.push_str(&format!("/d{i}"));
+            let user = if i == 19 { "alice" } else { "bob" };
+            grants.push(grant(
+                &format!("g{i}"),
+                user,
+                &key,
+                &["read"],
+                NOW - 1,
+                NOW + 1,
+            ));
+        }
+        let s = snap(grants);
+        let deep = format!("{key}/part-0");
+        let p = s.on_path(&deep, false).expect("protected");
+        assert!(p.len > ON_PATH);
+        assert!(matches!(
+            s.decide_on(&p, "alice", &deep, READ, false, NOW),
+            Decision::Allow(g) if &*g.id == "g19"
+        ));
+        assert_eq!(
+            s.decide("alice", &deep, WRITE, false, NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+        let shallow = "hdfs:/lake/sales/d0/d1/x";
+        assert!(s.on_path(shallow, false).unwrap().len <= ON_PATH);
+        assert_eq!(
+            s.decide("alice", shallow, READ, false, NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
+        assert!(s.on_path("hdfs:/lake/other", false).is_none());
+        assert!(
+            s.on_path("hdfs:/lake", true).is_some(),
+            "a zone below a subtree access"
+        );
     }
 
     #[test]

@@ -166,11 +166,13 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
             with_engine(engine as u64, |e| {
                 let snap = e.snapshot();
                 let key = canonical_key(resource);
-                if let Ok(k) = &key {
-                    if !snap.protects(k, subtree) {
-                        return 0;
-                    }
-                }
+                let on_path = match &key {
+                    Ok(k) => match snap.on_path(k, subtree) {
+                        Some(p) => Some(p),
+                        None => return 0,
+                    },
+                    Err(_) => None,
+                };
                 let mut bufs = [const { [const { MaybeUninit::uninit() }; SMALL] }; 3];
                 let mut heaps = [String::new(), String::new(), String::new()];
                 let [ub, ob, cb] = &mut bufs;
@@ -186,8 +188,8 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
                     operation,
                     context,
                 };
-                match (&key, &user) {
-                    (Ok(k), Some(_)) => e.decide_protected(&snap, &access, k).code(),
+                match (&key, &on_path, &user) {
+                    (Ok(k), Some(p), Some(_)) => e.decide_on(&snap, p, &access, k).code(),
                     // an unreadable resource or a missing user is recorded and denied
                     _ => e.refuse(&access, DenyReason::BadInput).code(),
                 }
