@@ -230,9 +230,9 @@ impl Engine {
                 }
                 return deny(a.resource, a.actions, DenyReason::BadInput);
             };
-            if !snap.protects(&key, false) {
+            let Some(on_path) = snap.on_path(&key, false) else {
                 continue;
-            }
+            };
             if a.actions.is_empty() {
                 return deny(&key, a.actions, DenyReason::Unmapped);
             }
@@ -247,7 +247,7 @@ impl Engine {
                     actions = actions.with(Action::Export);
                 }
             }
-            match snap.decide(user, &key, actions, false, now) {
+            match snap.decide_on(&on_path, user, &key, actions, false, now) {
                 Decision::Allow(g) => decided.push((key, actions, g.clone())),
                 Decision::Deny(DenyReason::NoGrant) => {
                     match snap.single_use_grant(user, &key, actions, now) {
