@@ -165,10 +165,10 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
             let subtree = actions & SUBTREE != 0;
             with_engine(engine as u64, |e| {
                 let snap = e.snapshot();
-                let key = canonical_key(resource);
-                let on_path = match &key {
-                    Ok(k) => match snap.on_path(k, subtree) {
-                        Some(p) => Some(p),
+                // the key and what it meets in the index; None for an unreadable resource
+                let found = match canonical_key(resource) {
+                    Ok(key) => match snap.on_path(&key, subtree) {
+                        Some(on_path) => Some((key, on_path)),
                         None => return 0,
                     },
                     Err(_) => None,
@@ -188,8 +188,8 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
                     operation,
                     context,
                 };
-                match (&key, &on_path, &user) {
-                    (Ok(k), Some(p), Some(_)) => e.decide_on(&snap, p, &access, k).code(),
+                match (&found, &user) {
+                    (Some((key, p)), Some(_)) => e.decide_on(&snap, p, &access, key).code(),
                     // an unreadable resource or a missing user is recorded and denied
                     _ => e.refuse(&access, DenyReason::BadInput).code(),
                 }
