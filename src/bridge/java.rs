@@ -1,10 +1,13 @@
 //! JNI entry points of `org.jitgate.JitGateNative` (java/common).
 //!
-//! The hot path is `decide`: the resource arrives as UTF-8 bytes (Java encodes an ASCII string
-//! with one vectorised copy; reading a String here would cost two conversion passes in the JVM)
-//! and is copied into a stack buffer; user, operation and context are read only when the
-//! resource is protected. A bare absolute path (`/lake/x`) is an HDFS path, which spares the
-//! NameNode a string concatenation.
+//! The hot path is `decide`, and what it pays for is calls into the JVM: each JNI function costs
+//! a thread-state transition, some 20 ns, more than the decision itself. So `decide` makes one
+//! such call outside zones and three inside one. The resource arrives as UTF-8 bytes (Java
+//! encodes an ASCII string with one vectorised copy; reading a String here would cost two
+//! conversion passes in the JVM) and is copied into a stack buffer; user, operation and context
+//! are read only when the resource is protected, one call each. Java passes every length along,
+//! which spares the calls that would ask for them. A bare absolute path (`/lake/x`) is an HDFS
+//! path, which spares the NameNode a string concatenation.
 
 use std::panic::AssertUnwindSafe;
 
@@ -23,29 +26,33 @@ const STACK: usize = 1024;
 const SUBTREE: jint = 0x100;
 const HDFS: &[u8] = b"hdfs:";
 
-/// Reads the resource's UTF-8 bytes into `buf` behind room for `hdfs:`, which is filled in when
-/// the resource is a bare absolute path. Long resources go to `heap`. No allocation otherwise.
+/// Reads the resource's `len` UTF-8 bytes (the Java caller passes `bytes.length`) into `buf`
+/// behind room for `hdfs:`, which is filled in when the resource is a bare absolute path. Long
+/// resources go to `heap`. No allocation otherwise.
 fn read_resource<'b>(
     env: &mut JNIEnv,
     bytes: &JByteArray,
+    len: jint,
     buf: &'b mut [MaybeUninit<u8>; STACK],
     heap: &'b mut Vec<u8>,
 ) -> Option<&'b str> {
-    if bytes.is_null() {
+    if bytes.is_null() || len < 0 {
         return None;
     }
-    let len = env.get_array_length(bytes).ok()? as usize;
+    let len = len as usize;
     let raw: &'b mut [u8] = if HDFS.len() + len <= STACK {
         let raw_env = env.get_raw();
         for (slot, b) in buf.iter_mut().zip(HDFS) {
             slot.write(*b);
         }
-        // SAFETY: a valid env and a non-null byte[] of `len` bytes; the region written lies
-        // inside `buf`, and the slice made covers only the prefix written above and the region.
+        // SAFETY: a valid env and a non-null byte[]. The region is zeroed before the JVM copies
+        // into it, so it is initialised even if the copy were refused (a length that is not the
+        // array's; JitGate, the only caller, passes its own array's), and it lies inside `buf`.
         unsafe {
             let f = &**raw_env;
-            let dst = buf.as_mut_ptr().add(HDFS.len()).cast::<jni::sys::jbyte>();
-            (f.GetByteArrayRegion?)(raw_env, bytes.as_raw(), 0, len as jint, dst);
+            let dst = buf.as_mut_ptr().add(HDFS.len()).cast::<u8>();
+            std::ptr::write_bytes(dst, 0, len);
+            (f.GetByteArrayRegion?)(raw_env, bytes.as_raw(), 0, len as jint, dst.cast());
             std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), HDFS.len() + len)
         }
     } else {
@@ -72,36 +79,44 @@ fn read_owned(env: &mut JNIEnv, s: &JString) -> Option<String> {
     unsafe { env.get_string_unchecked(s) }.ok().map(Into::into)
 }
 
-const SMALL: usize = 256;
+/// Room for 170 characters: user and operation names, and HDFS's caller contexts (128 bytes at most
+/// by default).
+const SMALL: usize = 512;
 
-/// A Java string as UTF-8, read into `buf` without allocating when it is short, else into
-/// `heap`; None for null. For the protected path of `decide`, which reads user, operation and
-/// context on every NameNode call inside a zone.
+/// A Java string of `chars` UTF-16 units (the caller passes `length()`) as UTF-8, read into
+/// `buf` with one JNI call when it is short, else into `heap`; None for null. For the protected
+/// path of `decide`, which reads user, operation and context on every NameNode call in a zone.
 fn read_str<'b>(
     env: &mut JNIEnv,
     s: &JString,
+    chars: jint,
     buf: &'b mut [MaybeUninit<u8>; SMALL],
     heap: &'b mut String,
 ) -> Option<&'b str> {
     if s.is_null() {
         return None;
     }
-    let raw_env = env.get_raw();
-    // SAFETY: a valid env and a non-null String (see read_owned). GetStringUTFRegion writes the
-    // modified UTF-8 of the whole string and a NUL, `bytes + 1` bytes, which fit in `buf`; the
-    // slice made covers only the `bytes` written. Modified UTF-8 is UTF-8 unless the string
-    // holds NUL or characters beyond the BMP; then from_utf8 fails and the string is read the
-    // slow way, which decodes them.
-    unsafe {
-        let f = &**raw_env;
-        let chars = (f.GetStringLength?)(raw_env, s.as_raw());
-        let bytes = (f.GetStringUTFLength?)(raw_env, s.as_raw());
-        if chars >= 0 && bytes >= 0 && (bytes as usize) < SMALL {
-            (f.GetStringUTFRegion?)(raw_env, s.as_raw(), 0, chars, buf.as_mut_ptr().cast());
-            let written = std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), bytes as usize);
-            if let Ok(text) = std::str::from_utf8(written) {
-                return Some(text);
-            }
+    // A UTF-16 unit takes at most 3 bytes of modified UTF-8, which never holds a 0 byte (it
+    // writes NUL as C0 80). So in a zeroed buffer the text ends at the first 0, whether or not
+    // the JVM writes a terminator; no call needs to ask for the byte length.
+    if chars >= 0 && (chars as usize) < SMALL / 3 {
+        let room = chars as usize * 3 + 1;
+        let raw_env = env.get_raw();
+        // SAFETY: a valid env and a non-null String (see read_owned) of `chars` units; the JVM
+        // writes at most `room` bytes, which were zeroed first and lie inside `buf`, so the
+        // slice made covers initialised bytes only.
+        let written = unsafe {
+            let f = &**raw_env;
+            let dst = buf.as_mut_ptr().cast::<u8>();
+            std::ptr::write_bytes(dst, 0, room);
+            (f.GetStringUTFRegion?)(raw_env, s.as_raw(), 0, chars, dst.cast());
+            std::slice::from_raw_parts(dst, room)
+        };
+        let end = written.iter().position(|&b| b == 0).unwrap_or(room);
+        // Modified UTF-8 is UTF-8 unless the string holds NUL or characters beyond the BMP;
+        // then this fails and the string is read the slow way, which decodes them.
+        if let Ok(text) = std::str::from_utf8(&written[..end]) {
+            return Some(text);
         }
     }
     *heap = read_owned(env, s)?;
@@ -150,16 +165,21 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
     _: JClass,
     engine: jlong,
     user: JString,
+    user_length: jint,
     resource: JByteArray,
+    resource_length: jint,
     actions: jint,
     operation: JString,
+    operation_length: jint,
     context: JString,
+    context_length: jint,
 ) -> jint {
     guarded(
         DenyReason::Internal as i32,
         AssertUnwindSafe(|| {
             let (mut buf, mut heap) = ([const { MaybeUninit::uninit() }; STACK], Vec::new());
-            let Some(resource) = read_resource(&mut env, &resource, &mut buf, &mut heap) else {
+            let resource = read_resource(&mut env, &resource, resource_length, &mut buf, &mut heap);
+            let Some(resource) = resource else {
                 return DenyReason::BadInput as i32;
             };
             let subtree = actions & SUBTREE != 0;
@@ -177,9 +197,9 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
                 let mut heaps = [String::new(), String::new(), String::new()];
                 let [ub, ob, cb] = &mut bufs;
                 let [uh, oh, ch] = &mut heaps;
-                let user = read_str(&mut env, &user, ub, uh);
-                let operation = read_str(&mut env, &operation, ob, oh);
-                let context = read_str(&mut env, &context, cb, ch);
+                let user = read_str(&mut env, &user, user_length, ub, uh);
+                let operation = read_str(&mut env, &operation, operation_length, ob, oh);
+                let context = read_str(&mut env, &context, context_length, cb, ch);
                 let access = Access {
                     user: user.unwrap_or(""),
                     resource,

@@ -64,7 +64,12 @@ public final class JitGate implements AutoCloseable {
      */
     public int decide(String user, String resource, int actions, String operation, String context) {
         byte[] bytes = resource == null ? null : resource.getBytes(StandardCharsets.UTF_8);
-        return JitGateNative.decide(handle, user, bytes, actions, operation, context);
+        return JitGateNative.decide(handle, user, length(user), bytes, bytes == null ? 0 : bytes.length,
+                actions, operation, length(operation), context, length(context));
+    }
+
+    private static int length(String s) {
+        return s == null ? 0 : s.length();
     }
 
     /** The message to show for a denial, naming user, resource, action and the link to request it. */

@@ -78,6 +78,8 @@ class JitGateTest {
             {"alice", "open\u0000x", "NUL, which modified UTF-8 writes as two bytes"},
             {"bob", "open", "crab \uD83E\uDD80 beyond the BMP"},
             {"carol", "open", longContext},
+            {"\u20ac".repeat(169), "", "the most a stack buffer takes: 169 three-byte characters"},
+            {"\u20ac".repeat(170), "open", "one more"},
         };
         try (JitGate gate = JitGate.open(offline("hdfs:/lake/sales"))) {
             for (String[] c : calls) {
@@ -103,8 +105,8 @@ class JitGateTest {
         gate.close();
         assertEquals(Decision.DENY_CLOSED, gate.decide("alice", "hdfs:/open/x", Action.READ, null, null));
         assertEquals(Decision.DENY_CLOSED,
-                JitGateNative.decide(0x7fff_0000_1234L, "alice", "hdfs:/open/x".getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                        Action.READ, null, null));
+                JitGateNative.decide(0x7fff_0000_1234L, "alice", 5, "hdfs:/open/x".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        12, Action.READ, null, 0, null, 0));
     }
 
     @Test
