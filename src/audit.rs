@@ -22,19 +22,19 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
 /// Records kept in memory while neither the service nor the spill file takes them.
 const MAX_UNWRITTEN: usize = 1_000_000;
 
-/// What a deciding thread hands over. Its strings travel in one allocation, the one cost a
-/// protected decision pays beyond the lookups; the grant's ids are copied into it rather than
-/// shared, since a reference count is a cache line every deciding thread would write.
+/// What a deciding thread hands over. Its strings travel inside it (`Text`), so a protected
+/// decision allocates nothing and the audit thread frees nothing another thread allocated; the
+/// grant's ids are copied into it rather than shared, since a reference count is a cache line
+/// every deciding thread would write.
 pub struct Record {
     time: i64,
     actions: ActionSet,
     denied: Option<DenyReason>,
-    /// user, resource, grant id, request id, operation and context, end to end
-    text: Box<str>,
-    /// where each part ends in `text`
-    ends: [usize; PARTS],
     /// bit i: part i is absent (null in the event)
     absent: u8,
+    /// where each part ends in `text`
+    ends: [u32; PARTS],
+    text: Text,
 }
 
 const PARTS: usize = 6;
@@ -44,6 +44,17 @@ const GRANT: usize = 2;
 const REQUEST: usize = 3;
 const OPERATION: usize = 4;
 const CONTEXT: usize = 5;
+
+/// Room for the usual record's strings (a user, a path of some 80 bytes, two ids of 12, an
+/// operation and a short context); the record is then 256 bytes, a slot of the audit queue.
+const INLINE: usize = 208;
+const _: () = assert!(std::mem::size_of::<Record>() == 256);
+
+/// The record's strings end to end: in place up to `INLINE` bytes, else in one allocation.
+enum Text {
+    Inline([u8; INLINE]),
+    Heap(Box<str>),
+}
 
 impl Record {
     /// `outcome` is the grant an allow relied on, or why it was denied.
@@ -65,22 +76,32 @@ impl Record {
             operation,
             context,
         ];
-        let mut text = String::with_capacity(parts.iter().flatten().map(|p| p.len()).sum());
-        let (mut ends, mut absent) = ([0; PARTS], 0);
+        let (mut ends, mut absent, mut end) = ([0; PARTS], 0, 0);
         for (i, part) in parts.iter().enumerate() {
             match part {
-                Some(p) => text.push_str(p),
+                Some(p) => end += p.len(),
                 None => absent |= 1 << i,
             }
-            ends[i] = text.len();
+            ends[i] = end as u32;
         }
+        let text = if end <= INLINE {
+            let mut bytes = [0; INLINE];
+            let mut at = 0;
+            for p in parts.iter().flatten() {
+                bytes[at..at + p.len()].copy_from_slice(p.as_bytes());
+                at += p.len();
+            }
+            Text::Inline(bytes)
+        } else {
+            Text::Heap(parts.iter().flatten().copied().collect::<String>().into())
+        };
         Record {
             time,
             actions,
             denied: outcome.err(),
-            text: text.into_boxed_str(),
-            ends,
             absent,
+            ends,
+            text,
         }
     }
 
@@ -88,8 +109,15 @@ impl Record {
         if self.absent & (1 << i) != 0 {
             return None;
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.text.get(start..self.ends[i])
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends[i] as usize;
+        match &self.text {
+            // SAFETY: `new` copied each part, a whole `&str`, to exactly `start..end`.
+            Text::Inline(bytes) => {
+                Some(unsafe { std::str::from_utf8_unchecked(&bytes[start..end]) })
+            }
+            Text::Heap(text) => text.get(start..end),
+        }
     }
 }
 
@@ -784,6 +812,71 @@ mod tests {
         let batch: AuditBatch = serde_json::from_slice(&lines.batch()).unwrap();
         assert_eq!(batch.events.len(), records.len());
         assert_eq!(batch.events[3].user, texts[3]);
+    }
+
+    #[test]
+    fn a_record_gives_back_its_strings_in_place_or_allocated() {
+        let grant = GrantRule {
+            id: "g-abcdefghij".into(),
+            request_id: "r-klmnopqrst".into(),
+            actions: ActionSet::ALL,
+            not_before: 0,
+            expires_at: 1,
+            single_use: false,
+        };
+        let (user, resource, operation) =
+            ("zoë", "hdfs:/lake/sales/orders/part-00017.parquet", "open");
+        let fixed = user.len() + resource.len() + 24 + operation.len();
+        // totals of INLINE - 1, INLINE and INLINE + 1 bytes, then far beyond
+        for (context, inline) in [
+            ("x".repeat(INLINE - 1 - fixed), true),
+            (
+                "€".repeat((INLINE - fixed) / 3) + &"y".repeat((INLINE - fixed) % 3),
+                true,
+            ),
+            (
+                "😀".repeat((INLINE + 1 - fixed) / 4) + &"z".repeat((INLINE + 1 - fixed) % 4),
+                false,
+            ),
+            ("q".repeat(5000), false),
+        ] {
+            let r = Record::new(
+                1,
+                user,
+                resource,
+                ActionSet::ALL,
+                Ok(&grant),
+                Some(operation),
+                Some(&context),
+            );
+            assert_eq!(
+                matches!(r.text, Text::Inline(_)),
+                inline,
+                "{} bytes",
+                r.ends[CONTEXT]
+            );
+            let got: Vec<_> = (0..PARTS).map(|i| r.part(i)).collect();
+            let want = [
+                Some(user),
+                Some(resource),
+                Some("g-abcdefghij"),
+                Some("r-klmnopqrst"),
+                Some(operation),
+                Some(context.as_str()),
+            ];
+            assert_eq!(got, want);
+        }
+        let denied = Record::new(
+            1,
+            "",
+            resource,
+            ActionSet::ALL,
+            Err(DenyReason::NoGrant),
+            None,
+            Some("c"),
+        );
+        let got: Vec<_> = (0..PARTS).map(|i| denied.part(i)).collect();
+        assert_eq!(got, [Some(""), Some(resource), None, None, None, Some("c")]);
     }
 
     #[test]

@@ -90,9 +90,10 @@ pub struct AuditBatch {
 
 /// Milliseconds since the Unix epoch, the core's one unit of time.
 pub fn now_millis() -> i64 {
+    // Not `as_millis`: its u128 division is a library call, on every protected decision.
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_secs() as i64 * 1000 + i64::from(d.subsec_millis()))
         .unwrap_or(0)
 }
 
