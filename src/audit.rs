@@ -93,7 +93,9 @@ impl Record {
             }
             Text::Inline(bytes)
         } else {
-            Text::Heap(parts.iter().flatten().copied().collect::<String>().into())
+            let mut text = String::with_capacity(end);
+            parts.iter().flatten().for_each(|p| text.push_str(p));
+            Text::Heap(text.into())
         };
         Record {
             time,
