@@ -1,8 +1,8 @@
 //! JNI entry points of `org.jitgate.JitGateNative` (java/common).
 //!
-//! The hot path is `decide`, and what it pays for is calls into the JVM: each JNI function costs
-//! a thread-state transition, some 20 ns, more than the decision itself. So `decide` makes one
-//! such call outside zones and three inside one. The resource arrives as UTF-8 bytes (Java
+//! The hot path is `decide`, and much of what it pays for is calls into the JVM: each JNI
+//! function costs a thread-state transition, some 15 ns, about what the decision itself costs.
+//! So `decide` makes one such call outside zones and three inside one. The resource arrives as UTF-8 bytes (Java
 //! encodes an ASCII string with one vectorised copy; reading a String here would cost two
 //! conversion passes in the JVM) and is copied into a stack buffer; user, operation and context
 //! are read only when the resource is protected, one call each. Java passes every length along,

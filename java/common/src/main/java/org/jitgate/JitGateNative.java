@@ -23,7 +23,7 @@ final class JitGateNative {
      * 0 not protected, 1 allow, 2 and up deny (see {@link Decision}). The resource is passed as UTF-8
      * bytes: cheaper across JNI than a String, which the JVM would convert twice. Each length is the
      * argument's own ({@code length()}, {@code length}, 0 for null): passing it spares the core a
-     * call back into the JVM to ask for it, which costs more than the decision.
+     * call back into the JVM to ask for it, which costs about what the decision does.
      */
     static native int decide(long engine, String user, int userLength, byte[] resource,
                              int resourceLength, int actions, String operation, int operationLength,

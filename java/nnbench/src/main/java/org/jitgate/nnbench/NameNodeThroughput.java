@@ -74,6 +74,10 @@ public final class NameNodeThroughput {
             cluster.shutdown();
             System.exit(0);
         }
+        if (!List.of(MODES).containsAll(List.of("default", "jitgate"))) {
+            throw new IllegalArgumentException("-Dnnbench.modes must name default and jitgate (the ratios need"
+                    + " both), not " + String.join(",", MODES));
+        }
         String[] ops = (args.length > 1 ? args[1] : "open,fileStatus,create,mkdirs").split(",");
         int files = args.length > 2 ? Integer.parseInt(args[2]) : 20000;
         int threads = args.length > 3 ? Integer.parseInt(args[3]) : 4;
