@@ -2,12 +2,12 @@
 //!
 //! The hot path is `decide`, and much of what it pays for is calls into the JVM: each JNI
 //! function costs a thread-state transition, some 15 ns, about what the decision itself costs.
-//! So `decide` makes one such call outside zones and three inside one. The resource arrives as UTF-8 bytes (Java
-//! encodes an ASCII string with one vectorised copy; reading a String here would cost two
-//! conversion passes in the JVM) and is copied into a stack buffer; user, operation and context
-//! are read only when the resource is protected, one call each. Java passes every length along,
-//! which spares the calls that would ask for them. A bare absolute path (`/lake/x`) is an HDFS
-//! path, which spares the NameNode a string concatenation.
+//! So `decide` makes one such call outside zones and three inside one. The resource arrives as
+//! UTF-8 bytes (Java encodes an ASCII string with one vectorised copy; reading a String here
+//! would cost two conversion passes in the JVM) and is copied into a stack buffer; user,
+//! operation and context are read only when the resource is protected, one call each. Java
+//! passes every length along, which spares the calls that would ask for them. A bare absolute
+//! path (`/lake/x`) is an HDFS path, which spares the NameNode a string concatenation.
 
 use std::panic::AssertUnwindSafe;
 

@@ -86,6 +86,8 @@ pub fn open(config_text: &str) -> u64 {
 }
 
 /// Calls `f` with the engine of `handle`, or returns `None` when there is none (or it closed).
+/// On a thread that is exiting, past its thread-locals, this panics, and the caller's guard
+/// denies.
 #[inline]
 pub fn with_engine<T>(handle: u64, f: impl FnOnce(&Engine) -> T) -> Option<T> {
     LAST.with(|last| {
@@ -147,6 +149,36 @@ mod tests {
         close(h);
         close(h);
         assert_eq!(with_engine(h, |_| 1), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_thread_switching_engines_finds_each_and_none_once_closed() {
+        let dir = std::env::temp_dir().join(format!("jitgate-bridge-two-{}", std::process::id()));
+        let config = |plugin| {
+            format!(
+                "jitgate.cache.dir={}\njitgate.plugin={plugin}",
+                dir.display()
+            )
+        };
+        let (a, b) = (open(&config("a")), open(&config("b")));
+        assert!(a != 0 && b != 0, "{}", last_error());
+        let plugin = |h| with_engine(h, |e| e.core().config.plugin.clone());
+        for _ in 0..3 {
+            assert_eq!(plugin(a).as_deref(), Some("a"));
+            assert_eq!(plugin(b).as_deref(), Some("b"));
+        }
+        close(a); // b is this thread's last engine
+        assert_eq!(plugin(a), None);
+        assert_eq!(plugin(b).as_deref(), Some("b"));
+        let other = std::thread::spawn(move || plugin(b)).join().unwrap();
+        assert_eq!(
+            other.as_deref(),
+            Some("b"),
+            "another thread finds it through the table"
+        );
+        close(b); // still this thread's last engine
+        assert_eq!(plugin(b), None);
         let _ = std::fs::remove_dir_all(dir);
     }
 
