@@ -68,7 +68,7 @@ impl Record {
         context: Option<&str>,
     ) -> Record {
         let grant = outcome.as_ref().ok();
-        let parts = [
+        let mut parts = [
             Some(user),
             Some(resource),
             grant.map(|g| &*g.id),
@@ -76,13 +76,10 @@ impl Record {
             operation,
             context,
         ];
-        let (mut ends, mut absent, mut end) = ([0; PARTS], 0, 0);
-        for (i, part) in parts.iter().enumerate() {
-            match part {
-                Some(p) => end += p.len(),
-                None => absent |= 1 << i,
-            }
-            ends[i] = end as u32;
+        let (mut ends, mut absent, mut end) = layout(&parts);
+        if end > u32::MAX as usize {
+            fit(&mut parts);
+            (ends, absent, end) = layout(&parts);
         }
         let text = if end <= INLINE {
             let mut bytes = [0; INLINE];
@@ -121,6 +118,42 @@ impl Record {
             Text::Heap(text) => text.get(start..end),
         }
     }
+}
+
+/// Where each part ends, which are absent, and the end of the last.
+fn layout(parts: &[Option<&str>; PARTS]) -> ([u32; PARTS], u8, usize) {
+    let (mut ends, mut absent, mut end) = ([0; PARTS], 0, 0);
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            Some(p) => end += p.len(),
+            None => absent |= 1 << i,
+        }
+        ends[i] = end as u32;
+    }
+    (ends, absent, end)
+}
+
+/// The parts' ends are u32s, so a record keeps at most u32::MAX bytes of them (a Java string may
+/// hold more): each is cut, on a character boundary, to the room the parts before it leave.
+#[cold]
+fn fit(parts: &mut [Option<&str>; PARTS]) {
+    let mut room = u32::MAX as usize;
+    for p in parts.iter_mut().flatten() {
+        *p = clip(p, room);
+        room -= p.len();
+    }
+}
+
+/// `s`, or its longest prefix of at most `max` bytes that ends on a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut n = max;
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    &s[..n]
 }
 
 struct Shared {
@@ -879,6 +912,14 @@ mod tests {
         );
         let got: Vec<_> = (0..PARTS).map(|i| denied.part(i)).collect();
         assert_eq!(got, [Some(""), Some(resource), None, None, None, Some("c")]);
+    }
+
+    #[test]
+    fn a_part_beyond_the_records_room_is_cut_on_a_character_boundary() {
+        assert_eq!(clip("aé", 3), "aé");
+        assert_eq!(clip("aé", 2), "a", "é is two bytes");
+        assert_eq!(clip("😀x", 3), "");
+        assert_eq!(clip("", 0), "");
     }
 
     #[test]

@@ -79,8 +79,8 @@ fn read_owned(env: &mut JNIEnv, s: &JString) -> Option<String> {
     unsafe { env.get_string_unchecked(s) }.ok().map(Into::into)
 }
 
-/// Room for 170 characters: user and operation names, and HDFS's caller contexts (128 bytes at most
-/// by default).
+/// Room for 169 characters (3 bytes each, and a 0): user and operation names, and HDFS's caller
+/// contexts (128 bytes at most by default).
 const SMALL: usize = 512;
 
 /// A Java string of `chars` UTF-16 units (the caller passes `length()`) as UTF-8, read into

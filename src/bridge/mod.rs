@@ -38,13 +38,17 @@ thread_local! {
     static LAST: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
 }
 
+/// Kept for `last_error` on this thread; lost on a thread that is exiting, past its
+/// thread-locals, where a panic here would abort the process.
 pub fn set_last_error(msg: impl Into<String>) {
     let msg = msg.into();
-    LAST_ERROR.with(|e| *e.borrow_mut() = msg);
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = msg);
 }
 
 pub fn last_error() -> String {
-    LAST_ERROR.with(|e| e.borrow().clone())
+    LAST_ERROR
+        .try_with(|e| e.borrow().clone())
+        .unwrap_or_default()
 }
 
 /// Runs `f`, turning a panic into `on_panic` and a last-error message, so nothing unwinds
@@ -86,25 +90,33 @@ pub fn open(config_text: &str) -> u64 {
 }
 
 /// Calls `f` with the engine of `handle`, or returns `None` when there is none (or it closed).
-/// On a thread that is exiting, past its thread-locals, this panics, and the caller's guard
-/// denies.
 #[inline]
 pub fn with_engine<T>(handle: u64, f: impl FnOnce(&Engine) -> T) -> Option<T> {
-    LAST.with(|last| {
-        if let Ok(last) = last.try_borrow() {
-            if let Some(s) = last.as_ref().filter(|s| s.handle == handle) {
-                return (!s.engine.core().closed()).then(|| f(&s.engine));
-            }
-        }
-        let slot = TABLE.get((handle & 0xff) as usize)?.load_full()?;
-        if slot.handle != handle {
-            return None;
-        }
+    let mut f = Some(f);
+    // Some(answer) when this thread's last engine is the handle's (the answer None if it closed);
+    // None when it is not, or on a thread exiting past its thread-locals.
+    let cached = LAST
+        .try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            let s = last.as_ref().filter(|s| s.handle == handle)?;
+            let f = f.take()?;
+            Some((!s.engine.core().closed()).then(|| f(&s.engine)))
+        })
+        .ok()
+        .flatten();
+    if let Some(answer) = cached {
+        return answer;
+    }
+    let slot = TABLE.get((handle & 0xff) as usize)?.load_full()?;
+    if slot.handle != handle {
+        return None;
+    }
+    let _ = LAST.try_with(|last| {
         if let Ok(mut last) = last.try_borrow_mut() {
             *last = Some(slot.clone());
         }
-        Some(f(&slot.engine))
-    })
+    });
+    f.take().map(|f| f(&slot.engine))
 }
 
 /// Closes the engine of `handle`; later calls with it are denied. Closing twice is harmless.

@@ -23,7 +23,9 @@ final class JitGateNative {
      * 0 not protected, 1 allow, 2 and up deny (see {@link Decision}). The resource is passed as UTF-8
      * bytes: cheaper across JNI than a String, which the JVM would convert twice. Each length is the
      * argument's own ({@code length()}, {@code length}, 0 for null): passing it spares the core a
-     * call back into the JVM to ask for it, which costs about what the decision does.
+     * call back into the JVM to ask for it, which costs about what the decision does. The core
+     * trusts them, so {@link JitGate#decide} is the only caller: a shorter resource length would be
+     * decided as a prefix of the path, a longer one leaves an exception pending.
      */
     static native int decide(long engine, String user, int userLength, byte[] resource,
                              int resourceLength, int actions, String operation, int operationLength,
