@@ -68,12 +68,17 @@ fn decide(c: &mut Criterion) {
             })
         })
     });
-    c.bench_function("engine/snapshot_load_protects", |b| {
-        b.iter(|| engine.snapshot().protects(black_box(OUTSIDE), false))
+    c.bench_function("engine/snapshot_load_on_path", |b| {
+        b.iter(|| {
+            engine
+                .snapshot()
+                .on_path(black_box(OUTSIDE), false)
+                .is_some()
+        })
     });
     let held = engine.snapshot();
-    c.bench_function("engine/held_snapshot_protects", |b| {
-        b.iter(|| held.protects(black_box(OUTSIDE), false))
+    c.bench_function("engine/held_snapshot_on_path", |b| {
+        b.iter(|| held.on_path(black_box(OUTSIDE), false).is_some())
     });
     drop(held);
     engine.close();

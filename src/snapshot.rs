@@ -268,17 +268,10 @@ impl Snapshot {
         (s, skipped)
     }
 
-    /// Whether an access to `key` needs a grant. With `subtree`, a zone anywhere below `key`
-    /// counts too (deleting or renaming `/lake` touches the zone `/lake/sales`).
-    #[inline]
-    pub fn protects(&self, key: &str, subtree: bool) -> bool {
-        self.index.any_on_path(key, |e| !e[0].zones.is_empty())
-            || (subtree && self.index.any_below(key, |e| !e.zones.is_empty()))
-    }
-
-    /// What an access to `key` meets on its way through the index; None when it needs no grant
-    /// (see `protects`). A bridge that reads the user only for protected keys asks this first
-    /// and decides with it, walking the index once.
+    /// What an access to `key` meets on its way through the index; None when it needs no grant:
+    /// `key` lies in no zone and, with `subtree`, no zone lies below it either (deleting or
+    /// renaming `/lake` touches the zone `/lake/sales`). A bridge that reads the user only for
+    /// protected keys asks this first and decides with it, walking the index once.
     #[inline]
     pub fn on_path(&self, key: &str, subtree: bool) -> Option<OnPath<'_>> {
         let mut p = OnPath {
