@@ -50,7 +50,7 @@ fn decide(c: &mut Criterion) {
     // Through the engine (canonical key check, snapshot load), as the bridges call it.
     let dir = tempfile::tempdir().unwrap();
     let snap = snapshot(10);
-    jitgate::feed::save(&dir.path().join("snapshot.json"), &snap).unwrap();
+    jitgate::cache::save(&dir.path().join("snapshot.json"), &snap).unwrap();
     let config = format!(
         "jitgate.cache.dir={}\njitgate.audit.spill.max.bytes=1099511627776",
         dir.path().display()

@@ -45,5 +45,5 @@ pub fn snapshot(grants: usize) -> Snapshot {
             single_use: false,
         })
         .collect();
-    Snapshot::build(1, zones, grants, now).0
+    Snapshot::build(1, zones, grants, &[], now).0
 }

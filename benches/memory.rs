@@ -59,7 +59,7 @@ fn inputs(n: usize) -> (Vec<Zone>, Vec<Grant>) {
 fn held(n: usize) -> isize {
     let before = LIVE.load(Ordering::Relaxed);
     let (zones, grants) = inputs(n);
-    let s = Snapshot::build(1, zones, grants, wire::now_millis()).0;
+    let s = Snapshot::build(1, zones, grants, &[], wire::now_millis()).0;
     let total = LIVE.load(Ordering::Relaxed) - before;
     drop(s);
     total

@@ -65,7 +65,7 @@ fn main() {
         tmp.path().join("cache").display()
     );
     let e = Engine::start(Config::parse(&config).unwrap()).unwrap();
-    spin_until(Duration::from_secs(20), || !e.snapshot().fallback);
+    spin_until(Duration::from_secs(20), || e.snapshot().verified);
 
     let (mut approve, mut revoke) = (vec![], vec![]);
     for i in 0..trials {

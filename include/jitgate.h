@@ -7,6 +7,12 @@
 #include <stdint.h>
 
 /**
+ * Action bit of the C ABI and JNI: the access changes the entry itself (delete, rename), so
+ * zones below it must be covered too.
+ */
+#define SUBTREE 256
+
+/**
  * Action bits, combinable.
  */
 #define JITGATE_READ 1
@@ -17,10 +23,7 @@
 
 #define JITGATE_TRANSFORM 8
 
-/**
- * The access changes the entry itself (delete, rename): zones below it must be covered too.
- */
-#define JITGATE_SUBTREE 256
+
 
 /**
  * Decision codes: not protected, allowed, and the reasons for a denial.
@@ -74,6 +77,22 @@ int32_t jitgate_decide(uint64_t engine,
                        uint32_t actions,
                        const char *operation,
                        const char *context);
+
+/**
+ * Decides moving `source` to `destination` (a rename, a concat's source into its target):
+ * `actions` on what moves, and `export` as well when the destination lies outside a zone the
+ * source carries. Codes as for `jitgate_decide`.
+ *
+ * # Safety
+ * Every pointer must be NULL or a NUL-terminated string.
+ */
+int32_t jitgate_decide_move(uint64_t engine,
+                            const char *user,
+                            const char *source,
+                            const char *destination,
+                            uint32_t actions,
+                            const char *operation,
+                            const char *context);
 
 /**
  * Writes the denial message for `code` into `buf`; returns the length it needs.

@@ -25,6 +25,9 @@ pub struct Config {
     pub host: String,
     pub fallback_zones: Vec<Resource>,
     pub feed_wait: Duration,
+    /// How long opening an engine waits for the service's first answer (so a new process does
+    /// not deny its first queries for want of a snapshot); zero to not wait.
+    pub start_wait: Duration,
     pub audit_spill_max_bytes: u64,
     pub audit_queue_capacity: usize,
     pub audit_flush: Duration,
@@ -44,6 +47,7 @@ impl Config {
             host: hostname(),
             fallback_zones: vec![],
             feed_wait: Duration::from_secs(30),
+            start_wait: Duration::from_secs(5),
             audit_spill_max_bytes: 256 << 20,
             audit_queue_capacity: 65_536,
             audit_flush: Duration::from_millis(200),
@@ -86,6 +90,9 @@ impl Config {
                 }
                 "jitgate.feed.wait.seconds" => {
                     c.feed_wait = Duration::from_secs(number(value)?.clamp(1, 60))
+                }
+                "jitgate.start.wait.millis" => {
+                    c.start_wait = Duration::from_millis(number(value)?.min(600_000))
                 }
                 "jitgate.audit.spill.max.bytes" => c.audit_spill_max_bytes = number(value)?,
                 "jitgate.audit.queue.capacity" => {

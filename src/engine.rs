@@ -9,8 +9,9 @@ use std::time::Duration;
 use arc_swap::{ArcSwap, Guard};
 
 use crate::audit::{Audit, Record};
+use crate::cache::{self, Refused};
 use crate::config::Config;
-use crate::feed::{self, Follower};
+use crate::feed::Follower;
 use crate::model::{canonical_key, Action, ActionSet};
 use crate::service::ServiceClient;
 use crate::snapshot::{Decision, DenyReason, GrantRule, OnPath, Snapshot};
@@ -73,6 +74,8 @@ pub struct Core {
     consumed: Mutex<Vec<(Arc<str>, String)>>,
     closed: AtomicBool,
     wake: (Mutex<()>, Condvar),
+    /// Set once the service has answered the follower, for `Engine::start` to wait on.
+    answered: (Mutex<bool>, Condvar),
 }
 
 impl Core {
@@ -83,6 +86,23 @@ impl Core {
 
     pub fn install(&self, s: Snapshot) {
         self.snapshot.store(Arc::new(s));
+    }
+
+    /// The follower applied an answer of the service.
+    pub fn answered(&self) {
+        *self.answered.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.answered.1.notify_all();
+    }
+
+    /// Waits up to `d` for the service's first answer; true once it came.
+    fn wait_answered(&self, d: Duration) -> bool {
+        let guard = self.answered.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (guard, _) = self
+            .answered
+            .1
+            .wait_timeout_while(guard, d, |answered| !*answered)
+            .unwrap_or_else(|p| p.into_inner());
+        *guard
     }
 
     pub fn closed(&self) -> bool {
@@ -103,13 +123,28 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads the last snapshot from the cache dir (or the fallback zones), then starts the audit
-    /// worker and, when a service is configured, the feed follower.
+    /// Loads the last snapshot from the cache dir, or starts closed (every `hdfs:` and `hive:`
+    /// key denied) when there is none it can verify; starts the audit worker and, when a service
+    /// is configured, the feed follower, and waits up to `jitgate.start.wait.millis` for the
+    /// service's first answer so the first decisions of a new process see current grants.
     pub fn start(config: Config) -> Result<Engine, String> {
         private_dir(&config.cache_dir)?;
         let snapshot_path = config.cache_dir.join("snapshot.json");
-        let snapshot = feed::load(&snapshot_path)
-            .unwrap_or_else(|| Snapshot::fallback(&config.fallback_zones));
+        let shown = snapshot_path.display();
+        let snapshot = match cache::load(&snapshot_path, &config.fallback_zones) {
+            Ok(s) => s,
+            Err(why) => {
+                let why = match why {
+                    Refused::Missing => format!("there is no cached snapshot at {shown}"),
+                    Refused::Unreadable(e) => format!("refusing the cached snapshot {shown}: {e}"),
+                };
+                eprintln!(
+                    "jitgate: WARNING: {why}; every hdfs: and hive: resource is denied \
+                     (no grant data yet) until the approval service answers"
+                );
+                Snapshot::closed()
+            }
+        };
         let client = |wait| {
             config
                 .service_url
@@ -133,6 +168,7 @@ impl Engine {
             audit,
             closed: AtomicBool::new(false),
             wake: (Mutex::new(()), Condvar::new()),
+            answered: (Mutex::new(false), Condvar::new()),
         });
         if let Some(client) = follower_client {
             let follower =
@@ -141,8 +177,20 @@ impl Engine {
                 .name("jitgate-feed".into())
                 .spawn(move || follower.run())
                 .map_err(|e| format!("cannot start the feed thread: {e}"))?;
+            let wait = core.config.start_wait;
+            if !wait.is_zero() && !core.wait_answered(wait) {
+                eprintln!(
+                    "jitgate: WARNING: the approval service did not answer within {} ms; {}",
+                    wait.as_millis(),
+                    if core.snapshot().verified {
+                        "enforcing the cached snapshot meanwhile"
+                    } else {
+                        "denying every hdfs: and hive: resource meanwhile"
+                    }
+                );
+            }
         } else {
-            eprintln!("jitgate: no jitgate.service.url: enforcing the cached snapshot or fallback zones only");
+            eprintln!("jitgate: no jitgate.service.url: enforcing the cached snapshot only");
         }
         Ok(Engine { core })
     }
@@ -181,6 +229,26 @@ impl Engine {
         let now = wire::now_millis();
         let d = snap.decide_on(p, a.user, key, a.actions, a.subtree, now);
         self.record(a, key, d, now)
+    }
+
+    /// Decides moving what lies at `a.resource` to `to` (a rename, a concat's source into its
+    /// target): the zones it carries (its own and any below it) must allow `a.actions`, and
+    /// `export` too when `to` lies outside one of them; data leaving a zone is an export
+    /// whoever moves it.
+    pub fn decide_move(&self, a: &Access, to: &str) -> Decision {
+        let (Ok(from), Ok(to)) = (canonical_key(a.resource), canonical_key(to)) else {
+            return self.refuse(a, DenyReason::BadInput);
+        };
+        let snap = self.snapshot();
+        let Some(p) = snap.on_path(&from, true) else {
+            return Decision::NotProtected;
+        };
+        let mut a = *a;
+        a.subtree = true;
+        if snap.leaves(&from, &to) {
+            a.actions = a.actions.with(Action::Export);
+        }
+        self.decide_on(&snap, &p, &a, &from).owned()
     }
 
     /// One decision for everything a query touches. Each access needs its actions; protected

@@ -1,12 +1,13 @@
 //! The follower of the service's change feed. It keeps the zones and grants it was told about,
 //! turns each change into a new immutable snapshot, swaps it in, and saves it under the cache
-//! dir so a restart while the service is down keeps enforcing.
+//! dir (`crate::cache`) so a restart while the service is down keeps enforcing.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache;
 use crate::engine::Core;
 use crate::service::ServiceClient;
 use crate::snapshot::Snapshot;
@@ -46,8 +47,10 @@ impl Follower {
     pub fn run(mut self) {
         let mut backoff = Duration::from_millis(100);
         let mut reported = false;
+        // The first call does not wait for changes: the engine's start waits for its answer.
+        let mut wait = Duration::ZERO;
         while !self.core.closed() {
-            match self.client.feed(self.cursor, self.wait) {
+            match self.client.feed(self.cursor, wait) {
                 Ok(feed) => {
                     backoff = Duration::from_millis(100);
                     if reported {
@@ -55,6 +58,8 @@ impl Follower {
                         reported = false;
                     }
                     self.apply(feed);
+                    self.core.answered();
+                    wait = self.wait;
                 }
                 Err(e) => {
                     if !reported {
@@ -94,8 +99,13 @@ impl Follower {
             return;
         }
         let grants = self.grants.values().cloned().collect();
-        let (snapshot, skipped) =
-            Snapshot::build(self.cursor, self.zones.clone(), grants, wire::now_millis());
+        let (snapshot, skipped) = Snapshot::build(
+            self.cursor,
+            self.zones.clone(),
+            grants,
+            &self.core.config.fallback_zones,
+            wire::now_millis(),
+        );
         for s in skipped {
             eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
         }
@@ -104,54 +114,11 @@ impl Follower {
         self.grants.retain(|id, _| kept.contains(id.as_str()));
         // Decisions see the change first; the copy on disk only matters at the next start.
         self.core.install(snapshot);
-        if let Err(e) = save(&self.cache, &self.core.snapshot()) {
+        if let Err(e) = cache::save(&self.cache, &self.core.snapshot()) {
             eprintln!(
                 "jitgate: cannot save snapshot to {}: {e}",
                 self.cache.display()
             );
         }
     }
-}
-
-/// Saves as a reset feed body, written to a temp file and renamed so a crash never leaves half.
-pub fn save(path: &Path, s: &Snapshot) -> std::io::Result<()> {
-    let body = Feed {
-        cursor: s.cursor,
-        server_time: wire::format_time(wire::now_millis()),
-        reset: true,
-        zones: Some(s.zones.clone()),
-        grants: s.grants.clone(),
-        revoked: vec![],
-    };
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    std::io::Write::write_all(&mut f, &serde_json::to_vec(&body)?)?;
-    // on disk before the rename, so a power loss leaves the old snapshot or the new, never an empty one
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-/// The last saved snapshot, if one exists and can be read.
-pub fn load(path: &Path) -> Option<Snapshot> {
-    let bytes = std::fs::read(path).ok()?;
-    let feed: Feed = match serde_json::from_slice(&bytes) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!(
-                "jitgate: ignoring unreadable snapshot {}: {e}",
-                path.display()
-            );
-            return None;
-        }
-    };
-    let (s, skipped) = Snapshot::build(
-        feed.cursor,
-        feed.zones.unwrap_or_default(),
-        feed.grants,
-        wire::now_millis(),
-    );
-    for k in skipped {
-        eprintln!("jitgate: ignoring unreadable snapshot entry: {}", k.0);
-    }
-    Some(s)
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bridge;
+pub mod cache;
 pub mod config;
 pub mod engine;
 pub mod engines;

@@ -121,10 +121,11 @@ impl GrantRule {
 
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    /// Change-feed cursor this snapshot reflects; 0 when it came from local fallback config.
+    /// Change-feed cursor this snapshot reflects; 0 for the closed snapshot.
     pub cursor: u64,
-    /// True until the first real snapshot: every zone resource is then denied.
-    pub fallback: bool,
+    /// From the service, or from a cache file that passed its check. Until then the engine is
+    /// closed: every `hdfs:` and `hive:` key is denied (`DenyReason::NoSnapshot`).
+    pub verified: bool,
     /// Zone resources and grants, each stored at its own key.
     index: Trie<Entry>,
     /// grant id → grant, for running queries that ask whether their grants still hold.
@@ -170,6 +171,9 @@ impl std::fmt::Debug for Entry {
     }
 }
 
+/// The zone name of `jitgate.fallback.zones` in a snapshot.
+pub const FALLBACK_ZONE: &str = "jitgate.fallback.zones";
+
 /// Entries on one path kept by `Snapshot::on_path`: zones and grant keys rarely nest deeper.
 const ON_PATH: usize = 8;
 
@@ -187,28 +191,22 @@ pub struct OnPath<'s> {
 pub struct Skipped(pub String);
 
 impl Snapshot {
-    /// Before any data arrives: protect the locally configured fallback zones, allow nothing in them.
-    pub fn fallback(resources: &[Resource]) -> Snapshot {
-        let zone = wire::Zone {
-            name: "fallback".into(),
-            resources: resources.iter().map(|r| r.to_string()).collect(),
-            approvers: vec![],
-            approvals: 1,
-            actions: vec![],
-            max_duration: "15m".into(),
-        };
-        let mut s = Snapshot::build(0, vec![zone], vec![], i64::MIN).0;
-        s.fallback = true;
-        s
+    /// Before a verified snapshot arrives: every `hdfs:` and `hive:` key is denied, in a zone or
+    /// not, since nothing yet says which are protected.
+    pub fn closed() -> Snapshot {
+        Snapshot::default()
     }
 
-    /// Builds the indexes. Grants already expired at `now` are left out; anything unreadable
-    /// is reported in the second value (a zone resource that can't be read can't be enforced,
-    /// so the caller logs it loudly).
+    /// Builds the indexes of a verified snapshot. The locally configured `fallback` resources are
+    /// zones too, whatever the service says (a safety net against a zone list that lost them).
+    /// Grants already expired at `now` are left out; anything unreadable is reported in the
+    /// second value (a zone resource that can't be read can't be enforced, so the caller logs
+    /// it loudly).
     pub fn build(
         cursor: u64,
         zones: Vec<wire::Zone>,
         grants: Vec<wire::Grant>,
+        fallback: &[Resource],
         now: i64,
     ) -> (Snapshot, Vec<Skipped>) {
         let mut skipped = vec![];
@@ -224,6 +222,13 @@ impl Snapshot {
                     }
                     Err(e) => skipped.push(Skipped(format!("zone {}: {e}", z.name))),
                 }
+            }
+        }
+        // after the service's zones, so `zone_of` names theirs where both name a key
+        let fallback_zone: Arc<str> = Arc::from(FALLBACK_ZONE);
+        for r in fallback {
+            if let Some(e) = index.value_mut(r.key(), || Entry::new(r.key())) {
+                e.zones.push(fallback_zone.clone());
             }
         }
         let mut by_id = HashMap::default();
@@ -259,7 +264,7 @@ impl Snapshot {
         }
         let s = Snapshot {
             cursor,
-            fallback: false,
+            verified: true,
             index,
             by_id,
             zones,
@@ -277,8 +282,11 @@ impl Snapshot {
         let mut p = OnPath {
             entries: [None; ON_PATH],
             len: 0,
-            in_zone: false,
+            in_zone: !self.verified,
         };
+        if !self.verified {
+            return Some(p); // every key is protected, and denied, until a snapshot is verified
+        }
         self.index.any_on_path(key, |e| {
             let e = &e[0];
             p.in_zone |= !e.zones.is_empty();
@@ -338,7 +346,7 @@ impl Snapshot {
             }
         }
         let in_zone = p.in_zone;
-        if self.fallback {
+        if !self.verified {
             return Decision::Deny(DenyReason::NoSnapshot);
         }
         if actions.is_empty() {
@@ -435,6 +443,16 @@ impl Snapshot {
             .any_on_path(key, |e| e[0].zones.iter().any(|z| &**z == zone))
     }
 
+    /// Whether moving what lies at `from` to `to` takes protected data out of a zone: `to` lies
+    /// outside `from`'s innermost zone, or outside a zone below `from` (which moves along).
+    pub fn leaves(&self, from: &str, to: &str) -> bool {
+        let outside = |zone: &str| !self.in_zone(to, zone);
+        self.zone_of(from).is_some_and(|z| outside(z))
+            || self
+                .index
+                .any_below(from, |e| e.zones.iter().any(|z| outside(z)))
+    }
+
     /// Whether the grant `id` is in this snapshot and inside its time window at `now`.
     pub fn grant_live(&self, id: &str, now: i64) -> bool {
         self.by_id.get(id).is_some_and(|g| g.active(now))
@@ -489,7 +507,7 @@ mod tests {
 
     fn snap(grants: Vec<wire::Grant>) -> Snapshot {
         let zones = vec![zone(&["hdfs:/lake/sales", "hive:sales.*"])];
-        let (s, skipped) = Snapshot::build(1, zones, grants, NOW);
+        let (s, skipped) = Snapshot::build(1, zones, grants, &[], NOW);
         assert!(skipped.is_empty(), "{skipped:?}");
         s
     }
@@ -700,15 +718,94 @@ mod tests {
     }
 
     #[test]
-    fn fallback_snapshot_denies_its_zones_and_nothing_else() {
-        let s = Snapshot::fallback(&[Resource::parse("hdfs:/lake/sales").unwrap()]);
+    fn a_move_leaves_when_its_destination_is_outside_a_zone_it_carries() {
+        let mut outer = zone(&["hdfs:/lake"]);
+        outer.name = "lake".into();
+        let (s, _) = Snapshot::build(
+            1,
+            vec![outer, zone(&["hdfs:/lake/sales"])],
+            vec![],
+            &[],
+            NOW,
+        );
+        let leaves = |from, to| s.leaves(from, to);
+        assert!(leaves(
+            "hdfs:/lake/sales/x",
+            "hdfs:/user/alice/.Trash/Current/lake/sales/x"
+        ));
+        assert!(
+            leaves("hdfs:/lake/sales/x", "hdfs:/lake/other/x"),
+            "out of the inner zone"
+        );
+        assert!(
+            !leaves("hdfs:/lake/sales/x", "hdfs:/lake/sales/y/x"),
+            "within the zone"
+        );
+        assert!(
+            !leaves("hdfs:/lake/other/x", "hdfs:/lake/sales/x"),
+            "into a nested zone"
+        );
+        assert!(
+            leaves("hdfs:/lake", "hdfs:/lake2"),
+            "the zones below move along"
+        );
+        assert!(!leaves("hdfs:/open/x", "hdfs:/open/y"));
+    }
+
+    #[test]
+    fn the_closed_snapshot_denies_every_hdfs_and_hive_key() {
+        let s = Snapshot::closed();
+        for key in [
+            "hdfs:/lake/sales/x",
+            "hdfs:/tmp/x",
+            "hdfs:/",
+            "hive:other.t",
+        ] {
+            assert_eq!(
+                s.decide("alice", key, READ, false, NOW),
+                Decision::Deny(DenyReason::NoSnapshot),
+                "{key}"
+            );
+        }
+        assert!(!s.grant_live("g1", NOW));
+    }
+
+    #[test]
+    fn fallback_zones_stay_zones_whatever_the_service_says() {
+        let fallback = [Resource::parse("hdfs:/lake/sales").unwrap()];
+        let lost = Snapshot::build(2, vec![], vec![], &fallback, NOW).0;
         assert_eq!(
-            s.decide("alice", "hdfs:/lake/sales/x", READ, false, NOW),
-            Decision::Deny(DenyReason::NoSnapshot)
+            lost.decide("alice", "hdfs:/lake/sales/x", READ, false, NOW),
+            Decision::Deny(DenyReason::NoGrant),
+            "a zone list without the zone does not open it"
         );
         assert_eq!(
-            s.decide("alice", "hdfs:/tmp/x", READ, false, NOW),
+            lost.decide("alice", "hdfs:/tmp/x", READ, false, NOW),
             Decision::NotProtected
+        );
+        let g = grant(
+            "g1",
+            "alice",
+            "hdfs:/lake/sales",
+            &["read"],
+            NOW,
+            NOW + 60_000,
+        );
+        let both = Snapshot::build(
+            3,
+            vec![zone(&["hdfs:/lake/sales"])],
+            vec![g],
+            &fallback,
+            NOW,
+        )
+        .0;
+        assert!(matches!(
+            both.decide("alice", "hdfs:/lake/sales/x", READ, false, NOW),
+            Decision::Allow(_)
+        ));
+        assert_eq!(
+            both.zone_of("hdfs:/lake/sales/x").map(|z| &**z),
+            Some("sales")
         );
     }
 
@@ -771,6 +868,7 @@ mod tests {
                 NOW,
                 NOW + 10,
             )],
+            &[],
             NOW,
         );
         assert_eq!(s.zone_of("hdfs:/lake/sales/x").map(|z| &**z), Some("sales"));
@@ -797,7 +895,7 @@ mod tests {
             NOW - 10,
             NOW - 1,
         );
-        let (s, skipped) = Snapshot::build(1, zones, vec![old, bad], NOW);
+        let (s, skipped) = Snapshot::build(1, zones, vec![old, bad], &[], NOW);
         assert_eq!(s.grants.len(), 0);
         assert_eq!(skipped.len(), 1);
     }

@@ -39,11 +39,7 @@ fn write_snapshot(dir: &Path) {
         }],
         revoked: vec![],
     };
-    std::fs::write(
-        dir.join("snapshot.json"),
-        serde_json::to_vec(&feed).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("snapshot.json"), jitgate::cache::encode(&feed)).unwrap();
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn approval_revocation_and_audit_reach_the_core() {
     let part = "hdfs:/lake/sales/orders/part-0";
 
     eventually(WAIT, "first snapshot", || {
-        (!e.snapshot().fallback).then_some(())
+        (e.snapshot().verified).then_some(())
     });
     assert_eq!(read(&e, "alice", part), Decision::Deny(DenyReason::NoGrant));
     assert_eq!(read(&e, "alice", "hdfs:/open/x"), Decision::NotProtected);
@@ -130,7 +130,7 @@ fn restart_while_service_is_down_keeps_enforcing_and_spilled_audit_is_resent() {
         tmp.path(),
         "jitgate.fallback.zones=hdfs:/lake/sales",
     );
-    assert!(!e.snapshot().fallback, "the cached snapshot was loaded");
+    assert!(e.snapshot().verified, "the cached snapshot was loaded");
     assert!(
         allowed(&read(&e, "alice", part)),
         "the cached grant still allows"
@@ -179,34 +179,175 @@ fn short_grant_is_denied_from_expiry_on_with_the_service_stopped() {
     e.close();
 }
 
-#[test]
-fn fallback_zones_are_denied_until_a_snapshot_exists() {
-    let tmp = tempfile::tempdir().unwrap();
-    // nothing listens on this port: the feed never answers
+/// A port nothing listens on: a service that is down.
+fn dead_url() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let e = engine(
-        &format!("http://127.0.0.1:{port}"),
-        tmp.path(),
-        "jitgate.fallback.zones=hdfs:/lake/sales",
+    format!("http://127.0.0.1:{port}")
+}
+
+fn check_read(e: &Engine, user: &str, resource: &str) -> Verdict {
+    e.check(
+        user,
+        &[query(resource, 1, false)],
+        Some("QUERY"),
+        Some("q-1"),
+    )
+}
+
+#[test]
+fn closed_until_a_verified_snapshot_whatever_the_cache_holds() {
+    // A snapshot the service really sent, then saved by the engine that followed it.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut svc = Service::start(tmp.path());
+    {
+        let e = engine(&svc.url, tmp.path(), "");
+        let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "10m"));
+        wait_saved(tmp.path(), &grant);
+        e.close();
+    }
+    svc.stop();
+    let saved = tmp.path().join("cache/snapshot.json");
+    let good = std::fs::read(&saved).unwrap();
+    let at = good.windows(11).position(|w| w == b"/lake/sales").unwrap();
+    let mut edited = good.clone();
+    edited[at + 6] = b'S'; // the zone now names /lake/Sales: parses, protects the wrong path
+    let caches: [(&str, Option<&[u8]>); 5] = [
+        ("no cache file", None),
+        ("garbage", Some(b"\x00\x13garbage")),
+        ("truncated", Some(&good[..good.len() / 2])),
+        ("an edited zone", Some(&edited)),
+        ("an empty file", Some(b"")),
+    ];
+    for (what, bytes) in caches {
+        match bytes {
+            Some(b) => std::fs::write(&saved, b).unwrap(),
+            None => std::fs::remove_file(&saved).unwrap(),
+        }
+        let e = engine(&dead_url(), tmp.path(), "jitgate.start.wait.millis=100");
+        assert!(!e.snapshot().verified, "{what}");
+        for key in [
+            "hdfs:/lake/sales/orders/part-0",
+            "hdfs:/tmp/x",
+            "hive:other.t",
+        ] {
+            assert_eq!(
+                read(&e, "alice", key),
+                Decision::Deny(DenyReason::NoSnapshot),
+                "{what}: {key}"
+            );
+        }
+        assert!(
+            matches!(
+                check_read(&e, "alice", "hdfs:/tmp/x"),
+                Verdict::Deny(_, _, DenyReason::NoSnapshot)
+            ),
+            "{what}: a query is closed too"
+        );
+        assert_eq!(
+            check_read(&e, "alice", "file:/tmp/x"),
+            Verdict::NotProtected,
+            "{what}"
+        );
+        let msg = e.explain("alice", "hdfs:/tmp/x", READ, DenyReason::NoSnapshot as i32);
+        assert!(msg.contains("(no grant data yet"), "{msg}");
+        e.close();
+    }
+    // The intact file is enforced as the service last said, with the service still down.
+    std::fs::write(&saved, &good).unwrap();
+    let e = engine(&dead_url(), tmp.path(), "jitgate.start.wait.millis=100");
+    assert!(allowed(&read(
+        &e,
+        "alice",
+        "hdfs:/lake/sales/orders/part-0"
+    )));
+    assert_eq!(read(&e, "alice", "hdfs:/tmp/x"), Decision::NotProtected);
+    e.close();
+}
+
+#[test]
+fn a_new_engine_decides_its_first_access_with_the_service_s_grants() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svc = Service::start(tmp.path());
+    let part = "hdfs:/lake/sales/orders/part-0";
+    let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "10m"));
+    for round in 0..3 {
+        // a new host each time: no cache, so only the first feed answer can open anything
+        let host = tempfile::tempdir().unwrap();
+        let e = engine(&svc.url, host.path(), "");
+        match read(&e, "alice", part) {
+            Decision::Allow(g) => assert_eq!(&*g.id, grant, "round {round}"),
+            d => panic!("round {round}: the first decision was {d:?}"),
+        }
+        assert_eq!(read(&e, "bob", part), Decision::Deny(DenyReason::NoGrant));
+        assert_eq!(read(&e, "bob", "hdfs:/open/x"), Decision::NotProtected);
+        e.close();
+    }
+}
+
+#[test]
+fn moving_data_out_of_its_zone_needs_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svc = Service::start(tmp.path());
+    let e = engine(&svc.url, tmp.path(), "");
+    let transform = ActionSet(8);
+    let mv = |user: &str, from: &str, to: &str| {
+        let a = Access {
+            user,
+            resource: from,
+            actions: transform,
+            subtree: true,
+            operation: Some("rename"),
+            context: None,
+        };
+        e.decide_move(&a, to)
+    };
+    let file = "hdfs:/lake/sales/orders/part-0";
+    let trash = "hdfs:/user/alice/.Trash/Current/lake/sales/orders/part-0";
+    svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["transform"], "10m"));
+    eventually(WAIT, "transform grant", || {
+        allowed(&mv("alice", file, "hdfs:/lake/sales/orders/part-9")).then_some(())
+    });
+    assert_eq!(
+        mv("alice", file, trash),
+        Decision::Deny(DenyReason::NoGrant),
+        "into the trash"
     );
     assert_eq!(
-        read(&e, "alice", "hdfs:/lake/sales/x"),
-        Decision::Deny(DenyReason::NoSnapshot)
+        mv("alice", file, "hdfs:/open/x"),
+        Decision::Deny(DenyReason::NoGrant)
     );
-    assert_eq!(read(&e, "alice", "hdfs:/tmp/x"), Decision::NotProtected);
-    let msg = e.explain(
-        "alice",
-        "hdfs:/lake/sales/x",
-        READ,
-        DenyReason::NoSnapshot as i32,
+    assert_eq!(
+        mv("alice", file, "hdfs:/lake/hr/x"),
+        Decision::Deny(DenyReason::NoGrant),
+        "another zone"
     );
-    assert!(
-        msg.contains("approval service has not been reached"),
-        "{msg}"
+    assert_eq!(
+        mv("alice", "hdfs:/lake", "hdfs:/lake2"),
+        Decision::Deny(DenyReason::NoGrant),
+        "the zone carried"
+    );
+    assert_eq!(
+        mv("alice", "hdfs:/open/a", "hdfs:/open/b"),
+        Decision::NotProtected
+    );
+    assert_eq!(
+        mv("alice", "hdfs:/open/a", "hdfs:/lake/sales/a"),
+        Decision::NotProtected,
+        "moving in is the destination's check"
+    );
+
+    svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["export"], "10m"));
+    eventually(WAIT, "export grant", || {
+        allowed(&mv("alice", file, trash)).then_some(())
+    });
+    assert!(allowed(&mv("alice", file, "hdfs:/open/x")));
+    assert_eq!(
+        mv("bob", file, "hdfs:/open/x"),
+        Decision::Deny(DenyReason::NoGrant)
     );
     e.close();
 }
@@ -263,7 +404,7 @@ fn a_query_is_decided_whole_and_a_single_use_grant_serves_one_query() {
     let svc = Service::start(tmp.path());
     let e = engine(&svc.url, tmp.path(), "");
     eventually(WAIT, "first snapshot", || {
-        (!e.snapshot().fallback).then_some(())
+        (e.snapshot().verified).then_some(())
     });
     let orders = query("hive:sales.orders", 1, false);
     let ctx = Some("hive.query.id=q1");

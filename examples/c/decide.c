@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "jitgate.h"
 
@@ -28,7 +27,7 @@ static uint32_t parse_actions(const char *list) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s USER RESOURCE ACTION[,ACTION] [WAIT_MS]\n", argv[0]);
+        fprintf(stderr, "usage: %s USER RESOURCE ACTION[,ACTION]\n", argv[0]);
         return 2;
     }
     uint32_t actions = parse_actions(argv[3]);
@@ -44,9 +43,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "jitgate_open failed: %s\n", err);
         return 2;
     }
-    /* An optional wait gives the feed follower time to fetch its first snapshot. */
-    if (argc > 4) usleep((useconds_t)atoi(argv[4]) * 1000);
-
+    /* jitgate_open waited for the service's first answer (jitgate.start.wait.millis); without
+     * it, or a verified cached snapshot, every hdfs: and hive: resource is denied. */
     int code = jitgate_decide(engine, argv[1], argv[2], actions, "example", NULL);
     int status = 0;
     if (code == JITGATE_ALLOW) {

@@ -13,7 +13,7 @@ pub const JITGATE_WRITE: u32 = 2;
 pub const JITGATE_EXPORT: u32 = 4;
 pub const JITGATE_TRANSFORM: u32 = 8;
 /// The access changes the entry itself (delete, rename): zones below it must be covered too.
-pub const JITGATE_SUBTREE: u32 = 0x100;
+pub const JITGATE_SUBTREE: u32 = super::SUBTREE;
 
 /// Decision codes: not protected, allowed, and the reasons for a denial.
 pub const JITGATE_NOT_PROTECTED: i32 = 0;
@@ -89,6 +89,35 @@ pub unsafe extern "C" fn jitgate_decide(
             context: unsafe { text(context) },
         };
         with_engine(engine, |e| e.decide(&access).code()).unwrap_or(DenyReason::Closed as i32)
+    })
+}
+
+/// Decides moving `source` to `destination` (a rename, a concat's source into its target):
+/// `actions` on what moves, and `export` as well when the destination lies outside a zone the
+/// source carries. Codes as for `jitgate_decide`.
+///
+/// # Safety
+/// Every pointer must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn jitgate_decide_move(
+    engine: u64,
+    user: *const c_char,
+    source: *const c_char,
+    destination: *const c_char,
+    actions: u32,
+    operation: *const c_char,
+    context: *const c_char,
+) -> i32 {
+    guarded(DenyReason::Internal as i32, || unsafe {
+        super::decide_move(
+            engine,
+            text(user),
+            text(source),
+            text(destination),
+            actions,
+            text(operation),
+            text(context),
+        )
     })
 }
 

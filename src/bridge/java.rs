@@ -14,7 +14,7 @@ use std::panic::AssertUnwindSafe;
 use std::mem::MaybeUninit;
 
 use jni::objects::{JBooleanArray, JByteArray, JClass, JIntArray, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jintArray, jlong, jstring};
+use jni::sys::{jboolean, jbyteArray, jint, jintArray, jlong, jstring};
 use jni::JNIEnv;
 
 use super::{guarded, last_error, with_engine};
@@ -23,7 +23,7 @@ use crate::model::{canonical_key, ActionSet};
 use crate::snapshot::DenyReason;
 
 const STACK: usize = 1024;
-const SUBTREE: jint = 0x100;
+const SUBTREE: jint = super::SUBTREE as jint;
 const HDFS: &[u8] = b"hdfs:";
 
 /// Reads the resource's `len` UTF-8 bytes (the Java caller passes `bytes.length`) into `buf`
@@ -219,6 +219,76 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
     )
 }
 
+/// A bare absolute path is an HDFS path, as for `decide`.
+fn hdfs_path(resource: Option<String>) -> Option<String> {
+    resource.map(|r| {
+        if r.starts_with('/') {
+            format!("hdfs:{r}")
+        } else {
+            r
+        }
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_jitgate_JitGateNative_decideMove(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+    user: JString,
+    source: JString,
+    destination: JString,
+    actions: jint,
+    operation: JString,
+    context: JString,
+) -> jint {
+    guarded(
+        DenyReason::Internal as i32,
+        AssertUnwindSafe(|| {
+            let user = read_owned(&mut env, &user);
+            let from = hdfs_path(read_owned(&mut env, &source));
+            let to = hdfs_path(read_owned(&mut env, &destination));
+            let operation = read_owned(&mut env, &operation);
+            let context = read_owned(&mut env, &context);
+            super::decide_move(
+                engine as u64,
+                user.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+                actions as u32,
+                operation.as_deref(),
+                context.as_deref(),
+            )
+        }),
+    )
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_snapshotFile(
+    mut env: JNIEnv,
+    _: JClass,
+    feed: JString,
+) -> jbyteArray {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let Some(text) = read_owned(&mut env, &feed) else {
+                return std::ptr::null_mut();
+            };
+            let Ok(feed) = serde_json::from_str::<crate::wire::Feed>(&text) else {
+                return std::ptr::null_mut();
+            };
+            if !feed.reset || feed.zones.is_none() {
+                return std::ptr::null_mut();
+            }
+            env.byte_array_from_slice(&crate::cache::encode(&feed))
+                .map(|a| a.into_raw())
+                .unwrap_or(std::ptr::null_mut())
+        }),
+    )
+}
+
 #[no_mangle]
 pub extern "system" fn Java_org_jitgate_JitGateNative_explain(
     mut env: JNIEnv,
@@ -233,10 +303,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_explain(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
             let user = read_owned(&mut env, &user).unwrap_or_else(|| "?".into());
-            let mut resource = read_owned(&mut env, &resource).unwrap_or_else(|| "?".into());
-            if resource.starts_with('/') {
-                resource.insert_str(0, "hdfs:");
-            }
+            let resource = hdfs_path(read_owned(&mut env, &resource)).unwrap_or_else(|| "?".into());
             let actions = ActionSet::from_bits(actions as u32);
             let msg = with_engine(engine as u64, |e| {
                 e.explain(&user, &resource, actions, code)

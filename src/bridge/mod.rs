@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwapOption;
 
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Access, Engine};
+use crate::model::ActionSet;
+use crate::snapshot::DenyReason;
 
 const SLOTS: usize = 64;
 
@@ -117,6 +119,38 @@ pub fn with_engine<T>(handle: u64, f: impl FnOnce(&Engine) -> T) -> Option<T> {
         }
     });
     f.take().map(|f| f(&slot.engine))
+}
+
+/// Action bit of the C ABI and JNI: the access changes the entry itself (delete, rename), so
+/// zones below it must be covered too.
+pub const SUBTREE: u32 = 0x100;
+
+/// A move's decision (rename, a concat's source into its target), the same for both bridges:
+/// see `Engine::decide_move`. A missing string is bad input, recorded and denied.
+pub fn decide_move(
+    handle: u64,
+    user: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    actions: u32,
+    operation: Option<&str>,
+    context: Option<&str>,
+) -> i32 {
+    with_engine(handle, |e| {
+        let access = Access {
+            user: user.unwrap_or(""),
+            resource: from.unwrap_or(""),
+            actions: ActionSet::from_bits(actions),
+            subtree: true,
+            operation,
+            context,
+        };
+        match (user, from, to) {
+            (Some(_), Some(_), Some(to)) => e.decide_move(&access, to).code(),
+            _ => e.refuse(&access, DenyReason::BadInput).code(),
+        }
+    })
+    .unwrap_or(DenyReason::Closed as i32)
 }
 
 /// Closes the engine of `handle`; later calls with it are denied. Closing twice is harmless.

@@ -8,7 +8,7 @@ public final class Decision {
     public static final int ALLOW = 1;
     /** No active grant covers the request. */
     public static final int DENY_NO_GRANT = 2;
-    /** No snapshot yet and the resource is in a fallback zone. */
+    /** No verified snapshot yet (the service has not answered, and no intact cache): every hdfs: and hive: resource. */
     public static final int DENY_NO_SNAPSHOT = 3;
     /** The audit trail cannot take more events. */
     public static final int DENY_AUDIT_UNAVAILABLE = 4;

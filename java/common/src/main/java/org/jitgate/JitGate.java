@@ -72,6 +72,32 @@ public final class JitGate implements AutoCloseable {
         return s == null ? 0 : s.length();
     }
 
+    /**
+     * Decides moving {@code source} to {@code destination}: {@code actions} on what moves (the zones
+     * it lies in and any below it), and {@link Action#EXPORT} as well when the destination lies
+     * outside one of those zones. The rule is the core's, the same for every engine.
+     *
+     * @return a {@link Decision} code
+     */
+    public int decideMove(String user, String source, String destination, int actions, String operation,
+                          String context) {
+        return JitGateNative.decideMove(handle, user, source, destination, actions, operation, context);
+    }
+
+    /**
+     * Writes {@code feed}, a full snapshot as the service's feed sends it ({@code "reset": true}), as
+     * the verified cache file an engine opened on {@code cacheDir} starts from with no service: for
+     * tools, tests and benchmarks. The file's format is the core's.
+     */
+    public static void writeSnapshot(java.nio.file.Path cacheDir, String feed) throws java.io.IOException {
+        byte[] file = JitGateNative.snapshotFile(feed);
+        if (file == null) {
+            throw new IllegalArgumentException("jitgate: not a full snapshot (a feed body with \"reset\": true)");
+        }
+        java.nio.file.Files.createDirectories(cacheDir);
+        java.nio.file.Files.write(cacheDir.resolve("snapshot.json"), file);
+    }
+
     /** The message to show for a denial, naming user, resource, action and the link to request it. */
     public String explain(String user, String resource, int actions, int code) {
         return JitGateNative.explain(handle, user, resource, actions, code);

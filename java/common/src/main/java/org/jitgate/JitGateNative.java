@@ -31,6 +31,17 @@ final class JitGateNative {
                              int resourceLength, int actions, String operation, int operationLength,
                              String context, int contextLength);
 
+    /**
+     * Decides moving {@code source} to {@code destination} (a rename, a concat's source into its
+     * target): {@code actions} on what moves, plus export when it leaves a zone. Bare absolute
+     * paths are HDFS paths.
+     */
+    static native int decideMove(long engine, String user, String source, String destination, int actions,
+                                 String operation, String context);
+
+    /** A snapshot file's bytes for a full feed body (JSON), or null when it is not one. */
+    static native byte[] snapshotFile(String feed);
+
     /** The user-facing denial message for a decision code. */
     static native String explain(long engine, String user, String resource, int actions, int code);
 

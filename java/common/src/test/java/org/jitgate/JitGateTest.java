@@ -50,15 +50,31 @@ class JitGateTest {
         assertTrue(e.getMessage().contains("jitgate.servce.url"), e.getMessage());
     }
 
-    @Test
-    void fallbackZoneIsDeniedUntilASnapshotArrivesAndOtherPathsAreNotProtected() {
-        try (JitGate gate = JitGate.open(offline("hdfs:/lake/sales"))) {
-            int inside = gate.decide("alice", "hdfs:/lake/sales/orders", Action.READ, "open", null);
-            assertEquals(Decision.DENY_NO_SNAPSHOT, inside);
-            assertTrue(Decision.denied(inside));
-            String why = gate.explain("alice", "hdfs:/lake/sales/orders", Action.READ, inside);
-            assertTrue(why.contains("alice") && why.contains("hdfs:/lake/sales/orders"), why);
+    /** A full snapshot as the feed sends it: the zone sales, no grants. */
+    static final String SALES = "{\"cursor\":1,\"server_time\":\"2026-12-05T00:00:00Z\",\"reset\":true,"
+            + "\"zones\":[{\"name\":\"sales\",\"resources\":[\"hdfs:/lake/sales\"]}],\"grants\":[],\"revoked\":[]}";
 
+    @Test
+    void everyHdfsPathIsDeniedUntilAVerifiedSnapshotThenOnlyZones() throws Exception {
+        try (JitGate gate = JitGate.open(offline("hdfs:/lake/sales"))) {
+            for (String path : new String[] {"hdfs:/lake/sales/orders", "/open/data.txt", "hdfs:/", "hive:web.logs"}) {
+                int code = gate.decide("alice", path, Action.READ, "open", null);
+                assertEquals(Decision.DENY_NO_SNAPSHOT, code, path);
+            }
+            String why = gate.explain("alice", "hdfs:/open/data.txt", Action.READ, Decision.DENY_NO_SNAPSHOT);
+            assertTrue(why.contains("alice") && why.contains("hdfs:/open/data.txt") && why.contains("no grant data yet"),
+                    why);
+        }
+        Files.writeString(cache.resolve("snapshot.json"), SALES);
+        try (JitGate gate = JitGate.open(offline(""))) {
+            assertEquals(Decision.DENY_NO_SNAPSHOT, gate.decide("alice", "/open/data.txt", Action.READ, "open", null),
+                    "a cache file without its digest is not verified");
+        }
+        assertThrows(IllegalArgumentException.class, () -> JitGate.writeSnapshot(cache, "{\"reset\":false}"));
+        JitGate.writeSnapshot(cache, SALES);
+        try (JitGate gate = JitGate.open(offline(""))) {
+            int inside = gate.decide("alice", "hdfs:/lake/sales/orders", Action.READ, "open", null);
+            assertEquals(Decision.DENY_NO_GRANT, inside);
             assertEquals(Decision.NOT_PROTECTED,
                     gate.decide("alice", "hdfs:/open/data.txt", Action.READ, "open", null));
             assertEquals(Decision.NOT_PROTECTED,

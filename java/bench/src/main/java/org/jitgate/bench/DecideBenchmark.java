@@ -67,7 +67,7 @@ public class DecideBenchmark {
     @Setup(Level.Trial)
     public void start() throws IOException {
         cache = Files.createTempDirectory("jitgate-bench");
-        Files.writeString(cache.resolve("snapshot.json"), snapshot(grants));
+        JitGate.writeSnapshot(cache, snapshot(grants));
         engine = JitGate.open(Map.of(
                 "jitgate.cache.dir", cache.toString(),
                 "jitgate.plugin", "bench",

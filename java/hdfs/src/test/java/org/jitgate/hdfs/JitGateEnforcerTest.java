@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The enforcer against the real core, offline with a fallback zone (so no service is needed), and a
+ * The enforcer against the real core, offline from a cached snapshot (so no service is needed), and a
  * stand-in for the NameNode's own enforcer that records which API variant reached it.
  */
 class JitGateEnforcerTest {
@@ -36,9 +36,10 @@ class JitGateEnforcerTest {
     private final RecordingEnforcer hdfs = new RecordingEnforcer();
 
     @BeforeEach
-    void open() {
-        gate = JitGate.open(Map.of("jitgate.cache.dir", cache.toString(), "jitgate.plugin", "hdfs",
-                "jitgate.fallback.zones", "hdfs:/lake/sales"));
+    void open() throws Exception {
+        JitGate.writeSnapshot(cache, "{\"cursor\":1,\"server_time\":\"2026-12-05T00:00:00Z\",\"reset\":true,"
+                + "\"zones\":[{\"name\":\"sales\",\"resources\":[\"hdfs:/lake/sales\"]}],\"grants\":[],\"revoked\":[]}");
+        gate = JitGate.open(Map.of("jitgate.cache.dir", cache.toString(), "jitgate.plugin", "hdfs"));
     }
 
     @AfterEach

@@ -59,11 +59,13 @@ class JitGateAuthorizerTest {
                 + " java.lang.IllegalStateException: table unavailable", e.getMessage());
     }
 
-    /** An engine with no service and no cached snapshot knows no zone: everything is outside. */
+    /** An engine whose (cached, verified) snapshot has no zone: everything is outside. */
     @Test
     void fallback_deny_refuses_what_no_zone_covers_and_allow_lets_it_run(@TempDir Path dir) throws Exception {
         HiveConf conf = new HiveConf();
         conf.set("jitgate.cache.dir", dir.resolve("cache").toString());
+        JitGate.writeSnapshot(dir.resolve("cache"), "{\"cursor\":1,\"server_time\":\"2026-12-05T00:00:00Z\","
+                + "\"reset\":true,\"zones\":[],\"grants\":[],\"revoked\":[]}");
         HivePrivilegeObject notes = new HivePrivilegeObject(HivePrivilegeObjectType.TABLE_OR_VIEW, "open", "notes");
         try {
             new JitGateAuthorizer(conf, user("gina")).checkPrivileges(HiveOperationType.QUERY, List.of(notes),

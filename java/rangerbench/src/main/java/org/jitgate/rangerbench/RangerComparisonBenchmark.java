@@ -117,7 +117,7 @@ public class RangerComparisonBenchmark {
             long t0 = System.nanoTime();
             cache = Files.createTempDirectory("jitgate-rangerbench");
             Path snapshot = cache.resolve("snapshot.json");
-            Files.writeString(snapshot, snapshot(grants));
+            JitGate.writeSnapshot(cache, snapshot(grants));
             long written = System.nanoTime();
             // Measured across open() only, once the JSON text is garbage: the RSS it adds is the core's.
             Memory before = Memory.now();
