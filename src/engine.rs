@@ -245,10 +245,25 @@ impl Engine {
         };
         let mut a = *a;
         a.subtree = true;
-        if snap.leaves(&from, &to) {
-            a.actions = a.actions.with(Action::Export);
-        }
+        a.actions = move_actions(&snap, &from, &to, a.actions);
         self.decide_on(&snap, &p, &a, &from).owned()
+    }
+
+    /// The denial message for a move `decide_move` refused: it names export when the move
+    /// leaves a zone.
+    pub fn explain_move(
+        &self,
+        user: &str,
+        from: &str,
+        to: &str,
+        actions: ActionSet,
+        code: i32,
+    ) -> String {
+        let actions = match (canonical_key(from), canonical_key(to)) {
+            (Ok(f), Ok(t)) => move_actions(&self.snapshot(), &f, &t, actions),
+            _ => actions,
+        };
+        self.explain(user, from, actions, code)
     }
 
     /// One decision for everything a query touches. Each access needs its actions; protected
@@ -444,6 +459,15 @@ impl Engine {
         self.core.closed.store(true, Ordering::SeqCst);
         self.core.wake.1.notify_all();
         self.core.audit.shutdown();
+    }
+}
+
+/// What moving `from` to `to` asks: `actions`, and export when the move leaves a zone.
+fn move_actions(snap: &Snapshot, from: &str, to: &str, actions: ActionSet) -> ActionSet {
+    if snap.leaves(from, to) {
+        actions.with(Action::Export)
+    } else {
+        actions
     }
 }
 

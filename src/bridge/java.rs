@@ -265,6 +265,36 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decideMove(
 }
 
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_jitgate_JitGateNative_explainMove(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+    user: JString,
+    source: JString,
+    destination: JString,
+    actions: jint,
+    code: jint,
+) -> jstring {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let user = read_owned(&mut env, &user).unwrap_or_else(|| "?".into());
+            let from = hdfs_path(read_owned(&mut env, &source)).unwrap_or_else(|| "?".into());
+            let to = hdfs_path(read_owned(&mut env, &destination)).unwrap_or_default();
+            let actions = ActionSet::from_bits(actions as u32);
+            let msg = with_engine(engine as u64, |e| {
+                e.explain_move(&user, &from, &to, actions, code)
+            })
+            .unwrap_or_else(|| {
+                crate::engine::explain("", &user, &from, actions, DenyReason::Closed)
+            });
+            new_string(&mut env, &msg)
+        }),
+    )
+}
+
+#[no_mangle]
 pub extern "system" fn Java_org_jitgate_JitGateNative_snapshotFile(
     mut env: JNIEnv,
     _: JClass,

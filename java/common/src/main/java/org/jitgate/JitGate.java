@@ -84,6 +84,11 @@ public final class JitGate implements AutoCloseable {
         return JitGateNative.decideMove(handle, user, source, destination, actions, operation, context);
     }
 
+    /** The message for a move {@link #decideMove} denied: it names export when the move leaves a zone. */
+    public String explainMove(String user, String source, String destination, int actions, int code) {
+        return JitGateNative.explainMove(handle, user, source, destination, actions, code);
+    }
+
     /**
      * Writes {@code feed}, a full snapshot as the service's feed sends it ({@code "reset": true}), as
      * the verified cache file an engine opened on {@code cacheDir} starts from with no service: for

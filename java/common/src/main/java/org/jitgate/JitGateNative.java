@@ -39,6 +39,10 @@ final class JitGateNative {
     static native int decideMove(long engine, String user, String source, String destination, int actions,
                                  String operation, String context);
 
+    /** The denial message for a move {@link #decideMove} refused (it names export when the move leaves a zone). */
+    static native String explainMove(long engine, String user, String source, String destination, int actions,
+                                     int code);
+
     /** A snapshot file's bytes for a full feed body (JSON), or null when it is not one. */
     static native byte[] snapshotFile(String feed);
 

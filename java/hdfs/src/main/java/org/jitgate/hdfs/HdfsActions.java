@@ -21,10 +21,17 @@ import org.jitgate.Action;
  *   rename, rename2    TRANSFORM | SUBTREE
  *   mkdirs             WRITE
  *   delete             WRITE | SUBTREE
+ *
+ *   RPC (or, where its name cannot be read, operation)   makes a traverse-only check
+ *   getBlockLocations, getLocatedFileInfo, getListing,    READ
+ *   getBatchedListing (operation open, listStatus)
  * </pre>
  *
- * A check with no data access (traverse, stat, owner-only checks such as chmod) maps to 0: nothing
- * for jitgate to decide.
+ * The last rows close calls that hand out block locations (and, for {@code getLocatedFileInfo},
+ * block tokens: {@code open(PathHandle)}) while the NameNode checks only traversal: listing a file,
+ * or asking for its located status. Any other check with no data access (traverse, stat, owner-only
+ * checks such as chmod) maps to 0: nothing for jitgate to decide. docs/THREATS.md lists every
+ * NameNode call and what it maps to.
  */
 final class HdfsActions {
     private HdfsActions() {
@@ -32,6 +39,12 @@ final class HdfsActions {
 
     static int of(FsAction ancestorAccess, FsAction parentAccess, FsAction access,
                   FsAction subAccess, String operation) {
+        return of(ancestorAccess, parentAccess, access, subAccess, operation, null);
+    }
+
+    /** @param rpc the NameNode RPC's method name, or null when it cannot be read */
+    static int of(FsAction ancestorAccess, FsAction parentAccess, FsAction access,
+                  FsAction subAccess, String operation, String rpc) {
         int bits = 0;
         if (implies(access, FsAction.READ)) {
             bits |= Action.READ;
@@ -49,7 +62,26 @@ final class HdfsActions {
                 bits |= Action.READ;
             }
         }
-        return bits == 0 ? 0 : refine(operation, bits);
+        if (bits == 0) {
+            return handsOutData(rpc, operation) ? Action.READ : 0;
+        }
+        return refine(operation, bits);
+    }
+
+    /** Whether the call returns block locations, tokens or data of the path it checks. */
+    static boolean handsOutData(String rpc, String operation) {
+        if (rpc != null && !rpc.startsWith("(")) { // "(external)": WebHDFS, named by operation
+            switch (rpc) {
+                case "getBlockLocations":
+                case "getLocatedFileInfo":
+                case "getListing":
+                case "getBatchedListing":
+                    return true;
+                default:
+                    return false;
+            }
+        }
+        return "open".equals(operation) || "listStatus".equals(operation);
     }
 
     private static int refine(String operation, int bits) {

@@ -8,6 +8,7 @@ import org.apache.hadoop.hdfs.server.namenode.INodeAttributes;
 import org.apache.hadoop.ipc.CallerContext;
 import org.apache.hadoop.security.AccessControlException;
 import org.apache.hadoop.security.UserGroupInformation;
+import org.jitgate.Action;
 import org.jitgate.Decision;
 import org.jitgate.JitGate;
 
@@ -39,13 +40,9 @@ final class JitGateEnforcer implements AccessControlEnforcer {
     @Override
     public void checkPermissionWithContext(AuthorizationContext ctx) throws AccessControlException {
         hdfs.checkPermissionWithContext(ctx);
-        String operation = ctx.getOperationName();
-        int actions = HdfsActions.of(ctx.getAncestorAccess(), ctx.getParentAccess(), ctx.getAccess(),
-                ctx.getSubAccess(), operation);
-        if (actions != 0) {
-            enforce(ctx.getCallerUgi(), ctx.getPath(), ctx.getPathByNameArr(), actions, operation,
-                    ctx.getCallerContext());
-        }
+        check(ctx.getCallerUgi(), ctx.getPath(), ctx.getPathByNameArr(), ctx.getAncestorAccess(),
+                ctx.getParentAccess(), ctx.getAccess(), ctx.getSubAccess(), ctx.getOperationName(),
+                ctx.getCallerContext());
     }
 
     @Override
@@ -58,14 +55,122 @@ final class JitGateEnforcer implements AccessControlEnforcer {
         hdfs.checkPermission(fsOwner, supergroup, callerUgi, inodeAttrs, inodes, pathByNameArr,
                 snapshotId, path, ancestorIndex, doCheckOwner, ancestorAccess, parentAccess, access,
                 subAccess, ignoreEmptyDir);
-        int actions = HdfsActions.of(ancestorAccess, parentAccess, access, subAccess, null);
-        if (actions != 0) {
-            enforce(callerUgi, path, pathByNameArr, actions, null, CallerContext.getCurrent());
+        check(callerUgi, path, pathByNameArr, ancestorAccess, parentAccess, access, subAccess, null,
+                CallerContext.getCurrent());
+    }
+
+    private void check(UserGroupInformation ugi, String path, byte[][] components, FsAction ancestorAccess,
+                       FsAction parentAccess, FsAction access, FsAction subAccess, String operation,
+                       CallerContext callerContext) throws AccessControlException {
+        String rpc = RpcCall.method();
+        if (rpc != null ? rpc.equals("createSymlink") : "createSymlink".equals(operation)) {
+            throw symlinkRefused(ugi, path);
+        }
+        int actions = HdfsActions.of(ancestorAccess, parentAccess, access, subAccess, operation, rpc);
+        if (actions == 0) {
+            return;
+        }
+        Move move = Move.of(rpc, operation, ancestorAccess, parentAccess, access);
+        String context = callerContext == null ? null : callerContext.getContext();
+        if (move == null) {
+            enforce(ugi, path, components, actions, operation, context);
+            return;
+        }
+        // A move's source and destination come in two checks of one call; the second decides both.
+        switch (move) {
+            case FIRST:
+                enforce(ugi, path, components, actions, operation, context);
+                MOVING.set(new Moving(RpcCall.identity(), path, components));
+                break;
+            case RENAME_DESTINATION:
+                enforce(ugi, path, components, actions, operation, context);
+                enforceMove(ugi, MOVING.get(), path, components, Action.TRANSFORM, operation, context, true);
+                MOVING.remove();
+                break;
+            case CONCAT_SOURCE:
+                enforceMove(ugi, MOVING.get(), path, components, Action.READ, operation, context, false);
+                break;
+            default:
+                throw new IllegalStateException(move.toString());
         }
     }
 
+    /** The two checks of a move, and which of them this is. */
+    enum Move {
+        /** A rename's source, or a concat's target: remembered for the checks that follow. */
+        FIRST,
+        /** A rename's destination: the source moves there. */
+        RENAME_DESTINATION,
+        /** A concat source's read: it moves into the target. */
+        CONCAT_SOURCE;
+
+        static Move of(String rpc, String operation, FsAction ancestorAccess, FsAction parentAccess,
+                       FsAction access) {
+            boolean rename = rpc != null ? rpc.equals("rename") || rpc.equals("rename2") : "rename".equals(operation);
+            boolean concat = rpc != null ? rpc.equals("concat") : "concat".equals(operation);
+            if (rename && parentAccess != null && ancestorAccess == null) {
+                return FIRST;
+            }
+            if (rename && ancestorAccess != null) {
+                return RENAME_DESTINATION;
+            }
+            if (concat && access == FsAction.WRITE) {
+                return FIRST;
+            }
+            if (concat && access == FsAction.READ) {
+                return CONCAT_SOURCE;
+            }
+            return null;
+        }
+    }
+
+    private record Moving(Object call, String path, byte[][] components) {
+    }
+
+    /** The first path of the move the running call makes; an RPC handler serves one call at a time. */
+    private static final ThreadLocal<Moving> MOVING = new ThreadLocal<>();
+
+    /**
+     * Decides moving {@code from} (remembered by this call's first check) to the path of this check,
+     * or the reverse when {@code fromFirst} is false (a concat source moves into the target).
+     */
+    private void enforceMove(UserGroupInformation ugi, Moving first, String path, byte[][] components, int actions,
+                             String operation, String context, boolean fromFirst) throws AccessControlException {
+        String user = null;
+        String source = null;
+        String destination = null;
+        int code;
+        try {
+            user = ugi.getShortUserName();
+            if (first == null || first.call() != RpcCall.identity()) {
+                throw new IllegalStateException("the first check of this " + operation + " was not seen");
+            }
+            String remembered = HdfsResources.of(first.path(), first.components());
+            String here = HdfsResources.of(path, components);
+            source = fromFirst ? remembered : here;
+            destination = fromFirst ? here : remembered;
+            if (jitgate == null) {
+                throw new IllegalStateException("the jitgate provider was not started");
+            }
+            code = jitgate.decideMove(user, source, destination, actions, operation, context);
+            if (!Decision.denied(code)) {
+                return;
+            }
+        } catch (Throwable t) {
+            throw failClosed(user, path, t);
+        }
+        String message;
+        try {
+            message = jitgate.explainMove(user, source, destination, actions, code);
+        } catch (Throwable t) {
+            message = null;
+        }
+        throw message == null || message.isEmpty() ? denial(user, source, actions, code)
+                : new AccessControlException(message);
+    }
+
     private void enforce(UserGroupInformation ugi, String path, byte[][] components, int actions,
-                         String operation, CallerContext callerContext) throws AccessControlException {
+                         String operation, String context) throws AccessControlException {
         String user = null;
         String resource = null;
         int code;
@@ -75,7 +180,6 @@ final class JitGateEnforcer implements AccessControlEnforcer {
             if (jitgate == null) {
                 throw new IllegalStateException("the jitgate provider was not started");
             }
-            String context = callerContext == null ? null : callerContext.getContext();
             code = jitgate.decide(user, resource, actions, operation, context);
             if (!Decision.denied(code)) {
                 return;
@@ -97,6 +201,17 @@ final class JitGateEnforcer implements AccessControlEnforcer {
             message = "jitgate: " + user + " may not access " + resource + " (decision " + code + ")";
         }
         return new AccessControlException(message);
+    }
+
+    /**
+     * The NameNode shows an enforcer a new link's path, never its target, so jitgate cannot tell a
+     * link into a zone from any other: it refuses them all (HDFS itself disables symlinks unless
+     * the NameNode's JVM enabled them). Reading or writing through an existing link is decided on
+     * its target, since the client resolves the link and calls again with the target's path.
+     */
+    private static AccessControlException symlinkRefused(UserGroupInformation ugi, String path) {
+        return new AccessControlException("jitgate: " + ugi.getShortUserName() + " may not create the symlink hdfs:"
+                + path + " (jitgate cannot see a link's target at the NameNode, so it refuses every new link)");
     }
 
     private static AccessControlException failClosed(String user, String path, Throwable cause) {

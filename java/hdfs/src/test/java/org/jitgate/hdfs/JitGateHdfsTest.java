@@ -15,12 +15,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileContext;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.PathHandle;
+import org.apache.hadoop.fs.Trash;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.hdfs.DFSConfigKeys;
 import org.apache.hadoop.hdfs.DistributedFileSystem;
@@ -379,8 +384,96 @@ class JitGateHdfsTest {
     }
 
     /** Expiry needs no service: the plugin denies from the expiry instant on, even with the service gone. */
+    /** Every call that hands out a zone file's blocks needs read on it, whatever the NameNode checks. */
     @Test
     @Order(10)
+    void blocksOfAZoneFileAreHandedOutOnlyUnderARead() throws Exception {
+        DistributedFileSystem mallory = (DistributedFileSystem) as("mallory");
+        FileStatus status = mallory.getFileStatus(PART0);
+        assertEquals(PART0_BYTES.length, status.getLen(), "a stat is no read: it stays allowed");
+        PathHandle handle = mallory.getPathHandle(status);
+        String part0 = "hdfs:/lake/sales/orders/part-0";
+        assertJitgateDenial(assertThrows(AccessControlException.class, () -> {
+            try (FSDataInputStream in = mallory.open(handle)) {
+                in.read();
+            }
+        }), "mallory", part0, "read");
+        for (boolean blockToken : new boolean[] {true, false}) {
+            assertJitgateDenial(assertThrows(AccessControlException.class,
+                    () -> mallory.getClient().getLocatedFileInfo(PART0.toString(), blockToken)),
+                    "mallory", part0, "read");
+        }
+        assertJitgateDenial(assertThrows(AccessControlException.class,
+                () -> mallory.listLocatedStatus(PART0).hasNext()), "mallory", part0, "read");
+        Exception batched = assertThrows(IOException.class,
+                () -> mallory.batchedListLocatedStatusIterator(List.of(PART0)).next().get());
+        assertTrue(batched.getMessage().contains("jitgate: mallory may not read " + part0), batched.getMessage());
+
+        // Outside every zone the same calls are plain HDFS.
+        assertEquals(OPEN_BYTES.length, mallory.getClient().getLocatedFileInfo(OPEN_DATA.toString(), true).getLen());
+        assertTrue(mallory.listLocatedStatus(OPEN_DATA).hasNext());
+        try (FSDataInputStream in = mallory.open(mallory.getPathHandle(mallory.getFileStatus(OPEN_DATA)))) {
+            assertArrayEquals(OPEN_BYTES, IOUtils.readFullyToByteArray(in));
+        }
+    }
+
+    /** A link is resolved by the client, so reading through it is decided on its target; new links are refused. */
+    @Test
+    @Order(11)
+    void symlinksGiveNoWayAroundAZone() throws Exception {
+        FileSystem.enableSymlinks();
+        Path link = new Path("/scratch/to-part-0");
+        FileContext.getFileContext(cluster.getURI(), cluster.getConfiguration(0)).createSymlink(PART0, link, false);
+        FileContext mallory = UserGroupInformation.createUserForTesting("mallory", new String[] {"analysts"})
+                .doAs((PrivilegedExceptionAction<FileContext>) () ->
+                        FileContext.getFileContext(cluster.getURI(), cluster.getConfiguration(0)));
+        assertJitgateDenial(assertThrows(AccessControlException.class, () -> {
+            try (FSDataInputStream in = mallory.open(link)) {
+                in.read();
+            }
+        }), "mallory", "hdfs:/lake/sales/orders/part-0", "read");
+        AccessControlException created = assertThrows(AccessControlException.class,
+                () -> mallory.createSymlink(PART0, new Path("/scratch/mallory-link"), false));
+        assertTrue(created.getMessage().startsWith("jitgate: mallory may not create the symlink"),
+                created.getMessage());
+        assertFalse(superuser.exists(new Path("/scratch/mallory-link")));
+    }
+
+    /** Moving zone data out of its zone (a rename, the trash) is an export, even for a user allowed to transform. */
+    @Test
+    @Order(12)
+    void movingDataOutOfTheZoneNeedsExport() throws Exception {
+        Path file = new Path("/lake/sales/orders/erin-0");
+        write(file, PART0_BYTES, superuser.getDefaultBlockSize(file));
+        superuser.mkdirs(new Path("/user"), new FsPermission((short) 0777));
+        superuser.setPermission(new Path("/user"), new FsPermission((short) 0777));
+        String transform = service.request("erin", "hdfs:/lake/sales", "transform", "5m", "INC-4412: tidy the orders");
+        service.approve(transform, APPROVER, APPROVERS);
+        Path within = new Path("/lake/sales/orders/erin-1");
+        assertTrue(eventually(Duration.ofSeconds(30), "erin's rename within the zone",
+                () -> as("erin").rename(file, within)));
+
+        AccessControlException out = assertThrows(AccessControlException.class,
+                () -> as("erin").rename(within, new Path("/scratch/erin-1")));
+        assertJitgateDenial(out, "erin", "hdfs:/lake/sales/orders/erin-1", "export");
+        Configuration trashConf = new Configuration(cluster.getConfiguration(0));
+        trashConf.setLong("fs.trash.interval", 10);
+        IOException trashed = assertThrows(IOException.class, () -> new Trash(as("erin"), trashConf).moveToTrash(within),
+                "hdfs dfs -rm moves into the user's .Trash, outside the zone");
+        assertTrue(String.valueOf(trashed.getCause()).contains("may not export and transform"), String.valueOf(trashed.getCause()));
+        assertJitgateDenial(assertThrows(AccessControlException.class,
+                () -> as("erin").rename(new Path("/lake/sales/orders"), new Path("/scratch/orders"))),
+                "erin", "hdfs:/lake/sales/orders", "export");
+        assertTrue(superuser.exists(within), "nothing moved");
+
+        String export = service.request("erin", "hdfs:/lake/sales", "export", "5m", "INC-4412: hand over");
+        service.approve(export, APPROVER, APPROVERS);
+        assertTrue(eventually(Duration.ofSeconds(30), "erin's rename out with export",
+                () -> as("erin").rename(within, new Path("/scratch/erin-1"))));
+    }
+
+    @Test
+    @Order(20)
     void shortGrantExpiresWithServiceStopped() throws Exception {
         String id = service.request("dave", "hdfs:/lake/sales", "read", "3s", "a quick look");
         JsonNode grant = service.approve(id, APPROVER, APPROVERS).path("grant");
