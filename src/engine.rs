@@ -401,6 +401,20 @@ impl Engine {
         }
     }
 
+    /// Whether `user` may still do `actions` on `resource` under an active grant, deciding
+    /// nothing and recording nothing: for a plugin that watches what it allowed earlier (the
+    /// NameNode's open output streams) and stops it once the grant has ended.
+    pub fn still_allowed(&self, user: &str, resource: &str, actions: ActionSet) -> bool {
+        let Ok(key) = canonical_key(resource) else {
+            return false;
+        };
+        let snap = self.snapshot();
+        match snap.decide(user, &key, actions, false, wire::now_millis()) {
+            Decision::Allow(_) | Decision::NotProtected => snap.verified,
+            Decision::Deny(_) => false,
+        }
+    }
+
     /// Whether the grant `id` still holds: in the current snapshot (not revoked) and inside its
     /// time window. A running query polls this for the grants its check relied on.
     pub fn grant_live(&self, id: &str) -> bool {

@@ -472,6 +472,33 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_grantLive(
 }
 
 #[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_stillAllowed(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+    user: JString,
+    resource: JString,
+    actions: jint,
+) -> jboolean {
+    guarded(
+        0,
+        AssertUnwindSafe(|| {
+            let (Some(user), Some(resource)) = (
+                read_owned(&mut env, &user),
+                hdfs_path(read_owned(&mut env, &resource)),
+            ) else {
+                return 0;
+            };
+            let actions = ActionSet::from_bits(actions as u32);
+            with_engine(engine as u64, |e| {
+                e.still_allowed(&user, &resource, actions) as jboolean
+            })
+            .unwrap_or(0)
+        }),
+    )
+}
+
+#[no_mangle]
 pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
     mut env: JNIEnv,
     _: JClass,

@@ -141,6 +141,15 @@ public final class JitGate implements AutoCloseable {
         return new Verdict(code, null, grants);
     }
 
+    /**
+     * Whether {@code user} may still do {@code actions} on {@code resource} (an active grant covers it,
+     * or it is in no zone), without deciding or recording anything: for watching what was allowed
+     * earlier, such as an output stream a grant let a client open. False on any doubt.
+     */
+    public boolean stillAllowed(String user, String resource, int actions) {
+        return JitGateNative.stillAllowed(handle, user, resource, actions);
+    }
+
     /** True while the grant is known to this engine and inside its time window; false once revoked or expired. */
     public boolean grantLive(String grantId) {
         return JitGateNative.grantLive(handle, grantId);

@@ -24,6 +24,7 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
 
     private Configuration conf;
     private volatile JitGate jitgate;
+    private volatile Writers writers;
 
     @Override
     public void setConf(Configuration conf) {
@@ -38,13 +39,19 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
     /** Opens (or joins) this JVM's engine; a configuration the core refuses stops the NameNode. */
     @Override
     public void start() {
-        jitgate = JitGate.shared(engineConfig(conf == null ? new Configuration() : conf));
+        Configuration c = conf == null ? new Configuration() : conf;
+        jitgate = JitGate.shared(engineConfig(c));
+        writers = new Writers(jitgate, c);
     }
 
     /** The engine is the JVM's, shared with other plugins that may live here; it is left running. */
     @Override
     public void stop() {
         jitgate = null;
+        if (writers != null) {
+            writers.close();
+            writers = null;
+        }
     }
 
     @Override
@@ -63,7 +70,7 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
 
     @Override
     public AccessControlEnforcer getExternalAccessControlEnforcer(AccessControlEnforcer defaultEnforcer) {
-        return new JitGateEnforcer(defaultEnforcer, jitgate);
+        return new JitGateEnforcer(defaultEnforcer, jitgate, writers);
     }
 
     static Map<String, String> engineConfig(Configuration conf) {

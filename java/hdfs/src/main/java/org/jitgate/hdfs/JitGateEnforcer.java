@@ -31,10 +31,17 @@ import org.jitgate.JitGate;
 final class JitGateEnforcer implements AccessControlEnforcer {
     private final AccessControlEnforcer hdfs;
     private final JitGate jitgate;
+    /** Output streams opened under a grant, stopped when it ends; null in unit tests. */
+    private final Writers writers;
 
     JitGateEnforcer(AccessControlEnforcer hdfs, JitGate jitgate) {
+        this(hdfs, jitgate, null);
+    }
+
+    JitGateEnforcer(AccessControlEnforcer hdfs, JitGate jitgate, Writers writers) {
         this.hdfs = hdfs;
         this.jitgate = jitgate;
+        this.writers = writers;
     }
 
     @Override
@@ -73,7 +80,10 @@ final class JitGateEnforcer implements AccessControlEnforcer {
         Move move = Move.of(rpc, operation, ancestorAccess, parentAccess, access);
         String context = callerContext == null ? null : callerContext.getContext();
         if (move == null) {
-            enforce(ugi, path, components, actions, operation, context);
+            int code = enforce(ugi, path, components, actions, operation, context);
+            if (code == Decision.ALLOW && writers != null && path != null && opensForWrite(rpc, operation, actions)) {
+                writers.opened(path, ugi.getShortUserName());
+            }
             return;
         }
         // A move's source and destination come in two checks of one call; the second decides both.
@@ -169,8 +179,18 @@ final class JitGateEnforcer implements AccessControlEnforcer {
                 : new AccessControlException(message);
     }
 
-    private void enforce(UserGroupInformation ugi, String path, byte[][] components, int actions,
-                         String operation, String context) throws AccessControlException {
+    /** A create or append: the client leaves with an output stream the NameNode will not check again. */
+    private static boolean opensForWrite(String rpc, String operation, int actions) {
+        if ((actions & Action.WRITE) == 0) {
+            return false;
+        }
+        String call = rpc != null ? rpc : operation;
+        return "create".equals(call) || "append".equals(call);
+    }
+
+    /** Returns the (allowing) code, or throws the denial. */
+    private int enforce(UserGroupInformation ugi, String path, byte[][] components, int actions,
+                        String operation, String context) throws AccessControlException {
         String user = null;
         String resource = null;
         int code;
@@ -182,7 +202,7 @@ final class JitGateEnforcer implements AccessControlEnforcer {
             }
             code = jitgate.decide(user, resource, actions, operation, context);
             if (!Decision.denied(code)) {
-                return;
+                return code;
             }
         } catch (Throwable t) {
             throw failClosed(user, path, t);

@@ -472,6 +472,50 @@ class JitGateHdfsTest {
                 () -> as("erin").rename(within, new Path("/scratch/erin-1"))));
     }
 
+    /**
+     * A stream opened under a write grant is stopped when the grant is revoked: the plugin recovers
+     * its lease, so its next NameNode call fails and the DataNode stops the block at its next
+     * heartbeat. The test writes and flushes every 100 ms, as a long-running ingest would.
+     */
+    @Test
+    @Order(13)
+    void aWriterStopsWhenItsGrantIsRevoked() throws Exception {
+        String request = service.request("gus", "hdfs:/lake/sales", "write", "5m", "INC-4413: backfill");
+        String grant = service.approve(request, APPROVER, APPROVERS).path("grant").path("id").asText();
+        Path file = new Path("/lake/sales/orders/gus-0");
+        byte[] line = "9,plums\n".getBytes(StandardCharsets.UTF_8);
+        try (FSDataOutputStream out = eventually(Duration.ofSeconds(30), "gus's create under the grant",
+                () -> as("gus").create(file, true))) {
+            for (int i = 0; i < 5; i++) {
+                out.write(line);
+                out.hflush();
+                Thread.sleep(100);
+            }
+            long revokedAt = System.nanoTime();
+            service.revoke(grant, APPROVER, APPROVERS);
+            IOException stopped = null;
+            int written = 0;
+            while (stopped == null && System.nanoTime() - revokedAt < Duration.ofSeconds(60).toNanos()) {
+                try {
+                    out.write(line);
+                    out.hflush();
+                    written++;
+                    Thread.sleep(100);
+                } catch (IOException e) {
+                    stopped = e;
+                }
+            }
+            long tookMs = (System.nanoTime() - revokedAt) / 1_000_000;
+            System.out.printf("jitgate: revoke -> writer stopped took %d ms (%d flushes after the revoke)%n",
+                    tookMs, written);
+            assertTrue(stopped != null, "the writer kept writing for 60 s after its grant was revoked");
+        } catch (IOException closing) {
+            // close fails too: the stream lost its lease
+        }
+        assertJitgateDenial(assertThrows(AccessControlException.class, () -> as("gus").append(file)),
+                "gus", "hdfs:/lake/sales/orders/gus-0", "write");
+    }
+
     @Test
     @Order(20)
     void shortGrantExpiresWithServiceStopped() throws Exception {
