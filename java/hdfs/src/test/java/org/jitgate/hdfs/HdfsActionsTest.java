@@ -50,6 +50,21 @@ class HdfsActionsTest {
     }
 
     @Test
+    void callsThatHandOutBlocksUnderATraverseCheckAreReads() {
+        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "open", "getLocatedFileInfo"));
+        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "getfileinfo", "getLocatedFileInfo"));
+        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "listStatus", "getListing"));
+        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "rename", "getBatchedListing"),
+                "getBatchedListing leaves the previous call's operation name");
+        assertEquals(0, HdfsActions.of(null, null, null, null, "getfileinfo", "getFileInfo"), "a stat");
+        assertEquals(0, HdfsActions.of(null, null, null, null, "open", "getFileInfo"), "the RPC name decides");
+        // Without the RPC's name (or for WebHDFS's external calls), the operation name stands in.
+        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "open", null));
+        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "listStatus", "(external)"));
+        assertEquals(0, HdfsActions.of(null, null, null, null, "getfileinfo", null));
+    }
+
+    @Test
     void contentSummaryReadsTheWholeSubtree() {
         assertEquals(Action.READ | SUBTREE, HdfsActions.of(null, null, null, READ_EXECUTE, "contentSummary"));
     }

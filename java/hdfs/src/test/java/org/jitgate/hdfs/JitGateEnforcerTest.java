@@ -99,6 +99,35 @@ class JitGateEnforcerTest {
                 new AuthorizationContext.Builder().callerUgi(ALICE).path("/lake/sales").build()));
     }
 
+    @Test
+    void aRenameDestinationWithoutItsSourceCheckFailsClosed() throws Exception {
+        JitGateEnforcer enforcer = new JitGateEnforcer(hdfs, gate);
+        AuthorizationContext destination = new AuthorizationContext.Builder().callerUgi(ALICE)
+                .path("/open/elsewhere").ancestorAccess(FsAction.WRITE).operationName("rename").build();
+        AccessControlException e = assertThrows(AccessControlException.class,
+                () -> enforcer.checkPermissionWithContext(destination));
+        assertTrue(e.getMessage().contains("the first check of this rename was not seen"), e.getMessage());
+
+        AuthorizationContext source = new AuthorizationContext.Builder().callerUgi(ALICE)
+                .path("/open/x").parentAccess(FsAction.WRITE).operationName("rename").build();
+        enforcer.checkPermissionWithContext(source);
+        assertDoesNotThrow(() -> enforcer.checkPermissionWithContext(destination), "outside zones, paired");
+
+        AuthorizationContext zoneSource = new AuthorizationContext.Builder().callerUgi(ALICE)
+                .path("/lake/sales/x").parentAccess(FsAction.WRITE).operationName("rename").build();
+        assertThrows(AccessControlException.class, () -> enforcer.checkPermissionWithContext(zoneSource));
+    }
+
+    @Test
+    void newSymlinksAreRefused() {
+        JitGateEnforcer enforcer = new JitGateEnforcer(hdfs, gate);
+        AccessControlException e = assertThrows(AccessControlException.class,
+                () -> enforcer.checkPermissionWithContext(new AuthorizationContext.Builder().callerUgi(ALICE)
+                        .path("/open/link").operationName("createSymlink").build()));
+        assertTrue(e.getMessage().startsWith("jitgate: alice may not create the symlink hdfs:/open/link"),
+                e.getMessage());
+    }
+
     private static void legacyRead(AccessControlEnforcer enforcer, String path) throws AccessControlException {
         enforcer.checkPermission("hdfs", "supergroup", ALICE, new INodeAttributes[0], new INode[0],
                 new byte[0][], 0, path, 0, false, null, null, FsAction.READ, null, false);
