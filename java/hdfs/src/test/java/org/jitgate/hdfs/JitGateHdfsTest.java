@@ -14,12 +14,14 @@ import java.security.PrivilegedExceptionAction;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.CreateFlag;
 import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -32,6 +34,7 @@ import org.apache.hadoop.hdfs.DistributedFileSystem;
 import org.apache.hadoop.hdfs.HdfsConfiguration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.hdfs.client.HdfsClientConfigKeys;
+import org.apache.hadoop.hdfs.protocol.HdfsFileStatus;
 import org.apache.hadoop.io.IOUtils;
 import org.apache.hadoop.security.AccessControlException;
 import org.apache.hadoop.security.UserGroupInformation;
@@ -409,6 +412,11 @@ class JitGateHdfsTest {
                 () -> mallory.batchedListLocatedStatusIterator(List.of(PART0)).next().get());
         assertTrue(batched.getMessage().contains("jitgate: mallory may not read " + part0), batched.getMessage());
 
+        assertJitgateDenial(assertThrows(AccessControlException.class,
+                () -> read("mallory", new Path("/.reserved/raw/lake/sales/orders/part-0"))), "mallory", part0, "read");
+        assertJitgateDenial(assertThrows(AccessControlException.class,
+                () -> read("mallory", new Path("/.reserved/.inodes/" + ((HdfsFileStatus) status).getFileId()))), "mallory", part0, "read");
+
         // Outside every zone the same calls are plain HDFS.
         assertEquals(OPEN_BYTES.length, mallory.getClient().getLocatedFileInfo(OPEN_DATA.toString(), true).getLen());
         assertTrue(mallory.listLocatedStatus(OPEN_DATA).hasNext());
@@ -432,6 +440,21 @@ class JitGateHdfsTest {
                 in.read();
             }
         }), "mallory", "hdfs:/lake/sales/orders/part-0", "read");
+        // Writing through a link to a file HDFS lets anyone write: jitgate decides on the target.
+        Path writable = new Path("/lake/sales/orders/world-writable");
+        write(writable, PART0_BYTES, superuser.getDefaultBlockSize(writable));
+        superuser.setPermission(writable, new FsPermission((short) 0666));
+        Path writeLink = new Path("/scratch/to-world-writable");
+        FileContext.getFileContext(cluster.getURI(), cluster.getConfiguration(0)).createSymlink(writable, writeLink, false);
+        for (EnumSet<CreateFlag> how : List.of(EnumSet.of(CreateFlag.CREATE, CreateFlag.OVERWRITE),
+                EnumSet.of(CreateFlag.APPEND))) {
+            assertJitgateDenial(assertThrows(AccessControlException.class,
+                    () -> mallory.create(writeLink, how).close()),
+                    "mallory", "hdfs:/lake/sales/orders/world-writable", "write");
+        }
+        try (FSDataInputStream in = superuser.open(writable)) {
+            assertArrayEquals(PART0_BYTES, IOUtils.readFullyToByteArray(in), "the target is unchanged");
+        }
         AccessControlException created = assertThrows(AccessControlException.class,
                 () -> mallory.createSymlink(PART0, new Path("/scratch/mallory-link"), false));
         assertTrue(created.getMessage().startsWith("jitgate: mallory may not create the symlink"),
