@@ -13,6 +13,7 @@ use crate::cache::{self, Refused};
 use crate::config::Config;
 use crate::feed::Follower;
 use crate::model::{canonical_key, Action, ActionSet};
+use crate::places;
 use crate::service::ServiceClient;
 use crate::snapshot::{Decision, DenyReason, GrantRule, OnPath, Snapshot};
 use crate::wire;
@@ -300,7 +301,7 @@ impl Engine {
         for a in accesses.iter().filter(|a| a.output) {
             match canonical_key(a.resource) {
                 Ok(key) => outputs.push(Some(key)),
-                Err(_) if foreign_place(a.resource) => outputs.push(None),
+                Err(_) if places::outside_every_zone(a.resource) => outputs.push(None),
                 Err(_) => return deny(a.resource, a.actions, DenyReason::BadInput),
             }
         }
@@ -308,7 +309,7 @@ impl Engine {
         let mut single_use: Vec<Arc<GrantRule>> = vec![];
         for a in accesses {
             let Ok(key) = canonical_key(a.resource) else {
-                if foreign_place(a.resource) {
+                if places::outside_every_zone(a.resource) {
                     continue; // a place outside every zone (`file:`, `s3a:`)
                 }
                 return deny(a.resource, a.actions, DenyReason::BadInput);
@@ -494,26 +495,6 @@ fn same_query(by: &str, context: &str) -> bool {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
-/// Schemes that reach HDFS's own files by another way than an `hdfs:` path. A plugin must hand
-/// the core the HDFS path; until it does, such a place is bad input (denied), never "outside".
-const REACHES_HDFS: [&str; 6] = ["hdfs", "hive", "viewfs", "webhdfs", "swebhdfs", "har"];
-
-/// A place the model does not govern (`file:/tmp/x`, `s3a://b/k`): a scheme, then anything. The
-/// model's own schemes in any case, and the other ways into HDFS, are not: `HDFS:/x` that failed
-/// to parse or `viewfs://c/lake` is bad input, never a way around a zone.
-fn foreign_place(resource: &str) -> bool {
-    match resource.split_once(':') {
-        Some((scheme, _)) => {
-            !scheme.is_empty()
-                && !REACHES_HDFS.iter().any(|s| scheme.eq_ignore_ascii_case(s))
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
-        }
-        None => false,
-    }
-}
-
 /// Creates the cache dir (mode 0700) or checks the one there: it must be a real directory owned
 /// by this process's user and closed to others, since whoever can write it decides which grants
 /// a restart enforces.
@@ -604,19 +585,6 @@ fn encode_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_other_schemes_are_places_outside_the_model() {
-        assert!(foreign_place("file:/tmp/x"));
-        assert!(foreign_place("s3a://bucket/k"));
-        assert!(!foreign_place("HDFS:/lake/sales"));
-        assert!(!foreign_place("Hive:sales.t"));
-        assert!(!foreign_place("viewfs://cluster/lake/sales"));
-        assert!(!foreign_place("har://hdfs-nn:8020/lake/sales.har"));
-        assert!(!foreign_place("webhdfs://nn:9870/lake/sales"));
-        assert!(!foreign_place("/lake/sales"));
-        assert!(!foreign_place("no scheme: here"));
-    }
 
     #[test]
     fn a_query_is_known_by_its_context_and_detail_added_to_it() {

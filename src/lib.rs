@@ -10,6 +10,7 @@ pub mod engine;
 pub mod engines;
 pub mod feed;
 pub mod model;
+pub mod places;
 pub mod service;
 pub mod snapshot;
 pub mod trie;

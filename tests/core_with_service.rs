@@ -526,3 +526,43 @@ fn a_query_is_decided_whole_and_a_single_use_grant_serves_one_query() {
     e.close();
     other.close();
 }
+
+#[test]
+fn a_query_naming_a_place_of_an_unlisted_scheme_is_denied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svc = Service::start(tmp.path());
+    let e = engine(&svc.url, tmp.path(), "");
+    let ctx = Some("q-9");
+    for place in [
+        "hdfsx://nn:8020/lake/sales/orders",
+        "viewfs://cluster/lake/sales",
+        "alluxio://master:19998/lake/sales",
+        "nonsense:x",
+    ] {
+        let read = e.check("alice", &[query(place, 1, false)], Some("QUERY"), ctx);
+        assert!(
+            matches!(read, Verdict::Deny(_, _, DenyReason::BadInput)),
+            "reading {place}: {read:?}"
+        );
+        let open_data = query("hive:web.logs", 1, false);
+        let write = e.check(
+            "alice",
+            &[open_data, query(place, 2, true)],
+            Some("QUERY"),
+            ctx,
+        );
+        assert!(
+            matches!(write, Verdict::Deny(_, _, DenyReason::BadInput)),
+            "writing {place}: {write:?}"
+        );
+    }
+    let listed = [
+        query("s3a://bucket/in", 1, false),
+        query("file:/tmp/out", 2, true),
+    ];
+    assert_eq!(
+        e.check("alice", &listed, Some("QUERY"), ctx),
+        Verdict::NotProtected
+    );
+    e.close();
+}

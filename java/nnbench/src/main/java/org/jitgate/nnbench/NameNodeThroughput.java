@@ -27,6 +27,7 @@ import org.apache.hadoop.hdfs.server.namenode.INodeAttributeProvider;
 import org.apache.hadoop.hdfs.server.namenode.INodeAttributes;
 import org.apache.hadoop.hdfs.server.namenode.NNThroughputBenchmark;
 import org.apache.hadoop.security.UserGroupInformation;
+import org.jitgate.JitGate;
 import org.jitgate.hdfs.JitGateAttributeProvider;
 
 /**
