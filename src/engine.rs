@@ -402,17 +402,21 @@ impl Engine {
         }
     }
 
-    /// Whether `user` may still do `actions` on `resource` under an active grant, deciding
-    /// nothing and recording nothing: for a plugin that watches what it allowed earlier (the
-    /// NameNode's open output streams) and stops it once the grant has ended.
-    pub fn still_allowed(&self, user: &str, resource: &str, actions: ActionSet) -> bool {
-        let Ok(key) = canonical_key(resource) else {
-            return false;
-        };
+    /// The id of an active grant that lets `user` do `actions` on `resource` now, deciding and
+    /// recording nothing: for a plugin that watches what it allowed earlier (the NameNode's open
+    /// output streams) and stops it once no grant covers it. None as well outside every zone
+    /// and for anything unreadable.
+    pub fn covering_grant(
+        &self,
+        user: &str,
+        resource: &str,
+        actions: ActionSet,
+    ) -> Option<Arc<str>> {
+        let key = canonical_key(resource).ok()?;
         let snap = self.snapshot();
         match snap.decide(user, &key, actions, false, wire::now_millis()) {
-            Decision::Allow(_) | Decision::NotProtected => snap.verified,
-            Decision::Deny(_) => false,
+            Decision::Allow(g) => Some(g.id.clone()),
+            _ => None,
         }
     }
 

@@ -472,28 +472,30 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_grantLive(
 }
 
 #[no_mangle]
-pub extern "system" fn Java_org_jitgate_JitGateNative_stillAllowed(
+pub extern "system" fn Java_org_jitgate_JitGateNative_coveringGrant(
     mut env: JNIEnv,
     _: JClass,
     engine: jlong,
     user: JString,
     resource: JString,
     actions: jint,
-) -> jboolean {
+) -> jstring {
     guarded(
-        0,
+        std::ptr::null_mut(),
         AssertUnwindSafe(|| {
             let (Some(user), Some(resource)) = (
                 read_owned(&mut env, &user),
                 hdfs_path(read_owned(&mut env, &resource)),
             ) else {
-                return 0;
+                return std::ptr::null_mut();
             };
             let actions = ActionSet::from_bits(actions as u32);
-            with_engine(engine as u64, |e| {
-                e.still_allowed(&user, &resource, actions) as jboolean
-            })
-            .unwrap_or(0)
+            match with_engine(engine as u64, |e| {
+                e.covering_grant(&user, &resource, actions)
+            }) {
+                Some(Some(grant)) => new_string(&mut env, &grant),
+                _ => std::ptr::null_mut(),
+            }
         }),
     )
 }

@@ -142,12 +142,13 @@ public final class JitGate implements AutoCloseable {
     }
 
     /**
-     * Whether {@code user} may still do {@code actions} on {@code resource} (an active grant covers it,
-     * or it is in no zone), without deciding or recording anything: for watching what was allowed
-     * earlier, such as an output stream a grant let a client open. False on any doubt.
+     * The id of an active grant that lets {@code user} do {@code actions} on {@code resource} now, or
+     * null (no such grant, outside every zone, or unreadable), without deciding or recording
+     * anything: for watching what a grant allowed earlier, such as an output stream it let a
+     * client open, with {@link #grantLive} from then on.
      */
-    public boolean stillAllowed(String user, String resource, int actions) {
-        return JitGateNative.stillAllowed(handle, user, resource, actions);
+    public String coveringGrant(String user, String resource, int actions) {
+        return JitGateNative.coveringGrant(handle, user, resource, actions);
     }
 
     /** True while the grant is known to this engine and inside its time window; false once revoked or expired. */
@@ -174,6 +175,25 @@ public final class JitGate implements AutoCloseable {
             }
             JitGateNative.close(handle);
         }
+    }
+
+    /**
+     * The {@code hdfs:} resource of an absolute HDFS path as a plugin found it in a URI or a
+     * command ({@code //lake//sales/}): one leading slash, as Hadoop's {@code Path} reads it.
+     * Prefixing {@code hdfs:} to a path that starts with {@code //} would make
+     * {@code hdfs://lake/sales}, whose {@code lake} the core reads as a NameNode's host name.
+     *
+     * @return null when {@code path} is not absolute
+     */
+    public static String hdfsResource(String path) {
+        if (path == null || !path.startsWith("/")) {
+            return null;
+        }
+        int start = 0;
+        while (start < path.length() && path.charAt(start) == '/') {
+            start++;
+        }
+        return "hdfs:/" + path.substring(start);
     }
 
     /** {@code key=value} lines of the {@code jitgate.*} keys, sorted; the core's config format. */

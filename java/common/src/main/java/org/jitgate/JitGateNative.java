@@ -57,8 +57,8 @@ final class JitGateNative {
     static native String check(long engine, String user, String[] resources, int[] actions,
                                boolean[] outputs, String operation, String context);
 
-    /** True while an active grant still allows it (or it is in no zone); decides and records nothing. */
-    static native boolean stillAllowed(long engine, String user, String resource, int actions);
+    /** The id of an active grant that allows it now, else null; decides and records nothing. */
+    static native String coveringGrant(long engine, String user, String resource, int actions);
 
     /** True while the grant is in the engine's snapshot and inside its time window. */
     static native boolean grantLive(long engine, String grantId);

@@ -143,6 +143,26 @@ class JitGateTest {
     }
 
     @Test
+    void hdfsPathsBecomeResourcesTheCoreCannotReadAsAHost() {
+        assertEquals("hdfs:/lake/sales", JitGate.hdfsResource("/lake/sales"));
+        assertEquals("hdfs:/lake/sales", JitGate.hdfsResource("//lake/sales"));
+        assertEquals("hdfs:/lake//sales", JitGate.hdfsResource("///lake//sales"), "the core collapses the rest");
+        assertEquals("hdfs:/", JitGate.hdfsResource("/"));
+        assertEquals(null, JitGate.hdfsResource("lake/sales"));
+    }
+
+    @Test
+    void aDoubledSlashReachesTheZone() throws Exception {
+        JitGate.writeSnapshot(cache, SALES);
+        try (JitGate gate = JitGate.open(offline(""))) {
+            assertEquals(Decision.DENY_NO_GRANT,
+                    gate.decide("alice", JitGate.hdfsResource("//lake/sales/x"), Action.READ, null, null));
+            assertEquals(Decision.NOT_PROTECTED, gate.decide("alice", "hdfs://lake/sales/x", Action.READ, null, null),
+                    "what the plugins made before: a NameNode named lake, path /sales/x");
+        }
+    }
+
+    @Test
     void deniedCoversEveryCodeButNotProtectedAndAllow() {
         assertTrue(!Decision.denied(Decision.NOT_PROTECTED) && !Decision.denied(Decision.ALLOW));
         for (int code : new int[] {2, 3, 4, 5, 6, 7, 99, -1}) {

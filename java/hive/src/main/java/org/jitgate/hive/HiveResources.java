@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject;
+import org.jitgate.JitGate;
 
 /**
  * The jitgate resources a Hive privilege object names: {@code hive:db}, {@code hive:db.table},
@@ -55,7 +56,7 @@ final class HiveResources {
      */
     static String dfs(String uri) {
         if (uri.startsWith("/")) {
-            return "hdfs:" + uri;
+            return JitGate.hdfsResource(uri);
         }
         int colon = uri.indexOf(':');
         if (colon > 0 && uri.substring(0, colon).equalsIgnoreCase("hdfs")) {
@@ -64,7 +65,8 @@ final class HiveResources {
                 int slash = rest.indexOf('/', 2);
                 rest = slash < 0 ? "/" : rest.substring(slash);
             }
-            return "hdfs:" + rest;
+            String resource = JitGate.hdfsResource(rest);
+            return resource == null ? uri : resource;
         }
         return uri;
     }

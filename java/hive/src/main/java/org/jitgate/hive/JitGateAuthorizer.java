@@ -25,6 +25,7 @@ import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilege;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeInfo;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveRoleGrant;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.SettableConfigUpdater;
 import org.apache.hadoop.hive.ql.session.SessionState;
 import org.jitgate.Access;
 import org.jitgate.JitGate;
@@ -44,6 +45,8 @@ import org.slf4j.LoggerFactory;
  */
 final class JitGateAuthorizer extends AbstractHiveAuthorizer {
     static final String FALLBACK_KEY = "jitgate.hive.fallback";
+    /** Comma-separated regular expressions of keys a session may SET beyond Hive's safe list. */
+    static final String SET_ALLOW_KEY = "jitgate.hive.set.allow";
     static final String QUERY_ID_KEY = "hive.query.id";
     private static final String PLUGIN_KEY = "jitgate.plugin";
     private static final String HOST_KEY = "jitgate.host";
@@ -166,14 +169,29 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
     }
 
     /**
-     * Sessions cannot change jitgate's settings (they are HiveServer2's, not the user's) or the
-     * query id the audit trail names. And what would run a user's own code as HiveServer2's user
-     * (with {@code doAs=false}, past both jitgate and the NameNode plugin) is closed as Hive's own
-     * SQL-standard authorizer closes it: TRANSFORM scripts, the reflective UDFs, and the
-     * {@code compile} command.
+     * A session may SET only the keys on an allow-list: Hive's own list of keys that are safe to
+     * change ({@code hive.security.authorization.sqlstd.confwhitelist} and its {@code .append},
+     * as the SQL-standard authorizer uses them) plus the admin's {@value #SET_ALLOW_KEY}. Any
+     * other key (hooks, the command whitelist, {@code fs.<scheme>.impl}, ...) is refused, since a
+     * session that could set it could switch a check off. Sessions can never change jitgate's
+     * settings (they are HiveServer2's, not the user's) or the query id the audit trail names.
+     * And what would run a user's own code as HiveServer2's user (with {@code doAs=false}, past
+     * both jitgate and the NameNode plugin) is closed as Hive's own SQL-standard authorizer closes
+     * it: TRANSFORM scripts, the reflective UDFs, and the {@code compile} command.
      */
     @Override
-    public void applyAuthorizationConfigPolicy(HiveConf hiveConf) {
+    public void applyAuthorizationConfigPolicy(HiveConf hiveConf) throws HiveAuthzPluginException {
+        SettableConfigUpdater.setHiveConfWhiteList(hiveConf);
+        String allowed = allowList(hiveConf.get(SET_ALLOW_KEY, ""));
+        if (!allowed.isEmpty()) {
+            String hive = hiveConf.getVar(HiveConf.ConfVars.HIVE_AUTHORIZATION_SQL_STD_AUTH_CONFIG_WHITELIST);
+            String append = hiveConf.getVar(HiveConf.ConfVars.HIVE_AUTHORIZATION_SQL_STD_AUTH_CONFIG_WHITELIST_APPEND);
+            StringBuilder all = new StringBuilder(hive);
+            if (append != null && !append.isBlank()) {
+                all.append('|').append(append);
+            }
+            hiveConf.setModifiableWhiteListRegex(all.append('|').append(allowed).toString());
+        }
         hiveConf.addToRestrictList(JitGate.KEY_PREFIX + ",hive.query.id");
         String hooks = hiveConf.getVar(HiveConf.ConfVars.PRE_EXEC_HOOKS).trim();
         String noTransform = DisallowTransformHook.class.getName();
@@ -182,6 +200,28 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
         }
         hiveConf.setVar(HiveConf.ConfVars.HIVE_SERVER2_BUILTIN_UDF_BLACKLIST, "reflect,reflect2,java_method,in_file");
         hiveConf.setVar(HiveConf.ConfVars.HIVE_SECURITY_COMMAND_WHITELIST, "set,reset,dfs,add,list,delete,reload");
+    }
+
+    /**
+     * {@value #SET_ALLOW_KEY} as one regular expression, each item checked so that a typo fails
+     * HiveServer2's sessions loudly instead of leaving a key open or closed by accident.
+     */
+    static String allowList(String value) throws HiveAuthzPluginException {
+        StringBuilder out = new StringBuilder();
+        for (String item : value.split(",")) {
+            String regex = item.trim();
+            if (regex.isEmpty()) {
+                continue;
+            }
+            try {
+                java.util.regex.Pattern.compile(regex);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new HiveAuthzPluginException("jitgate: " + SET_ALLOW_KEY + " holds `" + regex
+                        + "`, which is not a regular expression: " + e.getDescription());
+            }
+            out.append(out.length() == 0 ? "" : "|").append('(').append(regex).append(')');
+        }
+        return out.toString();
     }
 
     @Override

@@ -27,6 +27,11 @@ class HiveResourcesTest {
         assertEquals(List.of("hdfs:/lake/sales"), of(HivePrivilegeObjectType.DFS_URI, null, "hdfs:/lake/sales"));
         assertEquals(List.of("hdfs:/lake/sales"), of(HivePrivilegeObjectType.DFS_URI, null, "/lake/sales"));
         assertEquals(List.of("hdfs:/"), of(HivePrivilegeObjectType.DFS_URI, null, "hdfs://nn:8020"));
+        // Hadoop's Path reads a doubled slash after the NameNode as one; `hdfs://lake/...` would
+        // name a host `lake` to the core.
+        assertEquals(List.of("hdfs:/lake/sales/orders"),
+                of(HivePrivilegeObjectType.DFS_URI, null, "hdfs://nn:8020//lake/sales/orders"));
+        assertEquals(List.of("hdfs:/lake/sales"), of(HivePrivilegeObjectType.DFS_URI, null, "hdfs:///lake/sales"));
         assertEquals(List.of("s3a://bucket/key"), of(HivePrivilegeObjectType.DFS_URI, null, "s3a://bucket/key"));
         assertEquals(List.of("file:/tmp/out"), of(HivePrivilegeObjectType.DFS_URI, null, "file:/tmp/out"));
     }

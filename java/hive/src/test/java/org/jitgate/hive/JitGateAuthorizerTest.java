@@ -59,6 +59,17 @@ class JitGateAuthorizerTest {
                 + " java.lang.IllegalStateException: table unavailable", e.getMessage());
     }
 
+    @Test
+    void the_admins_set_allow_list_is_regular_expressions_checked_up_front() throws Exception {
+        assertEquals("", JitGateAuthorizer.allowList(" , "));
+        assertEquals("(team\\.etl\\..*)|(mapreduce\\.job\\.queuename)",
+                JitGateAuthorizer.allowList("team\\.etl\\..*, mapreduce\\.job\\.queuename"));
+        HiveAuthzPluginException bad = assertThrows(HiveAuthzPluginException.class,
+                () -> JitGateAuthorizer.allowList("team\\.(etl"));
+        assertTrue(bad.getMessage().contains("jitgate.hive.set.allow") && bad.getMessage().contains("team\\.(etl"),
+                bad.getMessage());
+    }
+
     /** An engine whose (cached, verified) snapshot has no zone: everything is outside. */
     @Test
     void fallback_deny_refuses_what_no_zone_covers_and_allow_lets_it_run(@TempDir Path dir) throws Exception {

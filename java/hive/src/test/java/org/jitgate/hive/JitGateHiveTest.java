@@ -76,6 +76,8 @@ class JitGateHiveTest {
                 "jitgate.cache.dir", dir.resolve("plugin-cache").toString(),
                 // Until the first snapshot arrives, the zone is denied rather than open.
                 "jitgate.fallback.zones", "hive:sales.*,hdfs:/lake/sales",
+                // An admin's addition to the keys sessions may SET.
+                JitGateAuthorizer.SET_ALLOW_KEY, "team\\.etl\\..*",
                 // Hive 4 turns plain managed tables into external ones, whose EXPORT would copy
                 // only the schema and name no table to the authorizer; export the data instead.
                 "hive.repl.include.external.tables", "true",
@@ -277,6 +279,9 @@ class JitGateHiveTest {
         SQLException denied = denied("gina", "dfs -ls /lake/sales/orders");
         assertTrue(denied.getMessage().contains("gina may not "), denied.getMessage());
         assertTrue(denied.getMessage().contains("hdfs:/lake/sales/orders"), denied.getMessage());
+        // A doubled slash after the NameNode is the same path to Hadoop, not a host named `lake`.
+        SQLException doubled = denied("gina", "dfs -ls hdfs://nn.example:8020//lake/sales/orders");
+        assertTrue(doubled.getMessage().contains("hdfs:/lake/sales/orders"), doubled.getMessage());
         try (Connection gina = hive.connect("gina"); Statement st = gina.createStatement()) {
             st.execute("dfs -ls " + dir);
         }
@@ -299,6 +304,35 @@ class JitGateHiveTest {
                     () -> st.execute("GRANT SELECT ON TABLE sales.orders TO USER gina"));
             assertTrue(grant.getMessage().contains("not supported by jitgate; use the jitgate service"),
                     grant.getMessage());
+        }
+    }
+
+    /** SET is an allow-list: whatever could switch a check off is refused, whatever the key. */
+    @Test
+    @Order(13)
+    void sessionsMaySetOnlyKeysOnTheAllowList() throws Exception {
+        try (Connection mallory = hive.connect("mallory"); Statement st = mallory.createStatement()) {
+            for (String set : new String[] {
+                "SET hive.exec.pre.hooks=",
+                "SET hive.exec.post.hooks=org.example.Hook",
+                "SET hive.security.command.whitelist=set,reset,dfs,add,list,delete,reload,compile",
+                "SET fs.hdfsx.impl=org.apache.hadoop.hdfs.DistributedFileSystem",
+                "SET hive.security.authorization.enabled=false",
+                "SET hive.server2.builtin.udf.blacklist=",
+                "SET hive.security.authorization.sqlstd.confwhitelist.append=.*",
+                "SET team.other=1",
+            }) {
+                SQLException e = assertThrows(SQLException.class, () -> st.execute(set), set);
+                assertTrue(e.getMessage().contains("Cannot modify"), set + ": " + e.getMessage());
+            }
+            st.execute("SET hive.exec.compress.output=true"); // on Hive's own safe list
+            st.execute("SET team.etl.batch=7"); // on jitgate.hive.set.allow
+            SQLException transform = assertThrows(SQLException.class,
+                    () -> st.execute("SELECT TRANSFORM(1) USING 'cat' AS (x)"));
+            assertTrue(transform.getMessage().toLowerCase().contains("transform"), transform.getMessage());
+            SQLException compile = assertThrows(SQLException.class,
+                    () -> st.execute("compile `class A {}` AS GROOVY NAMED a.groovy"));
+            assertTrue(compile.getMessage().toLowerCase().contains("compile"), compile.getMessage());
         }
     }
 

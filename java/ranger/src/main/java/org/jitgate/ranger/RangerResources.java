@@ -2,6 +2,7 @@ package org.jitgate.ranger;
 
 import java.util.Locale;
 import org.apache.ranger.plugin.policyengine.RangerAccessResource;
+import org.jitgate.JitGate;
 
 /**
  * The jitgate resource a Ranger request names, by the service type of its service definition:
@@ -73,7 +74,7 @@ final class RangerResources {
         while (end > 1 && path.charAt(end - 1) == '/') {
             end--;
         }
-        return "hdfs:" + path.substring(0, end);
+        return JitGate.hdfsResource(path.substring(0, end));
     }
 
     /** The element's single value; null when absent, empty, or several (Ranger allows lists). */

@@ -42,6 +42,8 @@ class RangerResourcesTest {
         assertEquals("hdfs:/lake/sales/x", of("hive", "url", "hdfs://nn1:8020/lake/sales/x"));
         assertEquals("hdfs:/lake/sales/x", of("hive", "url", "hdfs:/lake/sales/x"));
         assertEquals("hdfs:/lake/sales/x", of("hive", "url", "/lake/sales/x"));
+        assertEquals("hdfs:/lake/sales/x", of("hive", "url", "hdfs://nn1:8020//lake/sales/x"));
+        assertEquals("hdfs:/lake/sales", of("hdfs", "path", "//lake/sales"));
         assertEquals("s3a://bucket/k", of("hive", "url", "s3a://bucket/k"));
     }
 

@@ -5,6 +5,7 @@ import java.util.Locale;
 import org.apache.spark.sql.catalyst.TableIdentifier;
 import org.apache.spark.sql.connector.catalog.CatalogPlugin;
 import org.apache.spark.sql.connector.catalog.Identifier;
+import org.jitgate.JitGate;
 
 /**
  * jitgate resource names for the objects Spark plans name: catalog tables as {@code hive:db.table},
@@ -79,7 +80,7 @@ final class SparkResources {
         }
         String s = scheme.toLowerCase(Locale.ROOT);
         if (s.equals("hdfs") || s.equals("webhdfs") || s.equals("swebhdfs")) {
-            return "hdfs:" + path;
+            return JitGate.hdfsResource(path);
         }
         if (authority == null || authority.isEmpty()) {
             return s + ":" + path;

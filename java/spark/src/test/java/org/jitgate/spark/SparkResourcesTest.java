@@ -16,6 +16,9 @@ class SparkResourcesTest {
         assertEquals("hdfs:/lake/sales/orders", SparkResources.path(URI.create("hdfs://nn:8020/lake/sales/orders"), null));
         assertEquals("hdfs:/lake/sales", SparkResources.path(URI.create("webhdfs://nn:9870/lake/sales"), null));
         assertEquals("hdfs:/lake/x", SparkResources.path(URI.create("/lake/x"), HDFS_DEFAULT));
+        // A doubled slash after the NameNode is one slash to Hadoop, not a host named `lake`.
+        assertEquals("hdfs:/lake/sales/orders",
+                SparkResources.path(URI.create("hdfs://nn:8020//lake/sales/orders"), null));
     }
 
     @Test
