@@ -7,12 +7,6 @@
 #include <stdint.h>
 
 /**
- * Action bit of the C ABI and JNI: the access changes the entry itself (delete, rename), so
- * zones below it must be covered too.
- */
-#define SUBTREE 256
-
-/**
  * Action bits, combinable.
  */
 #define JITGATE_READ 1
@@ -23,7 +17,10 @@
 
 #define JITGATE_TRANSFORM 8
 
-
+/**
+ * The access changes the entry itself (delete, rename): zones below it must be covered too.
+ */
+#define JITGATE_SUBTREE 256
 
 /**
  * Decision codes: not protected, allowed, and the reasons for a denial.

@@ -3,9 +3,13 @@
 //!
 //! The file is one header line, then the snapshot as a reset feed body:
 //! `jitgate-snapshot 1 sha256:<hex of the body>\n{...}`. A file that is missing, truncated,
-//! edited by hand or corrupted on disk fails the digest or the parse and is refused as a whole:
-//! a snapshot that protects less than the service said must never be mistaken for one that
-//! protects nothing. The engine then stays closed until the service answers (`Snapshot::closed`).
+//! corrupted on disk or changed without its digest fails the digest or the parse and is refused
+//! as a whole: a snapshot that protects less than the service said must never be mistaken for
+//! one that protects nothing. The engine then stays closed until the service answers
+//! (`Snapshot::closed`). The digest has no key, so it tells damage, not intent: what keeps
+//! others from writing the file is the cache dir (this process's user's, mode 0700, checked at
+//! start) and the file's own owner and type (checked here). A signature of the service's
+//! replaces the digest once the feed is signed.
 
 use std::io::Write;
 use std::path::Path;
@@ -74,11 +78,24 @@ pub fn save(path: &Path, s: &Snapshot) -> std::io::Result<()> {
 /// The saved snapshot, verified, with `fallback` zones added; refused whole when anything in
 /// it cannot be read, since enforcing part of it would open what the rest protected.
 pub fn load(path: &Path, fallback: &[crate::model::Resource]) -> Result<Snapshot, Refused> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Refused::Missing),
         Err(e) => return Err(Refused::Unreadable(e.to_string())),
-    };
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(Refused::Unreadable(
+                "it is not a regular file (a symlink is not accepted)".into(),
+            ))
+        }
+        Ok(m) if Some(m.uid()) != own_uid() => {
+            return Err(Refused::Unreadable(format!(
+                "it belongs to uid {}, not to this process's user",
+                m.uid()
+            )))
+        }
+        Ok(_) => {}
+    }
+    let bytes = std::fs::read(path).map_err(|e| Refused::Unreadable(e.to_string()))?;
     let feed = decode(&bytes).map_err(Refused::Unreadable)?;
     let (s, skipped) = Snapshot::build(
         feed.cursor,
@@ -88,12 +105,15 @@ pub fn load(path: &Path, fallback: &[crate::model::Resource]) -> Result<Snapshot
         wire::now_millis(),
     );
     match skipped.first() {
-        Some(k) => Err(Refused::Unreadable(format!(
-            "an entry cannot be read: {}",
-            k.0
-        ))),
+        Some(k) => Err(Refused::Unreadable(format!("an entry cannot be read: {k}"))),
         None => Ok(s),
     }
+}
+
+/// The effective uid (`/proc/self` belongs to it).
+fn own_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid()).ok()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -156,5 +176,10 @@ mod tests {
         std::fs::write(&path, encode(&feed())).unwrap();
         let s = load(&path, &[]).unwrap();
         assert!(s.verified && s.cursor == 7);
+        // A link to an intact file elsewhere is not the cache file.
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::rename(&path, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert!(matches!(load(&path, &[]), Err(Refused::Unreadable(m)) if m.contains("symlink")));
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::cache;
 use crate::engine::Core;
 use crate::service::ServiceClient;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Skipped, Snapshot};
 use crate::wire::{self, Feed};
 
 pub struct Follower {
@@ -76,6 +76,11 @@ impl Follower {
     }
 
     fn apply(&mut self, feed: Feed) {
+        if !feed.reset && !self.core.snapshot().verified {
+            // Only a full snapshot can open a closed engine; the next poll (cursor 0) asks for one.
+            eprintln!("jitgate: the change feed sent changes before a full snapshot; still closed");
+            return;
+        }
         let changed = feed.reset
             || feed.zones.is_some()
             || !feed.grants.is_empty()
@@ -106,8 +111,19 @@ impl Follower {
             &self.core.config.fallback_zones,
             wire::now_millis(),
         );
+        let mut unreadable_zone = false;
         for s in skipped {
-            eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
+            unreadable_zone |= matches!(s, Skipped::Zone(_));
+            eprintln!("jitgate: ignoring unreadable feed entry: {s}");
+        }
+        if unreadable_zone {
+            // Enforcing the rest would open that zone's data: keep what was enforced before.
+            eprintln!(
+                "jitgate: WARNING: the service sent a zone resource this plugin cannot read; \
+                 keeping the snapshot of cursor {} (closed if none) until it sends one it can",
+                self.core.snapshot().cursor
+            );
+            return;
         }
         // expired grants were left out of the snapshot; forget them here too
         let kept: HashSet<&str> = snapshot.grants.iter().map(|g| g.id.as_str()).collect();

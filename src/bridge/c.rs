@@ -13,7 +13,7 @@ pub const JITGATE_WRITE: u32 = 2;
 pub const JITGATE_EXPORT: u32 = 4;
 pub const JITGATE_TRANSFORM: u32 = 8;
 /// The access changes the entry itself (delete, rename): zones below it must be covered too.
-pub const JITGATE_SUBTREE: u32 = super::SUBTREE;
+pub const JITGATE_SUBTREE: u32 = 0x100;
 
 /// Decision codes: not protected, allowed, and the reasons for a denial.
 pub const JITGATE_NOT_PROTECTED: i32 = 0;

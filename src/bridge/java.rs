@@ -60,11 +60,14 @@ fn read_resource<'b>(
         heap.extend_from_slice(&env.convert_byte_array(bytes).ok()?);
         heap.as_mut_slice()
     };
-    let start = if raw.get(HDFS.len()) == Some(&b'/') {
-        0
-    } else {
-        HDFS.len()
-    };
+    if raw.get(HDFS.len()) != Some(&b'/') {
+        return std::str::from_utf8(&raw[HDFS.len()..]).ok();
+    }
+    // A bare path: `hdfs:` before it. Before `//lake/x` that would read as a NameNode named
+    // `lake`, so the prefix moves up to the path's last leading slash, as Hadoop's Path reads it.
+    let slashes = raw[HDFS.len()..].iter().take_while(|&&b| b == b'/').count();
+    let start = slashes - 1;
+    raw[start..start + HDFS.len()].copy_from_slice(HDFS);
     std::str::from_utf8(&raw[start..]).ok()
 }
 
@@ -219,14 +222,11 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
     )
 }
 
-/// A bare absolute path is an HDFS path, as for `decide`.
+/// A bare absolute path is an HDFS path, as for `decide` (with one leading slash).
 fn hdfs_path(resource: Option<String>) -> Option<String> {
-    resource.map(|r| {
-        if r.starts_with('/') {
-            format!("hdfs:{r}")
-        } else {
-            r
-        }
+    resource.map(|r| match r.strip_prefix('/') {
+        Some(_) => format!("hdfs:/{}", r.trim_start_matches('/')),
+        None => r,
     })
 }
 

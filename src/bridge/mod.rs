@@ -123,7 +123,7 @@ pub fn with_engine<T>(handle: u64, f: impl FnOnce(&Engine) -> T) -> Option<T> {
 
 /// Action bit of the C ABI and JNI: the access changes the entry itself (delete, rename), so
 /// zones below it must be covered too.
-pub const SUBTREE: u32 = 0x100;
+pub(crate) const SUBTREE: u32 = c::JITGATE_SUBTREE;
 
 /// A move's decision (rename, a concat's source into its target), the same for both bridges:
 /// see `Engine::decide_move`. A missing string is bad input, recorded and denied.

@@ -40,6 +40,13 @@ public final class JitGate implements AutoCloseable {
         return shared;
     }
 
+    /** Closes this JVM's shared engine, if one is open (tests: the next user opens a fresh one). */
+    public static synchronized void closeShared() {
+        if (shared != null) {
+            shared.close();
+        }
+    }
+
     /**
      * A private engine, not shared with other callers; tests and benchmarks use it.
      *

@@ -17,7 +17,7 @@ import org.jitgate.Action;
  *   subAccess          any                 + SUBTREE   (the check covers the whole tree below)
  *   subAccess          READ, no WRITE      + READ      (content summary, snapshot diff)
  *
- *   operation          replaces a non-zero result with
+ *   RPC (or, where its name cannot be read, operation)   replaces a non-zero result with
  *   rename, rename2    TRANSFORM | SUBTREE
  *   mkdirs             WRITE
  *   delete             WRITE | SUBTREE
@@ -65,12 +65,18 @@ final class HdfsActions {
         if (bits == 0) {
             return handsOutData(rpc, operation) ? Action.READ : 0;
         }
-        return refine(operation, bits);
+        // The RPC's name where known: the NameNode leaves the previous call's operation name on a
+        // handler thread for calls that set none (create, getBatchedListing in Hadoop 3.4).
+        return refine(rpc != null ? rpc : operation, bits);
     }
 
-    /** Whether the call returns block locations, tokens or data of the path it checks. */
+    /**
+     * Whether the call returns block locations, tokens or data of the path it checks.
+     *
+     * @param rpc the RPC's method name, null when unknown ({@link RpcCall#method})
+     */
     static boolean handsOutData(String rpc, String operation) {
-        if (rpc != null && !rpc.startsWith("(")) { // "(external)": WebHDFS, named by operation
+        if (rpc != null) {
             switch (rpc) {
                 case "getBlockLocations":
                 case "getLocatedFileInfo":
@@ -84,11 +90,12 @@ final class HdfsActions {
         return "open".equals(operation) || "listStatus".equals(operation);
     }
 
-    private static int refine(String operation, int bits) {
-        if (operation == null) {
+    /** @param call the RPC's method name, or else the operation name */
+    private static int refine(String call, int bits) {
+        if (call == null) {
             return bits;
         }
-        switch (operation) {
+        switch (call) {
             case "rename":
             case "rename2":
                 return Action.TRANSFORM | Action.SUBTREE;

@@ -62,9 +62,11 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
     /**
      * What the NameNode asks for file status and listings. Its default decodes every path
      * component into a String for the method above; jitgate changes no attribute, so it skips that.
+     * The status a create or append returns names the new stream's inode ({@link Writers}).
      */
     @Override
     public INodeAttributes getAttributes(byte[][] components, INodeAttributes inode) {
+        Writers.created(inode);
         return inode;
     }
 

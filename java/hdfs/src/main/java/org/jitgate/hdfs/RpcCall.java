@@ -35,17 +35,26 @@ final class RpcCall {
         }
     }
 
-    /** The running RPC's method name ({@code getLocatedFileInfo}, {@code rename2}, ...), or null. */
+    /**
+     * The running RPC's method name ({@code getLocatedFileInfo}, {@code rename2}, ...), or null when
+     * there is none to trust: no RPC, the name unreadable, or a call that is not a client RPC
+     * (WebHDFS runs as {@code (external)}), for which the operation name must do.
+     */
     static String method() {
         Server.Call call = Server.getCurCall().get();
         if (call == null || METHOD_NAME == null) {
             return null;
         }
         try {
-            return (String) METHOD_NAME.invokeExact((Object) call);
+            return rpcName((String) METHOD_NAME.invokeExact((Object) call));
         } catch (Throwable t) {
             return null;
         }
+    }
+
+    /** A method name, or null for one that names no client RPC. */
+    static String rpcName(String name) {
+        return name == null || name.isEmpty() || name.startsWith("(") ? null : name;
     }
 
     /** What identifies the running call: the RPC call, or the thread outside one (tests). */

@@ -4,10 +4,13 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.DistributedFileSystem;
+import org.apache.hadoop.hdfs.server.namenode.INode;
+import org.apache.hadoop.hdfs.server.namenode.INodeAttributes;
 import org.jitgate.Action;
 import org.jitgate.JitGate;
 
@@ -23,16 +26,55 @@ import org.jitgate.JitGate;
  * own user, through the NameNode's public RPC: the lease moves away from the writer at once, so
  * its next NameNode call (new block, close, fsync, pipeline update) fails, and the DataNodes stop
  * the block being written when their next heartbeat (dfs.heartbeat.interval) brings them the
- * recovery. A file that was closed meanwhile costs one cheap call then. Lease recovery never runs
- * inside a permission check, which holds the namesystem lock.
+ * recovery. Lease recovery never runs inside a permission check, which holds the namesystem lock.
+ *
+ * <p>A file is known by its inode, not its path, so renaming an open file does not take it out of
+ * reach: the NameNode builds the status a create or append returns right after the check allowed
+ * it, in the same call, and the provider's {@code getAttributes} hands the file's inode to
+ * {@link #created}. Each tick also forgets the files their writers closed, reading the inode
+ * in memory (no call to the NameNode), so a long ingest grant does not pile them up. What this does not cover: streams opened before the NameNode (re)started or
+ * failed over, since the watch lives in the NameNode's memory; and streams the check could not
+ * name as a create or append (WebHDFS on Hadoop 3.4, whose create carries no operation name).
  */
 final class Writers implements AutoCloseable {
     static final long TICK_MILLIS = 100;
 
+    /** One stream: the file's path when opened, its inode once known (null until then). */
+    static final class Stream {
+        final String path;
+        final String user;
+        volatile INode inode;
+
+        Stream(String path, String user) {
+            this.path = path;
+            this.user = user;
+        }
+
+        /** What the NameNode resolves to this file, wherever it has moved. */
+        Path file() {
+            INode known = inode;
+            return new Path(known != null ? "/.reserved/.inodes/" + known.getId() : path);
+        }
+
+        /** Closed by its writer (or deleted): nothing left to stop. Read without the namesystem lock. */
+        boolean done() {
+            INode known = inode;
+            return known != null && !(known.isFile() && known.asFile().isUnderConstruction());
+        }
+    }
+
+    private record Pending(Object call, Stream stream) {
+    }
+
+    /** The stream whose create or append this call just allowed, until its inode is seen. */
+    private static final ThreadLocal<Pending> PENDING = new ThreadLocal<>();
+    /** How many threads have a pending stream: getAttributes looks no further when none has. */
+    private static final AtomicInteger PENDING_COUNT = new AtomicInteger();
+
     private final JitGate jitgate;
     private final Configuration conf;
-    /** grant id → (path → the user whose grant opened it) */
-    private final Map<String, Map<String, String>> byGrant = new ConcurrentHashMap<>();
+    /** grant id → its streams */
+    private final Map<String, Map<Stream, Boolean>> byGrant = new ConcurrentHashMap<>();
     private final Thread thread;
     private volatile boolean closed;
     private DistributedFileSystem nameNode;
@@ -47,70 +89,110 @@ final class Writers implements AutoCloseable {
 
     /** A protected create or append of {@code path} by {@code user} was allowed just now. */
     void opened(String path, String user) {
+        Stream stream = new Stream(path, user);
         String grant = jitgate.coveringGrant(user, path, Action.WRITE);
-        if (grant == null) {
-            // allowed a moment ago, not now: the grant ended in between, stop the stream at once
-            grant = "";
+        // allowed a moment ago, not now: the grant ended in between, so "" stops it at the next tick
+        file(grant == null ? "" : grant, stream);
+        if (PENDING.get() == null) {
+            PENDING_COUNT.incrementAndGet();
         }
-        file(grant, path, user);
+        PENDING.set(new Pending(RpcCall.identity(), stream));
     }
 
-    /** Files {@code path} under {@code grant}, atomically with {@link #ended}'s removal of an emptied grant. */
-    private void file(String grant, String path, String user) {
-        byGrant.compute(grant, (g, files) -> {
-            Map<String, String> m = files == null ? new ConcurrentHashMap<>() : files;
-            m.put(path, user);
-            return m;
-        });
+    /** The provider's getAttributes for file status: the first file after an allowed open is it. */
+    static void created(INodeAttributes inode) {
+        if (PENDING_COUNT.get() == 0) {
+            return;
+        }
+        Pending p = PENDING.get();
+        if (p == null) {
+            return;
+        }
+        if (p.call() != RpcCall.identity()) {
+            forget(); // a call whose open failed after the check; this is another call
+            return;
+        }
+        if (inode instanceof INode && ((INode) inode).isFile()) {
+            p.stream().inode = (INode) inode;
+            forget();
+        }
+    }
+
+    private static void forget() {
+        PENDING.remove();
+        PENDING_COUNT.decrementAndGet();
+    }
+
+    /**
+     * Files {@code stream} under {@code grant}. Without a lock on the grant (every create under it
+     * would wait for it): a map that {@link #ended} removed, empty, just before the put is noticed
+     * and the stream filed again.
+     */
+    private void file(String grant, Stream stream) {
+        while (true) {
+            Map<Stream, Boolean> streams = byGrant.computeIfAbsent(grant, g -> new ConcurrentHashMap<>());
+            streams.put(stream, Boolean.TRUE);
+            if (byGrant.get(grant) == streams) {
+                return;
+            }
+            streams.remove(stream);
+        }
     }
 
     private void run() {
         while (!closed) {
             try {
                 Thread.sleep(TICK_MILLIS);
-                for (String grant : byGrant.keySet()) {
-                    if (grant.isEmpty() || !jitgate.grantLive(grant)) {
-                        ended(grant);
-                    }
-                }
             } catch (InterruptedException e) {
                 return;
-            } catch (Throwable t) {
-                // kept: the next tick tries again (a standby NameNode refuses until it is active)
-                System.err.println("jitgate: cannot stop the writers of a grant that ended: " + t);
+            }
+            for (Map.Entry<String, Map<Stream, Boolean>> e : byGrant.entrySet()) {
+                String grant = e.getKey();
+                try {
+                    if (grant.isEmpty() || !jitgate.grantLive(grant)) {
+                        ended(grant);
+                    } else {
+                        e.getValue().keySet().removeIf(Stream::done);
+                    }
+                } catch (Throwable t) {
+                    System.err.println("jitgate: cannot stop the writers of grant " + grant + ": " + t);
+                }
             }
         }
     }
 
-    private void ended(String grant) throws IOException {
-        Map<String, String> files = byGrant.get(grant);
-        if (files == null) {
+    private void ended(String grant) {
+        Map<Stream, Boolean> streams = byGrant.get(grant);
+        if (streams == null) {
             return;
         }
-        for (Map.Entry<String, String> f : files.entrySet()) {
-            String path = f.getKey();
-            String user = f.getValue();
-            String other = jitgate.coveringGrant(user, path, Action.WRITE);
-            if (other != null && !other.equals(grant)) {
-                file(other, path, user);
-            } else {
-                stop(path, user);
+        for (Stream s : streams.keySet()) {
+            try {
+                String other = jitgate.coveringGrant(s.user, s.path, Action.WRITE);
+                if (other != null && !other.equals(grant)) {
+                    file(other, s);
+                } else {
+                    stop(s);
+                }
+                streams.remove(s);
+            } catch (Throwable t) {
+                // kept for the next tick (a standby NameNode refuses until it is active)
+                System.err.println("jitgate: cannot stop the stream of " + s.user + " on hdfs:" + s.path + ": " + t);
             }
-            files.remove(path, user);
         }
         byGrant.computeIfPresent(grant, (g, m) -> m.isEmpty() ? null : m);
     }
 
-    private void stop(String path, String user) throws IOException {
-        Path file = new Path(path);
+    private void stop(Stream s) throws IOException {
+        Path file = s.file();
         try {
             if (!nameNode().isFileClosed(file)) {
                 nameNode().recoverLease(file);
-                System.err.println("jitgate: no grant lets " + user + " write hdfs:" + path
-                        + " any more: the lease of its output stream was recovered");
+                System.err.println("jitgate: no grant lets " + s.user + " write hdfs:" + s.path
+                        + " any more: the lease of its output stream (" + file + ") was recovered");
             }
         } catch (FileNotFoundException gone) {
-            // deleted since, or renamed (which needed its own grant)
+            // deleted since (a path not yet resolved to its inode may have been renamed: see the class note)
         }
     }
 

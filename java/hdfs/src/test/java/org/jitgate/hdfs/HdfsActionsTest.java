@@ -60,8 +60,25 @@ class HdfsActionsTest {
         assertEquals(0, HdfsActions.of(null, null, null, null, "open", "getFileInfo"), "the RPC name decides");
         // Without the RPC's name (or for WebHDFS's external calls), the operation name stands in.
         assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "open", null));
-        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "listStatus", "(external)"));
+        assertEquals(Action.READ, HdfsActions.of(null, null, null, null, "listStatus", RpcCall.rpcName("(external)")));
         assertEquals(0, HdfsActions.of(null, null, null, null, "getfileinfo", null));
+    }
+
+    @Test
+    void aStaleOperationNameChangesNothingWhenTheRpcIsKnown() {
+        // Hadoop 3.4's create and getBatchedListing leave the previous call's operation name.
+        assertEquals(Action.WRITE, HdfsActions.of(WRITE, null, null, null, "rename", "create"));
+        assertEquals(Action.READ, HdfsActions.of(null, null, READ_EXECUTE, null, "mkdirs", "getBatchedListing"));
+        assertEquals(TRANSFORM | SUBTREE, HdfsActions.of(WRITE, null, null, null, "getfileinfo", "rename2"));
+        assertEquals(Action.WRITE | SUBTREE, HdfsActions.of(null, WRITE, null, ALL, "open", "delete"));
+    }
+
+    @Test
+    void callsThatAreNoClientRpcAreNamedByTheirOperation() {
+        assertEquals(null, RpcCall.rpcName("(external)"), "WebHDFS");
+        assertEquals(null, RpcCall.rpcName(""));
+        assertEquals(null, RpcCall.rpcName(null));
+        assertEquals("rename2", RpcCall.rpcName("rename2"));
     }
 
     @Test

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.security.PrivilegedExceptionAction;
 import java.time.Duration;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -78,7 +77,7 @@ class JitGateHaTest {
             service.close();
         }
         // The providers joined the JVM's engine, which outlives them; the next class opens its own.
-        JitGate.shared(Map.of()).close();
+        JitGate.closeShared();
     }
 
     private static DistributedFileSystem as(String user) throws Exception {

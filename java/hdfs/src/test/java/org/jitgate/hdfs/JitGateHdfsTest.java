@@ -158,7 +158,7 @@ class JitGateHdfsTest {
             service.close();
         }
         // The providers joined the JVM's engine, which outlives them; the next class opens its own.
-        JitGate.shared(Map.of()).close();
+        JitGate.closeShared();
     }
 
     /** {@code user}'s own HDFS client (group {@code analysts}). */
@@ -389,7 +389,6 @@ class JitGateHdfsTest {
         }
     }
 
-    /** Expiry needs no service: the plugin denies from the expiry instant on, even with the service gone. */
     /** Every call that hands out a zone file's blocks needs read on it, whatever the NameNode checks. */
     @Test
     @Order(10)
@@ -499,56 +498,62 @@ class JitGateHdfsTest {
     }
 
     /**
-     * A stream opened under a write grant is stopped when the grant is revoked: the plugin recovers
+     * A stream opened under a write grant is stopped once no grant covers it: the plugin recovers
      * its lease, so its next NameNode call fails and the DataNode stops the block at its next
-     * heartbeat. The test writes and flushes every 100 ms, as a long-running ingest would.
+     * heartbeat. The stream writes and flushes every 100 ms, as a long-running ingest would, and
+     * is renamed while open (the plugin follows the file, not its first path).
      */
     @Test
     @Order(13)
     void aWriterStopsWhenNoGrantCoversItAnyMore() throws Exception {
-        String first = grantWrite("gus");
-        String second = grantWrite("gus");
+        String first = grant("gus", "write");
+        String second = grant("gus", "write,transform");
         Path file = new Path("/lake/sales/orders/gus-0");
+        Path renamed = new Path("/lake/sales/orders/gus-renamed");
         byte[] line = "9,plums\n".getBytes(StandardCharsets.UTF_8);
-        try (FSDataOutputStream out = eventually(Duration.ofSeconds(30), "gus's create under the grant",
-                () -> as("gus").create(file, true))) {
-            // One grant ends while another still covers the stream: it goes on.
-            service.revoke(first, APPROVER, APPROVERS);
-            for (int i = 0; i < 15; i++) {
+        FSDataOutputStream out = eventually(Duration.ofSeconds(30), "gus's create under the grant",
+                () -> as("gus").create(file, true));
+        // One grant ends while another still covers the stream: it goes on, also once renamed.
+        service.revoke(first, APPROVER, APPROVERS);
+        for (int i = 0; i < 15; i++) {
+            out.write(line);
+            out.hflush();
+            Thread.sleep(100);
+        }
+        assertTrue(as("gus").rename(file, renamed));
+        out.write(line);
+        out.hflush();
+
+        long revokedAt = System.nanoTime();
+        service.revoke(second, APPROVER, APPROVERS);
+        IOException stopped = null;
+        int written = 0;
+        while (stopped == null && System.nanoTime() - revokedAt < Duration.ofSeconds(60).toNanos()) {
+            try {
                 out.write(line);
                 out.hflush();
+                written++;
                 Thread.sleep(100);
+            } catch (IOException e) {
+                stopped = e;
             }
-            long revokedAt = System.nanoTime();
-            service.revoke(second, APPROVER, APPROVERS);
-            IOException stopped = null;
-            int written = 0;
-            while (stopped == null && System.nanoTime() - revokedAt < Duration.ofSeconds(60).toNanos()) {
-                try {
-                    out.write(line);
-                    out.hflush();
-                    written++;
-                    Thread.sleep(100);
-                } catch (IOException e) {
-                    stopped = e;
-                }
-            }
-            long tookMs = (System.nanoTime() - revokedAt) / 1_000_000;
-            System.out.printf("jitgate: revoke -> writer stopped took %d ms (%d flushes after the revoke)%n",
-                    tookMs, written);
-            assertTrue(stopped != null, "the writer kept writing for 60 s after its last grant was revoked");
-        } catch (IOException closing) {
-            // close fails too: the stream lost its lease
         }
-        assertJitgateDenial(assertThrows(AccessControlException.class, () -> as("gus").append(file)),
-                "gus", "hdfs:/lake/sales/orders/gus-0", "write");
+        long tookMs = (System.nanoTime() - revokedAt) / 1_000_000;
+        System.out.printf("jitgate: revoke -> writer stopped took %d ms (%d flushes after the revoke)%n",
+                tookMs, written);
+        assertTrue(stopped != null, "the writer kept writing for 60 s after its last grant was revoked");
+        assertThrows(IOException.class, out::close, "the stream lost its lease");
+        assertJitgateDenial(assertThrows(AccessControlException.class, () -> as("gus").append(renamed)),
+                "gus", "hdfs:/lake/sales/orders/gus-renamed", "write");
     }
 
-    private static String grantWrite(String user) throws Exception {
-        String request = service.request(user, "hdfs:/lake/sales", "write", "5m", "INC-4413: backfill");
+    private static String grant(String user, String actions) throws Exception {
+        String request = service.request(user, List.of("hdfs:/lake/sales"), List.of(actions.split(",")), "5m",
+                "INC-4413: backfill", false);
         return service.approve(request, APPROVER, APPROVERS).path("grant").path("id").asText();
     }
 
+    /** Expiry needs no service: the plugin denies from the expiry instant on, even with the service gone. */
     @Test
     @Order(20)
     void shortGrantExpiresWithServiceStopped() throws Exception {
