@@ -3,7 +3,9 @@ package org.jitgate.hdfs;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -19,9 +21,9 @@ import org.jitgate.JitGate;
  *
  * <p>Once a file is open for write, the NameNode asks no enforcer again: adding a block, closing,
  * fsync and pipeline updates check only the client's lease, and data goes to DataNodes directly.
- * So the plugin files each create or append it allowed under the grant that allowed it, and a
- * thread asks the core every {@link #TICK_MILLIS} ms whether each of those grants still holds
- * (one question per grant, however many files). When one has ended (revoked, expired), each of
+ * So the plugin queues each create or append it allowed; a thread files it under the grant that
+ * covers it and asks the core every {@link #TICK_MILLIS} ms whether each of those grants still
+ * holds (one question per grant, however many files; the handler thread asks nothing more). When one has ended (revoked, expired), each of
  * its files moves to another grant that covers it, or has its lease recovered as the NameNode's
  * own user, through the NameNode's public RPC: the lease moves away from the writer at once, so
  * its next NameNode call (new block, close, fsync, pipeline update) fails, and the DataNodes stop
@@ -75,6 +77,8 @@ final class Writers implements AutoCloseable {
     private final Configuration conf;
     /** grant id → its streams */
     private final Map<String, Map<Stream, Boolean>> byGrant = new ConcurrentHashMap<>();
+    /** Streams opened since the last tick, not yet filed under a grant. */
+    private final Queue<Stream> opening = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     private volatile boolean closed;
     private DistributedFileSystem nameNode;
@@ -87,12 +91,13 @@ final class Writers implements AutoCloseable {
         thread.start();
     }
 
-    /** A protected create or append of {@code path} by {@code user} was allowed just now. */
+    /**
+     * A protected create or append of {@code path} by {@code user} was allowed just now. The
+     * handler thread only queues it; the watch's thread finds the grant that covers it.
+     */
     void opened(String path, String user) {
         Stream stream = new Stream(path, user);
-        String grant = jitgate.coveringGrant(user, path, Action.WRITE);
-        // allowed a moment ago, not now: the grant ended in between, so "" stops it at the next tick
-        file(grant == null ? "" : grant, stream);
+        opening.add(stream);
         if (PENDING.get() == null) {
             PENDING_COUNT.incrementAndGet();
         }
@@ -145,6 +150,19 @@ final class Writers implements AutoCloseable {
                 Thread.sleep(TICK_MILLIS);
             } catch (InterruptedException e) {
                 return;
+            }
+            for (Stream s = opening.poll(); s != null; s = opening.poll()) {
+                try {
+                    String grant = jitgate.coveringGrant(s.user, s.path, Action.WRITE);
+                    if (grant != null) {
+                        file(grant, s);
+                    } else if (!s.done()) {
+                        stop(s); // the grant that allowed it ended since
+                    }
+                } catch (Throwable t) {
+                    file("", s); // tried again next tick, as the stream of an ended grant
+                    System.err.println("jitgate: cannot watch the stream of " + s.user + " on hdfs:" + s.path + ": " + t);
+                }
             }
             for (Map.Entry<String, Map<Stream, Boolean>> e : byGrant.entrySet()) {
                 String grant = e.getKey();
