@@ -61,6 +61,8 @@ final class PlanAccesses {
 
     private static final Logger LOG = LoggerFactory.getLogger(PlanAccesses.class);
     private static final Set<String> UNMAPPED_LOGGED = ConcurrentHashMap.newKeySet();
+    /** Commands that copy the files they name to the driver and executors. */
+    private static final Set<String> ADD_RESOURCES = Set.of("AddFilesCommand", "AddJarsCommand", "AddArchivesCommand");
     private static final Set<String> VIEW_DEFINITIONS = Set.of(
             "CreateViewCommand", "AlterViewAsCommand", "CreateView", "AlterViewAs");
 
@@ -374,6 +376,20 @@ final class PlanAccesses {
 
     /** LOAD DATA reads its path; other commands with input actions read their targets. */
     private List<Named> sources(LogicalPlan cmd) {
+        if (ADD_RESOURCES.contains(nodeName(cmd))) {
+            // ADD FILE/JAR/ARCHIVE paths...: the command's one field, a list of strings
+            List<Named> out = new ArrayList<>();
+            for (scala.collection.Iterator<Object> it = cmd.productIterator(); it.hasNext(); ) {
+                if (it.next() instanceof scala.collection.Iterable<?> paths) {
+                    for (scala.collection.Iterator<?> p = paths.iterator(); p.hasNext(); ) {
+                        if (p.next() instanceof String s && !s.isBlank()) {
+                            out.add(path(new Path(s.trim()).toUri(), null));
+                        }
+                    }
+                }
+            }
+            return out;
+        }
         if (cmd instanceof LoadDataCommand load) {
             URI uri = new Path(load.path()).toUri();
             if (load.isLocal() && uri.getScheme() == null) {

@@ -80,7 +80,8 @@ final class SparkResources {
         }
         String s = scheme.toLowerCase(Locale.ROOT);
         if (s.equals("hdfs") || s.equals("webhdfs") || s.equals("swebhdfs")) {
-            return JitGate.hdfsResource(path);
+            String resource = JitGate.hdfsResource(path);
+            return resource != null ? resource : "hdfs:" + path; // relative: bad input to the core, denied
         }
         if (authority == null || authority.isEmpty()) {
             return s + ":" + path;

@@ -172,6 +172,13 @@ class JitGateSparkHdfsTest {
         System.out.printf("jitgate: approve -> first allowed Spark read over HDFS took %d ms"
                 + " (the allowed query itself %d ms)%n", (now - approving) / 1_000_000, (now - attempt[0]) / 1_000_000);
         assertTrue(readPartFromHdfs().length > 0, "the NameNode lets alice read the file");
+
+        // ADD FILE/JAR copies the file to the driver and executors: out of the zone, an export.
+        String part = cluster.getURI() + partFile.toUri().getPath();
+        for (String add : new String[] {"ADD FILE '" + part + "'", "ADD JAR '" + part + "'"}) {
+            Exception denied = assertThrows(Exception.class, () -> as("alice", () -> spark.sql(add)), add);
+            assertDenial(denied, "alice", "read and export", "hdfs:" + partFile.toUri().getPath());
+        }
     }
 
     @Test
