@@ -3,6 +3,7 @@ package org.jitgate.hive;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -47,6 +48,16 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
     static final String FALLBACK_KEY = "jitgate.hive.fallback";
     /** Comma-separated regular expressions of keys a session may SET beyond Hive's safe list. */
     static final String SET_ALLOW_KEY = "jitgate.hive.set.allow";
+    /** Comma-separated prefixes of the resources a session may ADD (or a function may use) in a zone. */
+    static final String JARS_ALLOW_KEY = "jitgate.hive.jars.allow";
+    /**
+     * Hive's functions that run any Java method by reflection or read HiveServer2's files, which
+     * its own authorizer blocks by name (reflect, reflect2, java_method, in_file): blocked here by
+     * class, with their subclasses, so a new name for them does not bring them back.
+     */
+    static final List<String> BLOCKED_UDF_CLASSES = List.of(
+            "org.apache.hadoop.hive.ql.udf.generic.AbstractGenericUDFReflect",
+            "org.apache.hadoop.hive.ql.udf.generic.GenericUDFInFile");
     static final String QUERY_ID_KEY = "hive.query.id";
     private static final String PLUGIN_KEY = "jitgate.plugin";
     private static final String HOST_KEY = "jitgate.host";
@@ -60,7 +71,16 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
     private final HiveAuthenticationProvider authenticator;
     private final boolean denyOutsideZones;
     private final Function<String, int[]> table;
+    private final List<String> jarsAllowed;
     private volatile JitGate jitgate;
+    /**
+     * Code and files a session adds (ADD JAR/FILE/ARCHIVE, a function USING JAR) run or are read as
+     * HiveServer2's user, past both jitgate and the NameNode plugin. So a session that touched a
+     * zone may add only what the admin listed, and a session that added something else may touch
+     * no zone: these remember which came first. One authorizer serves one session.
+     */
+    private volatile boolean touchedZone;
+    private volatile String added;
 
     JitGateAuthorizer(HiveConf conf, HiveAuthenticationProvider authenticator) throws HiveAuthzPluginException {
         this(conf, authenticator, HiveAccesses.CORE_TABLE);
@@ -77,6 +97,12 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
                     + fallback + "`");
         }
         this.denyOutsideZones = fallback.equals("deny");
+        this.jarsAllowed = new java.util.ArrayList<>();
+        for (String prefix : conf.get(JARS_ALLOW_KEY, "").split(",")) {
+            if (!prefix.isBlank()) {
+                jarsAllowed.add(prefix.trim());
+            }
+        }
     }
 
     @Override
@@ -96,12 +122,36 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
             if (user == null || user.isEmpty()) {
                 throw new IllegalStateException("the session has no user");
             }
+            if (op == HiveOperationType.CREATEFUNCTION) {
+                refuseBlockedFunctions(user, inputs, outputs);
+            }
             accesses = HiveAccesses.of(op, inputs, outputs, this::row);
+            String adds = unlistedAddition(op, accesses);
+            if (adds != null && touchedZone) {
+                throw new HiveAccessControlException("jitgate: " + user + " may not add " + adds
+                        + " to this session: it touched a jitgate zone, and what a session adds runs or is read as"
+                        + " HiveServer2 (list it in " + JARS_ALLOW_KEY + ", or use a new session)");
+            }
+            if (adds != null) {
+                added = adds;
+            }
             if (accesses.isEmpty()) {
                 return;
             }
             String command = ctx == null ? null : ctx.getCommandString();
             verdict = engine().check(user, accesses, op.name(), context(queryId(), command));
+            if (verdict.code() != 0) {
+                String own = added;
+                if (own != null && adds == null) { // an addition itself is decided by the core alone
+                    throw new HiveAccessControlException("jitgate: " + user + " may not run " + op + " on "
+                            + accesses.get(0).resource() + ": this session added " + own + ", and a session that"
+                            + " adds what " + JARS_ALLOW_KEY + " does not list may touch no jitgate zone"
+                            + " (use a new session)");
+                }
+                touchedZone = true;
+            }
+        } catch (HiveAccessControlException e) {
+            throw e;
         } catch (Throwable t) {
             LOG.warn("jitgate: denying {} for {} because the check failed", op, user, t);
             throw new HiveAccessControlException("jitgate: denied " + op + " for " + user
@@ -117,6 +167,65 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
                     + accesses.get(0).resource() + ": it is in no jitgate zone, and this HiveServer2"
                     + " denies what no zone covers (" + FALLBACK_KEY + "=deny)");
         }
+    }
+
+    /** CREATE [TEMPORARY] FUNCTION of a blocked class (or a subclass of one) is refused. */
+    private static void refuseBlockedFunctions(String user, List<HivePrivilegeObject> inputs,
+                                               List<HivePrivilegeObject> outputs) throws HiveAccessControlException {
+        for (List<HivePrivilegeObject> objects : Arrays.asList(inputs, outputs)) {
+            if (objects == null) {
+                continue;
+            }
+            for (HivePrivilegeObject o : objects) {
+                if (blockedUdf(o.getClassName())) {
+                    throw new HiveAccessControlException("jitgate: " + user + " may not create a function of class "
+                            + o.getClassName() + ": it runs Java methods by reflection or reads HiveServer2's files"
+                            + " (Hive blocks it by name in hive.server2.builtin.udf.blacklist)");
+                }
+            }
+        }
+    }
+
+    static boolean blockedUdf(String className) {
+        if (className == null || className.isBlank()) {
+            return false;
+        }
+        String name = className.trim();
+        if (BLOCKED_UDF_CLASSES.contains(name)) {
+            return true;
+        }
+        try {
+            ClassLoader loader = Thread.currentThread().getContextClassLoader();
+            Class<?> c = Class.forName(name, false, loader != null ? loader : JitGateAuthorizer.class.getClassLoader());
+            for (String blocked : BLOCKED_UDF_CLASSES) {
+                if (Class.forName(blocked, false, JitGateAuthorizer.class.getClassLoader()).isAssignableFrom(c)) {
+                    return true;
+                }
+            }
+        } catch (ClassNotFoundException | LinkageError notYet) {
+            // in a jar the statement adds: an addition, decided by unlistedAddition
+        }
+        return false;
+    }
+
+    /**
+     * The first resource that ADD or a function's USING JAR brings into the session and that the
+     * admin's {@value #JARS_ALLOW_KEY} does not list, or null.
+     */
+    private String unlistedAddition(HiveOperationType op, List<Access> accesses) {
+        if (op != HiveOperationType.ADD && op != HiveOperationType.CREATEFUNCTION) {
+            return null;
+        }
+        for (Access a : accesses) {
+            String r = a.resource();
+            if (a.output() || r.startsWith("hive:")) {
+                continue;
+            }
+            if (jarsAllowed.stream().noneMatch(r::startsWith)) {
+                return r;
+            }
+        }
+        return null;
     }
 
     private int[] row(String operation) {

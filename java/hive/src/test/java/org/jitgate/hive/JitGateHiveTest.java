@@ -336,6 +336,37 @@ class JitGateHiveTest {
         }
     }
 
+    /** Code a session brings (ADD JAR/FILE, USING JAR) and zone data never meet in one session. */
+    @Test
+    @Order(14)
+    void aSessionThatAddsCodeTouchesNoZoneAndTheReverse() throws Exception {
+        Path file = Files.writeString(dir.resolve("notes.txt"), "not code, but HiveServer2 reads it");
+        try (Connection etl = hive.connect("etl"); Statement st = etl.createStatement()) {
+            awaitAllowed(st, SELECT_ORDERS);
+            SQLException add = assertThrows(SQLException.class, () -> st.execute("ADD FILE " + file));
+            assertTrue(add.getMessage().contains("jitgate: etl may not add file:" + file + " to this session"),
+                    add.getMessage());
+            SQLException jar = assertThrows(SQLException.class,
+                    () -> st.execute("ADD JAR " + dir.resolve("udfs.jar")));
+            assertTrue(jar.getMessage().contains("it touched a jitgate zone"), jar.getMessage());
+        }
+        try (Connection etl = hive.connect("etl"); Statement st = etl.createStatement()) {
+            st.execute("ADD FILE " + file); // a new session, before any zone: allowed
+            SQLException read = assertThrows(SQLException.class, () -> st.execute(SELECT_ORDERS));
+            assertTrue(read.getMessage().contains("this session added file:" + file), read.getMessage());
+        }
+        try (Connection gina = hive.connect("gina"); Statement st = gina.createStatement()) {
+            for (String udf : new String[] {"org.apache.hadoop.hive.ql.udf.generic.GenericUDFReflect",
+                "org.apache.hadoop.hive.ql.udf.generic.GenericUDFReflect2",
+                "org.apache.hadoop.hive.ql.udf.generic.GenericUDFInFile"}) {
+                SQLException e = assertThrows(SQLException.class,
+                        () -> st.execute("CREATE TEMPORARY FUNCTION my_udf AS '" + udf + "'"), udf);
+                assertTrue(e.getMessage().contains("may not create a function of class " + udf), e.getMessage());
+            }
+            st.execute("CREATE TEMPORARY FUNCTION my_upper AS 'org.apache.hadoop.hive.ql.udf.generic.GenericUDFUpper'");
+        }
+    }
+
     // ---- helpers ----
 
     /** Runs {@code sql} as {@code user} expecting jitgate to deny it at once. */
