@@ -14,12 +14,15 @@ import org.jitgate.JitGate;
  * <ol>
  *   <li>the condition's {@code evaluatorOptions} in the service definition: cluster-wide, edited in
  *       Ranger Admin (e.g. {@code jitgate.service.url}, {@code jitgate.request.url});</li>
- *   <li>the plugin's own configuration on the host, read as Ranger's plugin reads it: the Hadoop
- *       configuration the process loads by default (core-site.xml; on a NameNode also
- *       hdfs-site.xml), then {@code ranger-<type>-security.xml} and
- *       {@code ranger-<type>-<service>-security.xml} from the classpath (host-local keys such as
- *       {@code jitgate.service.token.file}, {@code jitgate.cache.dir}).</li>
+ *   <li>the host's own configuration: the Hadoop configuration the process loads by default
+ *       (core-site.xml), the engine's site file ({@code hdfs-site.xml}, {@code hive-site.xml}),
+ *       where an admin sets jitgate's keys for the engine's own plugin, then
+ *       {@code ranger-<type>-security.xml} and {@code ranger-<type>-<service>-security.xml} from
+ *       the classpath (host-local keys such as {@code jitgate.service.token.file},
+ *       {@code jitgate.cache.dir}).</li>
  * </ol>
+ * So Ranger Admin can fill in what a host leaves unset, but never point a host whose admin
+ * configured jitgate at another service, cache or set of fallback zones.
  * The service name is the plugin's {@code ranger.plugin.<type>.service.name}.
  *
  * <p>Ranger builds an evaluator per condition on every policy download, so settings are read once
@@ -43,10 +46,22 @@ final class PluginSettings {
     static PluginSettings of(String serviceType, Map<String, String> evaluatorOptions) {
         Map<String, String> options = evaluatorOptions == null ? Map.of() : evaluatorOptions;
         return LOADED.computeIfAbsent(serviceType + "\n" + new TreeMap<>(options),
-                k -> load(serviceType, options));
+                k -> load(serviceType, options, siteFile(serviceType)));
     }
 
-    private static PluginSettings load(String serviceType, Map<String, String> options) {
+    /** The engine's site file, where the host's admin sets jitgate's keys; null for other engines. */
+    static String siteFile(String serviceType) {
+        switch (serviceType) {
+            case "hdfs":
+                return "hdfs-site.xml";
+            case "hive":
+                return "hive-site.xml";
+            default:
+                return null;
+        }
+    }
+
+    static PluginSettings load(String serviceType, Map<String, String> options, String siteFile) {
         Map<String, String> engine = new HashMap<>();
         options.forEach((key, value) -> {
             if (key.startsWith(JitGate.KEY_PREFIX) && value != null) {
@@ -54,6 +69,9 @@ final class PluginSettings {
             }
         });
         PluginFiles files = new PluginFiles();
+        if (siteFile != null) {
+            files.addResourceIfReadable(siteFile);
+        }
         files.addResourceIfReadable("ranger-" + serviceType + "-security.xml");
         String serviceName = files.get("ranger.plugin." + serviceType + ".service.name");
         if (serviceName != null && !serviceName.isBlank()) {

@@ -23,6 +23,22 @@ class PluginSettingsTest {
     }
 
     @Test
+    void rangerAdminNeverOverridesWhatTheHostsSiteFileSets() {
+        PluginSettings s = PluginSettings.load("hive", Map.of(
+                "jitgate.service.url", "http://elsewhere.example:8470",
+                "jitgate.cache.dir", "/tmp/from-ranger-admin",
+                "jitgate.fallback.zones", "",
+                "jitgate.request.url", "https://jitgate.example/request"), "host-site-for-test.xml");
+        assertEquals("https://jitgate.host-configured:8470", s.engine.get("jitgate.service.url"));
+        assertEquals("/var/lib/jitgate-host", s.engine.get("jitgate.cache.dir"));
+        assertEquals("hive:sales.*", s.engine.get("jitgate.fallback.zones"));
+        assertEquals("https://jitgate.example/request", s.engine.get("jitgate.request.url"),
+                "what the host leaves unset comes from Ranger Admin");
+        assertEquals("hdfs-site.xml", PluginSettings.siteFile("hdfs"));
+        assertEquals("hive-site.xml", PluginSettings.siteFile("hive"));
+    }
+
+    @Test
     void withoutAPluginFileTheOptionsAndDefaultsApply() {
         PluginSettings s = PluginSettings.of("kafka", Map.of("jitgate.service.url", "http://jitgate.example:8470"));
         assertNull(s.serviceName);
