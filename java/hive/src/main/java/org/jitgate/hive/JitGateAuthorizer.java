@@ -162,6 +162,9 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
             throw new HiveAccessControlException(message == null || message.isEmpty()
                     ? "jitgate: denied " + op + " for " + user + " (decision " + verdict.code() + ")" : message);
         }
+        if (!verdict.grants().isEmpty()) {
+            QueryWatch.watch(engine(), queryId(), verdict.grants(), SessionState.get());
+        }
         if (verdict.code() == 0 && denyOutsideZones) {
             throw new HiveAccessControlException("jitgate: " + user + " may not run " + op + " on "
                     + accesses.get(0).resource() + ": it is in no jitgate zone, and this HiveServer2"

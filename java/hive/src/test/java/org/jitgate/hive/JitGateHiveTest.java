@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.hive.jdbc.HiveStatement;
@@ -364,6 +365,39 @@ class JitGateHiveTest {
                 assertTrue(e.getMessage().contains("may not create a function of class " + udf), e.getMessage());
             }
             st.execute("CREATE TEMPORARY FUNCTION my_upper AS 'org.apache.hadoop.hive.ql.udf.generic.GenericUDFUpper'");
+        }
+    }
+
+    /** A query running under a grant is cancelled once the grant is revoked, with Spark's message. */
+    @Test
+    @Order(15)
+    void aRunningQueryStopsWhenItsGrantIsRevoked() throws Exception {
+        String grant = service.grant("ivan", List.of("hive:sales.*"), List.of("read"), "5m", false);
+        // Tens of millions of rows in local MapReduce: it runs for many seconds.
+        String slow = "SELECT count(*) FROM sales.orders"
+                + " LATERAL VIEW explode(split(space(6000), ' ')) a AS x"
+                + " LATERAL VIEW explode(split(space(6000), ' ')) b AS y";
+        try (Connection ivan = hive.connect("ivan"); Statement st = ivan.createStatement()) {
+            awaitAllowed(st, SELECT_ORDERS);
+            st.setQueryTimeout(300);
+            CompletableFuture<Throwable> running = CompletableFuture.supplyAsync(() -> {
+                try {
+                    st.execute(slow);
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            Thread.sleep(3000);
+            assertFalse(running.isDone(), "the query should still be running: " + running.getNow(null));
+            long revokedAt = System.nanoTime();
+            service.revoke(grant, APPROVER, APPROVERS);
+            Throwable stopped = running.get(120, TimeUnit.SECONDS);
+            System.out.printf("jitgate: revoke -> running Hive query cancelled took %d ms%n",
+                    (System.nanoTime() - revokedAt) / 1_000_000);
+            assertTrue(stopped instanceof SQLException, "the query ran to its end: " + stopped);
+            assertTrue(stopped.getMessage().contains("jitgate: grant " + grant + " was revoked or expired"),
+                    stopped.getMessage());
         }
     }
 
