@@ -103,13 +103,15 @@ impl Follower {
         if !changed {
             return;
         }
-        let grants = self.grants.values().cloned().collect();
-        let (snapshot, skipped) = Snapshot::build(
+        let grants: Vec<wire::Grant> = self.grants.values().cloned().collect();
+        let fallback = &self.core.config.fallback_zones;
+        let now = wire::now_millis();
+        let (mut snapshot, skipped) = Snapshot::build(
             self.cursor,
             self.zones.clone(),
-            grants,
-            &self.core.config.fallback_zones,
-            wire::now_millis(),
+            grants.clone(),
+            fallback,
+            now,
         );
         let mut unreadable_zone = false;
         for s in skipped {
@@ -117,13 +119,28 @@ impl Follower {
             eprintln!("jitgate: ignoring unreadable feed entry: {s}");
         }
         if unreadable_zone {
-            // Enforcing the rest would open that zone's data: keep what was enforced before.
+            // A zone resource that cannot be read cannot be enforced. Revocations must still
+            // land, so the grants are taken; the zones of the last snapshot stay protected too.
+            let current = self.core.snapshot();
+            if !current.verified {
+                eprintln!(
+                    "jitgate: WARNING: the service sent a zone resource this plugin cannot read; \
+                     still closed until it sends zones it can"
+                );
+                return;
+            }
             eprintln!(
                 "jitgate: WARNING: the service sent a zone resource this plugin cannot read; \
-                 keeping the snapshot of cursor {} (closed if none) until it sends one it can",
-                self.core.snapshot().cursor
+                 enforcing the zones of the last snapshot as well as the readable new ones"
             );
-            return;
+            let mut zones = self.zones.clone();
+            for z in &current.zones {
+                if !zones.contains(z) {
+                    zones.push(z.clone());
+                }
+            }
+            drop(current);
+            snapshot = Snapshot::build(self.cursor, zones, grants, fallback, now).0;
         }
         // expired grants were left out of the snapshot; forget them here too
         let kept: HashSet<&str> = snapshot.grants.iter().map(|g| g.id.as_str()).collect();
