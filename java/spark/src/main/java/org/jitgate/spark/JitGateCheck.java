@@ -60,6 +60,7 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
         String user = null;
         try {
             ConfigGuard.refuseUnfixing(plan);
+            ConfigGuard.refuseChangedInSession(session);
             SparkContext sc = session.sparkContext();
             GrantWatcher watcher = GrantWatcher.of(sc);
             user = UserGroupInformation.getCurrentUser().getShortUserName();

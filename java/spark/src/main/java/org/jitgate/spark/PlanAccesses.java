@@ -232,7 +232,11 @@ final class PlanAccesses {
             } else if (r.relation() instanceof HadoopFsRelation fs) {
                 paths(fs.location(), null, out);
             }
+            if (r.relation() instanceof HadoopFsRelation fs) {
+                ConfigGuard.refuseOptions(fs.options().keys());
+            }
         } else if (node instanceof DataSourceV2Relation r) {
+            ConfigGuard.refuseOptions(r.options().keySet());
             String table = null;
             if (r.identifier().isDefined()) {
                 table = SparkResources.table(r.catalog().isDefined() ? r.catalog().get() : null, r.identifier().get());
@@ -277,6 +281,7 @@ final class PlanAccesses {
         } else if (cmd instanceof MergeIntoTable m) {
             targetRelation(m.targetTable(), out);
         } else if (cmd instanceof SaveIntoDataSourceCommand s) {
+            ConfigGuard.refuseOptions(s.options().keys());
             Option<String> path = s.options().get("path");
             if (path.isDefined()) {
                 out.add(path(new Path(path.get()).toUri(), null));

@@ -390,4 +390,48 @@ class JitGateSparkTest {
         }
         throw new AssertionError("expected a cancellation naming " + grantId, e);
     }
+
+    /** The same keys cannot be changed from code, and a data source's options cannot carry them. */
+    @Test
+    @Order(12)
+    void codeCannotSwitchJitgateOffEither() throws Exception {
+        String[][] changes = {
+            {"spark.sql.catalog.mine", "org.example.Catalog"},
+            {"spark.hadoop.fs.lake.impl", "org.apache.hadoop.hdfs.DistributedFileSystem"},
+            {"fs.lake.impl", "org.apache.hadoop.hdfs.DistributedFileSystem"},
+            {"spark.sql.legacy.useV1Command", "true"},
+        };
+        for (String[] kv : changes) {
+            spark.conf().set(kv[0], kv[1]);
+            try {
+                AnalysisException e = assertThrows(AnalysisException.class,
+                        () -> as("alice", () -> spark.sql("SELECT 1").collectAsList()), kv[0]);
+                assertTrue(e.getMessage().startsWith("jitgate: " + kv[0] + " was changed in this session"),
+                        e.getMessage());
+            } finally {
+                spark.conf().unset(kv[0]);
+            }
+        }
+        String before = spark.conf().get("spark.sql.runSQLOnFiles");
+        spark.conf().unset("spark.sql.runSQLOnFiles");
+        try {
+            AnalysisException e = assertThrows(AnalysisException.class,
+                    () -> as("alice", () -> spark.sql("SELECT 1").collectAsList()), "unset");
+            assertTrue(e.getMessage().contains("spark.sql.runSQLOnFiles was changed"), e.getMessage());
+        } finally {
+            spark.conf().set("spark.sql.runSQLOnFiles", before);
+        }
+        assertEquals(1, as("alice", () -> spark.sql("SELECT 1").collectAsList()).size(), "as the application set it");
+
+        Path data = Files.createTempDirectory("jitgate-options");
+        as("alice", () -> {
+            spark.range(1).write().mode("overwrite").parquet(data.toUri().toString());
+            return null;
+        });
+        AnalysisException option = assertThrows(AnalysisException.class, () -> as("alice", () -> spark.read()
+                .option("fs.lake.impl", "org.apache.hadoop.hdfs.DistributedFileSystem")
+                .parquet(data.toUri().toString()).collectAsList()));
+        assertTrue(option.getMessage().startsWith("jitgate: the option fs.lake.impl is not allowed"),
+                option.getMessage());
+    }
 }
