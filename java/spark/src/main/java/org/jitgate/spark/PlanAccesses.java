@@ -27,6 +27,7 @@ import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
 import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
 import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
 import org.apache.spark.sql.catalyst.plans.logical.View;
+import org.apache.spark.sql.execution.command.CreateTableLikeCommand;
 import org.apache.spark.sql.execution.command.CreateViewCommand;
 import org.apache.spark.sql.execution.command.LoadDataCommand;
 import org.apache.spark.sql.execution.datasources.FileIndex;
@@ -273,6 +274,13 @@ final class PlanAccesses {
         if (cmd instanceof CreateViewCommand v && v.viewType() != PersistedView$.MODULE$) {
             return out; // a temporary view is the session's own name, in no catalog
         }
+        if (cmd instanceof CreateTableLikeCommand like) {
+            // the new table (and its location); the table it copies is a source
+            String t = SparkResources.table(like.targetTable(), currentDatabase.get());
+            out.add(new Named(t, t));
+            scan(like.fileFormat(), 0, queries, out);
+            return out;
+        }
         // Row-level commands read and change a target that is also their child.
         if (cmd instanceof DeleteFromTable d) {
             targetRelation(d.table(), out);
@@ -381,6 +389,10 @@ final class PlanAccesses {
 
     /** LOAD DATA reads its path; other commands with input actions read their targets. */
     private List<Named> sources(LogicalPlan cmd) {
+        if (cmd instanceof CreateTableLikeCommand like) {
+            String t = SparkResources.table(like.sourceTable(), currentDatabase.get());
+            return List.of(new Named(t, t));
+        }
         if (ADD_RESOURCES.contains(nodeName(cmd))) {
             // ADD FILE/JAR/ARCHIVE paths...: the command's one field, a list of strings
             List<Named> out = new ArrayList<>();

@@ -434,4 +434,19 @@ class JitGateSparkTest {
         assertTrue(option.getMessage().startsWith("jitgate: the option fs.lake.impl is not allowed"),
                 option.getMessage());
     }
+
+    /** CREATE TABLE ... LIKE reads its source's definition: read on the source, transform where it creates. */
+    @Test
+    @Order(13)
+    void createTableLikeReadsItsSource() throws Exception {
+        grant("lina", "hive:sales.*", "transform", "5m");
+        String like = "CREATE TABLE sales.orders_shape LIKE sales.orders";
+        AnalysisException e = eventuallyDenied(Duration.ofSeconds(10), "lina's CREATE TABLE LIKE",
+                () -> as("lina", () -> spark.sql(like)));
+        assertDenial(e, "lina", "read", ORDERS);
+        assertFalse(spark.catalog().tableExists("sales.orders_shape"));
+        grant("lina", ORDERS, "read", "5m");
+        eventually(Duration.ofSeconds(10), "lina's CREATE TABLE LIKE with read", () -> as("lina", () -> spark.sql(like)));
+        assertTrue(spark.catalog().tableExists("sales.orders_shape"));
+    }
 }
