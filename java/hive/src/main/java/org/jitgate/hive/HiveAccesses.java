@@ -2,10 +2,12 @@ package org.jitgate.hive;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveOperationType;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject.HivePrivObjectActionType;
+import org.apache.hadoop.hive.ql.security.authorization.plugin.HivePrivilegeObject.HivePrivilegeObjectType;
 import org.jitgate.Access;
 import org.jitgate.Action;
 import org.jitgate.JitGate;
@@ -16,6 +18,11 @@ import org.jitgate.JitGate;
  * the operation for inputs and outputs.
  */
 final class HiveAccesses {
+    /** Statements that point a table, a partition or a database at a location. */
+    static final Set<HiveOperationType> POINTING = Set.of(HiveOperationType.CREATETABLE,
+            HiveOperationType.ALTERTABLE_LOCATION, HiveOperationType.ALTERPARTITION_LOCATION,
+            HiveOperationType.ALTERTABLE_ADDPARTS, HiveOperationType.CREATEDATABASE);
+
     /** The core's table: {@code {input actions, output actions}} of an operation, or null. */
     static final Function<String, int[]> CORE_TABLE = name -> JitGate.mapping("hive", name);
 
@@ -33,6 +40,16 @@ final class HiveAccesses {
         int[] row = table.apply(op.name());
         boolean dfs = op == HiveOperationType.DFS;
         List<Access> out = new ArrayList<>();
+        if (POINTING.contains(op) && outputs != null) {
+            // A location a table or partition is pointed at is data the table will read from now on.
+            for (HivePrivilegeObject o : outputs) {
+                if (o.getType() == HivePrivilegeObjectType.DFS_URI || o.getType() == HivePrivilegeObjectType.LOCAL_URI) {
+                    for (String r : HiveResources.of(o, dfs)) {
+                        out.add(Access.input(r, Action.READ));
+                    }
+                }
+            }
+        }
         if (inputs != null) {
             for (HivePrivilegeObject o : inputs) {
                 int actions = row == null ? 0 : row[0];

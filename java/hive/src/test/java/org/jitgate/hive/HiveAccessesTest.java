@@ -44,6 +44,24 @@ class HiveAccessesTest {
         assertTrue(HiveOperationType.values().length >= 150, "Hive 4 has about 158 operation types");
     }
 
+    /**
+     * A location a table, partition or database is pointed at is read from then on. (The HiveServer2
+     * test runs on the local filesystem, where Hive resolves an hdfs:// location before it asks the
+     * authorizer, so this is tested at the seam only.)
+     */
+    @Test
+    void a_location_a_table_is_pointed_at_is_read() {
+        HivePrivilegeObject location = new HivePrivilegeObject(HivePrivilegeObjectType.DFS_URI, null,
+                "hdfs://nn:8020/lake/sales/orders");
+        for (HiveOperationType op : HiveAccesses.POINTING) {
+            List<Access> accesses = HiveAccesses.of(op, List.of(),
+                    List.of(database("open"), table("open", "pointer"), location), CORE);
+            assertTrue(accesses.contains(Access.input("hdfs:/lake/sales/orders", Action.READ)), op + ": " + accesses);
+        }
+        List<Access> query = HiveAccesses.of(HiveOperationType.QUERY, List.of(), List.of(location), CORE);
+        assertTrue(query.stream().noneMatch(a -> !a.output()), "a query's output directory is written, not read");
+    }
+
     @Test
     void a_query_reads_its_inputs_and_writes_its_outputs() {
         List<Access> select = HiveAccesses.of(HiveOperationType.QUERY, List.of(table("Sales", "Orders")), null, CORE);

@@ -373,10 +373,10 @@ class JitGateHiveTest {
     @Order(15)
     void aRunningQueryStopsWhenItsGrantIsRevoked() throws Exception {
         String grant = service.grant("ivan", List.of("hive:sales.*"), List.of("read"), "5m", false);
-        // Tens of millions of rows in local MapReduce: it runs for many seconds.
+        // 800 million rows in local MapReduce: it runs for a minute or more unless cancelled.
         String slow = "SELECT count(*) FROM sales.orders"
-                + " LATERAL VIEW explode(split(space(6000), ' ')) a AS x"
-                + " LATERAL VIEW explode(split(space(6000), ' ')) b AS y";
+                + " LATERAL VIEW explode(split(space(20000), ' ')) a AS x"
+                + " LATERAL VIEW explode(split(space(20000), ' ')) b AS y";
         try (Connection ivan = hive.connect("ivan"); Statement st = ivan.createStatement()) {
             awaitAllowed(st, SELECT_ORDERS);
             st.setQueryTimeout(300);
@@ -388,7 +388,7 @@ class JitGateHiveTest {
                     return t;
                 }
             });
-            Thread.sleep(3000);
+            Thread.sleep(2000); // compiled (and so checked) and running
             assertFalse(running.isDone(), "the query should still be running: " + running.getNow(null));
             long revokedAt = System.nanoTime();
             service.revoke(grant, APPROVER, APPROVERS);
