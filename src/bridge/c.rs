@@ -27,6 +27,27 @@ pub const JITGATE_DENY_INTERNAL: i32 = 7;
 /// A query engine's operation has no row in the core's mapping table (Java plugins' `check`).
 pub const JITGATE_DENY_UNMAPPED: i32 = 8;
 
+// The numbers C and Java see are the core's own: a change to one side fails the build here (and
+// java/common's ConstantsTest ties Action.java and Decision.java to this header).
+const _: () = {
+    use crate::model::Action;
+    assert!(JITGATE_READ == Action::Read as u32);
+    assert!(JITGATE_WRITE == Action::Write as u32);
+    assert!(JITGATE_EXPORT == Action::Export as u32);
+    assert!(JITGATE_TRANSFORM == Action::Transform as u32);
+    assert!(
+        JITGATE_SUBTREE & 0xff == 0,
+        "the subtree bit lies above every action bit"
+    );
+    assert!(JITGATE_DENY_NO_GRANT == DenyReason::NoGrant as i32);
+    assert!(JITGATE_DENY_NO_SNAPSHOT == DenyReason::NoSnapshot as i32);
+    assert!(JITGATE_DENY_AUDIT_UNAVAILABLE == DenyReason::AuditUnavailable as i32);
+    assert!(JITGATE_DENY_BAD_INPUT == DenyReason::BadInput as i32);
+    assert!(JITGATE_DENY_CLOSED == DenyReason::Closed as i32);
+    assert!(JITGATE_DENY_INTERNAL == DenyReason::Internal as i32);
+    assert!(JITGATE_DENY_UNMAPPED == DenyReason::Unmapped as i32);
+};
+
 unsafe fn text<'a>(p: *const c_char) -> Option<&'a str> {
     if p.is_null() {
         return None;
