@@ -62,6 +62,15 @@ final class PlanAccesses {
 
     private static final Logger LOG = LoggerFactory.getLogger(PlanAccesses.class);
     private static final Set<String> UNMAPPED_LOGGED = ConcurrentHashMap.newKeySet();
+    /**
+     * V1 commands (spark.sql.legacy.useV1Command) that name their database as a plain string, not
+     * a typed identifier the scan below would find: the database is their target, read through
+     * the command's {@code databaseName()}. Without it they would name nothing, and an unnamed
+     * target is outside every zone (DROP DATABASE sales CASCADE would need no grant).
+     */
+    private static final Set<String> DATABASE_COMMANDS = Set.of("CreateDatabaseCommand", "DropDatabaseCommand",
+            "AlterDatabasePropertiesCommand", "AlterDatabaseSetLocationCommand", "AnalyzeTablesCommand",
+            "DescribeDatabaseCommand", "ShowTablesCommand", "ShowViewsCommand");
     /** Commands that copy the files they name to the driver and executors. */
     private static final Set<String> ADD_RESOURCES = Set.of("AddFilesCommand", "AddJarsCommand", "AddArchivesCommand");
     private static final Set<String> VIEW_DEFINITIONS = Set.of(
@@ -274,6 +283,10 @@ final class PlanAccesses {
         if (cmd instanceof CreateViewCommand v && v.viewType() != PersistedView$.MODULE$) {
             return out; // a temporary view is the session's own name, in no catalog
         }
+        if (DATABASE_COMMANDS.contains(nodeName(cmd))) {
+            String db = databaseOf(cmd);
+            out.add(new Named(SparkResources.database(db), SparkResources.database(db)));
+        }
         if (cmd instanceof CreateTableLikeCommand like) {
             // the new table (and its location); the table it copies is a source
             String t = SparkResources.table(like.targetTable(), currentDatabase.get());
@@ -315,6 +328,23 @@ final class PlanAccesses {
             }
         }
         return distinct;
+    }
+
+    /** The database a V1 database command names: a String, or an Option (absent: the current one). */
+    private String databaseOf(LogicalPlan cmd) {
+        Object db;
+        try {
+            db = cmd.getClass().getMethod("databaseName").invoke(cmd);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("jitgate cannot read the database of " + nodeName(cmd), e);
+        }
+        if (db instanceof Option<?> o) {
+            db = o.isDefined() ? o.get() : currentDatabase.get();
+        }
+        if (!(db instanceof String name) || name.isBlank()) {
+            throw new IllegalStateException("jitgate cannot read the database of " + nodeName(cmd));
+        }
+        return name;
     }
 
     private static boolean isTable(String resource) {

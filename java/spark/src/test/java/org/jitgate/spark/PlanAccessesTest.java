@@ -1,0 +1,37 @@
+package org.jitgate.spark;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.util.List;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.execution.command.AlterDatabaseSetLocationCommand;
+import org.apache.spark.sql.execution.command.AnalyzeTablesCommand;
+import org.apache.spark.sql.execution.command.DropDatabaseCommand;
+import org.jitgate.Access;
+import org.jitgate.Action;
+import org.junit.jupiter.api.Test;
+import scala.Option;
+
+/** What a plan touches, for plans built here, against the core's real Spark table. */
+class PlanAccessesTest {
+    private static List<Access> accesses(LogicalPlan plan) {
+        return PlanAccesses.of(plan, () -> "default", () -> URI.create("hdfs://nn:8020")).accesses();
+    }
+
+    /** V1 commands name their database as a string: without a mapping they named nothing at all. */
+    @Test
+    void v1DatabaseCommandsTargetTheirDatabase() {
+        List<Access> drop = accesses(new DropDatabaseCommand("Sales", false, true));
+        assertTrue(drop.contains(Access.output("hive:sales", Action.TRANSFORM)), drop.toString());
+        assertTrue(drop.stream().noneMatch(a -> a.resource().startsWith(PlanAccesses.UNNAMED_SCHEME)), drop.toString());
+
+        List<Access> analyze = accesses(new AnalyzeTablesCommand(Option.apply("sales"), true));
+        assertTrue(analyze.contains(Access.output("hive:sales", Action.TRANSFORM)), analyze.toString());
+        List<Access> current = accesses(new AnalyzeTablesCommand(Option.empty(), true));
+        assertTrue(current.contains(Access.output("hive:default", Action.TRANSFORM)), current.toString());
+
+        List<Access> move = accesses(new AlterDatabaseSetLocationCommand("sales", "hdfs://nn:8020/elsewhere"));
+        assertTrue(move.contains(Access.output("hive:sales", Action.TRANSFORM)), move.toString());
+    }
+}
