@@ -105,7 +105,10 @@ pub fn load(path: &Path, fallback: &[crate::model::Resource]) -> Result<Snapshot
         wire::now_millis(),
     );
     match skipped.first() {
-        Some(k) => Err(Refused::Unreadable(format!("an entry cannot be read: {k}"))),
+        Some(k) => Err(Refused::Unreadable(format!(
+            "an entry cannot be read: {}",
+            k.0
+        ))),
         None => Ok(s),
     }
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use crate::cache;
 use crate::engine::Core;
+use crate::model::Resource;
 use crate::service::ServiceClient;
-use crate::snapshot::{Skipped, Snapshot};
+use crate::snapshot::Snapshot;
 use crate::wire::{self, Feed};
 
 pub struct Follower {
@@ -103,24 +104,15 @@ impl Follower {
         if !changed {
             return;
         }
-        let grants: Vec<wire::Grant> = self.grants.values().cloned().collect();
-        let fallback = &self.core.config.fallback_zones;
-        let now = wire::now_millis();
-        let (mut snapshot, skipped) = Snapshot::build(
-            self.cursor,
-            self.zones.clone(),
-            grants.clone(),
-            fallback,
-            now,
-        );
-        let mut unreadable_zone = false;
-        for s in skipped {
-            unreadable_zone |= matches!(s, Skipped::Zone(_));
-            eprintln!("jitgate: ignoring unreadable feed entry: {s}");
-        }
+        // A zone resource that cannot be read cannot be enforced. Revocations must still land,
+        // so the grants are taken; the zones of the last snapshot stay protected too.
+        let unreadable_zone = self
+            .zones
+            .iter()
+            .flat_map(|z| &z.resources)
+            .any(|r| Resource::parse(r).is_err());
+        let mut zones = self.zones.clone();
         if unreadable_zone {
-            // A zone resource that cannot be read cannot be enforced. Revocations must still
-            // land, so the grants are taken; the zones of the last snapshot stay protected too.
             let current = self.core.snapshot();
             if !current.verified {
                 eprintln!(
@@ -133,14 +125,22 @@ impl Follower {
                 "jitgate: WARNING: the service sent a zone resource this plugin cannot read; \
                  enforcing the zones of the last snapshot as well as the readable new ones"
             );
-            let mut zones = self.zones.clone();
             for z in &current.zones {
                 if !zones.contains(z) {
                     zones.push(z.clone());
                 }
             }
-            drop(current);
-            snapshot = Snapshot::build(self.cursor, zones, grants, fallback, now).0;
+        }
+        let grants = self.grants.values().cloned().collect();
+        let (snapshot, skipped) = Snapshot::build(
+            self.cursor,
+            zones,
+            grants,
+            &self.core.config.fallback_zones,
+            wire::now_millis(),
+        );
+        for s in skipped {
+            eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
         }
         // expired grants were left out of the snapshot; forget them here too
         let kept: HashSet<&str> = snapshot.grants.iter().map(|g| g.id.as_str()).collect();

@@ -186,21 +186,9 @@ pub struct OnPath<'s> {
     in_zone: bool,
 }
 
-/// A grant or zone that could not be read. A grant is skipped and the rest of the snapshot used;
-/// a zone resource that cannot be read cannot be enforced, so a follower keeps its last snapshot.
+/// A grant or zone that could not be read; it is skipped and the rest of the snapshot used.
 #[derive(Debug)]
-pub enum Skipped {
-    Zone(String),
-    Grant(String),
-}
-
-impl std::fmt::Display for Skipped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Skipped::Zone(what) | Skipped::Grant(what) => f.write_str(what),
-        }
-    }
-}
+pub struct Skipped(pub String);
 
 impl Snapshot {
     /// Before a verified snapshot arrives: every `hdfs:` and `hive:` key is denied, in a zone or
@@ -232,7 +220,7 @@ impl Snapshot {
                             e.zones.push(zone.clone());
                         }
                     }
-                    Err(e) => skipped.push(Skipped::Zone(format!("zone {}: {e}", z.name))),
+                    Err(e) => skipped.push(Skipped(format!("zone {}: {e}", z.name))),
                 }
             }
         }
@@ -249,7 +237,7 @@ impl Snapshot {
             let rule = match grant_rule(&g) {
                 Ok(rule) => rule,
                 Err(e) => {
-                    skipped.push(Skipped::Grant(format!("grant {}: {e}", g.id)));
+                    skipped.push(Skipped(format!("grant {}: {e}", g.id)));
                     continue;
                 }
             };
@@ -269,7 +257,7 @@ impl Snapshot {
                             .or_default()
                             .push(rule.clone());
                     }
-                    Err(e) => skipped.push(Skipped::Grant(format!("grant {}: {e}", g.id))),
+                    Err(e) => skipped.push(Skipped(format!("grant {}: {e}", g.id))),
                 }
             }
             kept.push(g);

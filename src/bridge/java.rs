@@ -67,7 +67,9 @@ fn read_resource<'b>(
     // `lake`, so the prefix moves up to the path's last leading slash, as Hadoop's Path reads it.
     let slashes = raw[HDFS.len()..].iter().take_while(|&&b| b == b'/').count();
     let start = slashes - 1;
-    raw[start..start + HDFS.len()].copy_from_slice(HDFS);
+    if start > 0 {
+        raw[start..start + HDFS.len()].copy_from_slice(HDFS);
+    }
     std::str::from_utf8(&raw[start..]).ok()
 }
 
@@ -222,6 +224,13 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
     )
 }
 
+/// A denial message's user and resource, `?` where Java passed null.
+fn read_shown(env: &mut JNIEnv, user: &JString, resource: &JString) -> (String, String) {
+    let user = read_owned(env, user).unwrap_or_else(|| "?".into());
+    let resource = hdfs_path(read_owned(env, resource)).unwrap_or_else(|| "?".into());
+    (user, resource)
+}
+
 /// A bare absolute path is an HDFS path, as for `decide` (with one leading slash).
 fn hdfs_path(resource: Option<String>) -> Option<String> {
     resource.map(|r| match r.strip_prefix('/') {
@@ -279,8 +288,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_explainMove(
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
-            let user = read_owned(&mut env, &user).unwrap_or_else(|| "?".into());
-            let from = hdfs_path(read_owned(&mut env, &source)).unwrap_or_else(|| "?".into());
+            let (user, from) = read_shown(&mut env, &user, &source);
             let to = hdfs_path(read_owned(&mut env, &destination)).unwrap_or_default();
             let actions = ActionSet::from_bits(actions as u32);
             let msg = with_engine(engine as u64, |e| {
@@ -332,8 +340,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_explain(
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
-            let user = read_owned(&mut env, &user).unwrap_or_else(|| "?".into());
-            let resource = hdfs_path(read_owned(&mut env, &resource)).unwrap_or_else(|| "?".into());
+            let (user, resource) = read_shown(&mut env, &user, &resource);
             let actions = ActionSet::from_bits(actions as u32);
             let msg = with_engine(engine as u64, |e| {
                 e.explain(&user, &resource, actions, code)
