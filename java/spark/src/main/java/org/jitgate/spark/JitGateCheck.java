@@ -66,7 +66,7 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
             user = UserGroupInformation.getCurrentUser().getShortUserName();
             Supplier<String> currentDatabase = () -> session.catalog().currentDatabase();
             Supplier<URI> defaultFs = () -> FileSystem.getDefaultUri(sc.hadoopConfiguration());
-            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs);
+            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, new SessionTables(session));
 
             Checked enclosing = enclosingDecision(sc);
             if (enclosing != null && accesses.coveredBy(enclosing.accesses()) && watcher.allLive(enclosing.grants())) {

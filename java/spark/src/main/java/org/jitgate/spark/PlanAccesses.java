@@ -37,6 +37,7 @@ import org.apache.spark.sql.execution.datasources.SaveIntoDataSourceCommand;
 import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
 import org.apache.spark.sql.execution.datasources.v2.FileTable;
 import org.jitgate.Access;
+import org.jitgate.Action;
 import org.jitgate.JitGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,6 +74,37 @@ final class PlanAccesses {
             "DescribeDatabaseCommand", "ShowTablesCommand", "ShowViewsCommand");
     /** Commands that copy the files they name to the driver and executors. */
     private static final Set<String> ADD_RESOURCES = Set.of("AddFilesCommand", "AddJarsCommand", "AddArchivesCommand");
+    /**
+     * Commands that point a table, a partition or a database at a location, by the field that
+     * holds it. The table or partition reads the location from then on, so pointing needs
+     * {@code read} there; a database makes its new tables' files there, so {@code write}. The
+     * command moves what it points from where it was (the table or database it names, an input
+     * with the command's actions) to the location (an output): so re-pointing a zone's table out
+     * of the zone's storage needs export too. Decided before the command runs: a location it has
+     * already applied must not be refused afterwards by the read that follows.
+     */
+    private static final Map<String, Pointer> POINTERS = Map.ofEntries(
+            Map.entry("AlterTableSetLocationCommand", new Pointer("location", Action.READ)),
+            Map.entry("AlterTableAddPartitionCommand", new Pointer("partitionSpecsAndLocs", Action.READ)),
+            Map.entry("CreateTableCommand", new Pointer("table", Action.READ)),
+            Map.entry("CreateDataSourceTableCommand", new Pointer("table", Action.READ)),
+            Map.entry("SetTableLocation", new Pointer("location", Action.READ)),
+            Map.entry("AddPartitions", new Pointer("parts", Action.READ)),
+            Map.entry("CreateTable", new Pointer("tableSpec", Action.READ)),
+            Map.entry("ReplaceTable", new Pointer("tableSpec", Action.READ)),
+            Map.entry("CreateDatabaseCommand", new Pointer("path", Action.WRITE)),
+            Map.entry("AlterDatabaseSetLocationCommand", new Pointer("location", Action.WRITE)),
+            Map.entry("CreateNamespace", new Pointer("properties", Action.WRITE)),
+            Map.entry("SetNamespaceLocation", new Pointer("location", Action.WRITE)));
+    /**
+     * Commands that change named partitions of a table, by the field holding their specs: each
+     * existing partition's own location is a target too (a partition may lie anywhere).
+     */
+    private static final Map<String, String> PARTITION_SPECS = Map.of(
+            "TruncateTableCommand", "partitionSpec",
+            "AlterTableSetLocationCommand", "partitionSpec",
+            "AlterTableDropPartitionCommand", "specs",
+            "AlterTableRenamePartitionCommand", "oldPartition");
     private static final Set<String> VIEW_DEFINITIONS = Set.of(
             "CreateViewCommand", "AlterViewAsCommand", "CreateView", "AlterViewAs");
 
@@ -103,13 +135,49 @@ final class PlanAccesses {
     private record Named(String resource, String cover) {
     }
 
-    private PlanAccesses(Supplier<String> currentDatabase, Supplier<URI> defaultFs) {
+    /** The field of a command that holds a location, and what the location needs. */
+    private record Pointer(String field, int actions) {
+    }
+
+    /**
+     * What the session catalog knows of the tables plans name: their storage (and their
+     * partitions'), which a command naming the table touches too.
+     */
+    interface Catalog {
+        /** The table, or null when it does not exist (yet). */
+        CatalogTable table(TableIdentifier id);
+
+        /** The locations of the table's existing partitions that match {@code spec} (which may be partial). */
+        List<URI> partitions(TableIdentifier id, scala.collection.immutable.Map<String, String> spec);
+
+        Catalog NONE = new Catalog() {
+            @Override
+            public CatalogTable table(TableIdentifier id) {
+                return null;
+            }
+
+            @Override
+            public List<URI> partitions(TableIdentifier id, scala.collection.immutable.Map<String, String> spec) {
+                return List.of();
+            }
+        };
+    }
+
+    private final Catalog catalog;
+
+    private PlanAccesses(Supplier<String> currentDatabase, Supplier<URI> defaultFs, Catalog catalog) {
         this.currentDatabase = currentDatabase;
         this.defaultFs = defaultFs;
+        this.catalog = catalog;
     }
 
     static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs) {
-        PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs);
+        return of(plan, currentDatabase, defaultFs, Catalog.NONE);
+    }
+
+    static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs,
+                           Catalog catalog) {
+        PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs, catalog);
         out.visit(plan);
         return out;
     }
@@ -133,14 +201,17 @@ final class PlanAccesses {
 
     /**
      * True when every access of this plan is to a resource (or the storage of a table) that
-     * {@code outer} touches in the same direction: a plan a command builds while it runs (the
-     * insert of a CTAS) is then covered by the command's decision.
+     * {@code outer} touches in the same direction, or that it reads what {@code outer} changes: a
+     * plan a command builds while it runs (the insert of a CTAS, the refresh of a table after
+     * TRUNCATE or LOAD DATA) is then covered by the command's decision, which was taken before
+     * the command changed anything. Its rows go nowhere but where the command said.
      */
     boolean coveredBy(PlanAccesses outer) {
         for (Entry e : entries.values()) {
             boolean covered = false;
             for (Entry o : outer.entries.values()) {
-                if (o.output == e.output && (o.resource.equals(e.resource) || o.cover.equals(e.cover))) {
+                if ((o.output == e.output || !e.output)
+                        && (o.resource.equals(e.resource) || o.cover.equals(e.cover))) {
                     covered = true;
                     break;
                 }
@@ -197,12 +268,110 @@ final class PlanAccesses {
             addAll(targets.isEmpty() ? List.of(unnamed(name)) : targets, true, 0);
             return;
         }
+        Pointer pointer = POINTERS.get(name);
+        if (pointer != null) {
+            // What is re-pointed (the table or database; its files stay where they are) moves to
+            // the new location: it is the command's source as well as its target.
+            List<Named> moved = targets.stream().filter(t -> isTable(t.resource())).toList();
+            addAll(moved, false, row[1]);
+            addAll(moved, true, row[1]);
+            addAll(locations(node, pointer), true, pointer.actions());
+            return;
+        }
         if (row[0] != 0) {
             List<Named> sources = sources(node);
             addAll(sources == null ? targets : sources, false, row[0]);
         }
         if (row[1] != 0) {
             addAll(targets.isEmpty() ? List.of(unnamed(name)) : targets, true, row[1]);
+        }
+    }
+
+    /** The locations a pointing command names in its field; an unreadable field fails the check. */
+    private List<Named> locations(LogicalPlan cmd, Pointer pointer) {
+        Object value;
+        try {
+            value = cmd.getClass().getMethod(pointer.field()).invoke(cmd);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("jitgate cannot read the location of " + nodeName(cmd), e);
+        }
+        List<Named> out = new ArrayList<>(1);
+        locations(value, 0, out);
+        return out;
+    }
+
+    /**
+     * Locations in a pointing command's field: a string, an optional one, the second half of
+     * (partition spec, location) pairs, a {@code location} property, a new table's storage, a
+     * V2 table spec's or partition spec's {@code location()}.
+     */
+    private void locations(Object v, int depth, List<Named> out) {
+        if (v == null || depth > 3) {
+            return;
+        }
+        if (v instanceof String s) {
+            if (!s.isBlank()) {
+                out.add(path(new Path(s.trim()).toUri(), null));
+            }
+        } else if (v instanceof URI u) {
+            out.add(path(u, null));
+        } else if (v instanceof CatalogTable ct) {
+            if (ct.storage().locationUri().isDefined()) {
+                out.add(path(ct.storage().locationUri().get(), null));
+            }
+        } else if (v instanceof Option<?> o) {
+            if (o.isDefined()) {
+                locations(o.get(), depth + 1, out);
+            }
+        } else if (v instanceof scala.Tuple2<?, ?> pair) {
+            locations(pair._2(), depth + 1, out);
+        } else if (v instanceof scala.collection.Map<?, ?> properties) {
+            locations(((scala.collection.Map<Object, ?>) properties).get("location"), depth + 1, out);
+        } else if (v instanceof scala.collection.Iterable<?> it) {
+            for (scala.collection.Iterator<?> i = it.iterator(); i.hasNext(); ) {
+                locations(i.next(), depth + 1, out);
+            }
+        } else {
+            try {
+                locations(v.getClass().getMethod("location").invoke(v), depth + 1, out);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("jitgate cannot read a location from " + v.getClass().getName(), e);
+            }
+        }
+    }
+
+    /** The locations of the existing partitions a command names (TRUNCATE TABLE t PARTITION ...). */
+    private void partitions(LogicalPlan cmd, List<Named> out) {
+        String field = PARTITION_SPECS.get(nodeName(cmd));
+        if (field == null) {
+            return;
+        }
+        Object specs;
+        TableIdentifier table;
+        try {
+            specs = cmd.getClass().getMethod(field).invoke(cmd);
+            table = (TableIdentifier) cmd.getClass().getMethod("tableName").invoke(cmd);
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            throw new IllegalStateException("jitgate cannot read the partitions of " + nodeName(cmd), e);
+        }
+        String cover = SparkResources.table(table, currentDatabase.get());
+        List<scala.collection.immutable.Map<String, String>> list = new ArrayList<>();
+        if (specs instanceof Option<?> o) {
+            specs = o.isDefined() ? o.get() : null;
+        }
+        if (specs instanceof scala.collection.immutable.Map<?, ?> one) {
+            list.add((scala.collection.immutable.Map<String, String>) one);
+        } else if (specs instanceof scala.collection.Iterable<?> many) {
+            for (scala.collection.Iterator<?> i = many.iterator(); i.hasNext(); ) {
+                if (i.next() instanceof scala.collection.immutable.Map<?, ?> spec) {
+                    list.add((scala.collection.immutable.Map<String, String>) spec);
+                }
+            }
+        }
+        for (scala.collection.immutable.Map<String, String> spec : list) {
+            for (URI location : catalog.partitions(table, spec)) {
+                out.add(path(location, cover));
+            }
         }
     }
 
@@ -311,6 +480,7 @@ final class PlanAccesses {
         for (scala.collection.Iterator<Object> it = cmd.productIterator(); it.hasNext(); ) {
             scan(it.next(), 0, queries, out);
         }
+        partitions(cmd, out);
         // A command that writes a catalog table writes its paths as that table's storage.
         String table = null;
         for (Named n : out) {
@@ -360,6 +530,7 @@ final class PlanAccesses {
         } else if (v instanceof TableIdentifier id) {
             String t = SparkResources.table(id, currentDatabase.get());
             out.add(new Named(t, t));
+            storage(id, t, out);
         } else if (v instanceof CatalogStorageFormat s) {
             if (s.locationUri().isDefined()) {
                 out.add(path(s.locationUri().get(), null));
@@ -392,6 +563,11 @@ final class PlanAccesses {
         } else if (p instanceof ResolvedIdentifier i) {
             String table = SparkResources.table(i.catalog(), i.identifier());
             out.add(new Named(table, table));
+            String[] ns = i.identifier().namespace();
+            if (table.startsWith("hive:") && ns.length == 1) {
+                // DROP TABLE in the session catalog: the existing table's files go too
+                storage(new TableIdentifier(i.identifier().name(), Option.apply(ns[0])), table, out);
+            }
         } else if (p instanceof ResolvedPersistentView v) {
             String view = SparkResources.table(v.catalog(), v.identifier());
             out.add(new Named(view, view));
@@ -414,6 +590,17 @@ final class PlanAccesses {
         }
         if (isRelation(r)) {
             out.addAll(relation(r));
+        }
+    }
+
+    /**
+     * The storage of an existing table a command names: a command touches its files too (DROP
+     * TABLE of a managed table deletes them, wherever it was pointed).
+     */
+    private void storage(TableIdentifier id, String table, List<Named> out) {
+        CatalogTable ct = catalog.table(id);
+        if (ct != null && ct.storage().locationUri().isDefined()) {
+            out.add(path(ct.storage().locationUri().get(), table));
         }
     }
 

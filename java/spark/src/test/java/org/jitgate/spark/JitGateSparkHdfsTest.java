@@ -197,4 +197,141 @@ class JitGateSparkHdfsTest {
                 JitGateSparkHdfsTest::readPartFromHdfs);
         assertJitgateDenialInChain(hdfs, "alice", STORAGE + "/orders/");
     }
+
+    /** Where open_db's tables, partitions and database point, and what lies in the zone: what a refusal must not change. */
+    private static String pointers() throws Exception {
+        org.apache.spark.sql.catalyst.catalog.ExternalCatalog catalog = spark.sharedState().externalCatalog();
+        StringBuilder out = new StringBuilder();
+        out.append("open_db=").append(catalog.getDatabase("open_db").locationUri()).append('\n');
+        out.append("databases=").append(catalog.listDatabases()).append('\n');
+        out.append("tables=").append(catalog.listTables("open_db")).append('\n');
+        for (String t : new String[] {"t", "p"}) {
+            out.append(t).append('=').append(catalog.getTable("open_db", t).location()).append('\n');
+        }
+        catalog.listPartitions("open_db", "p", scala.Option.empty()).foreach(part -> out.append("p ")
+                .append(part.spec()).append('=').append(part.location()).append('\n'));
+        FileSystem superuser = cluster.getFileSystem();
+        for (org.apache.hadoop.fs.FileStatus f : superuser.listStatus(new org.apache.hadoop.fs.Path("/lake/sales"))) {
+            out.append("zone ").append(f.getPath().toUri().getPath()).append('\n');
+        }
+        return out.toString();
+    }
+
+    /**
+     * A table, a partition or a database outside the zone pointed at the zone's storage: the
+     * location is read from then on (a database's is written), so pointing needs a grant there,
+     * decided before anything changes. The attack this pins: ALTER TABLE open_db.t SET LOCATION
+     * at zone files used to be applied before the refresh that followed it was refused, and a
+     * DROP TABLE then deleted the zone's files.
+     */
+    @Test
+    @Order(4)
+    void pointingAtZoneStorageNeedsAGrantAndARefusalChangesNothing() throws Exception {
+        String nn = cluster.getURI().toString();
+        String zoneFiles = nn + "/lake/sales/orders";
+        as("mallory", () -> spark.sql("CREATE DATABASE open_db LOCATION '" + nn + "/open/open_db.db'"));
+        as("mallory", () -> spark.sql("CREATE TABLE open_db.t (id BIGINT, item STRING, amount BIGINT)"
+                + " USING parquet LOCATION '" + nn + "/open/t'"));
+        as("mallory", () -> spark.sql("CREATE TABLE open_db.p (id BIGINT, d STRING) USING parquet"
+                + " PARTITIONED BY (d) LOCATION '" + nn + "/open/p'"));
+        as("mallory", () -> spark.sql("ALTER TABLE open_db.p ADD PARTITION (d='a')"));
+        String before = pointers();
+        String[] attacks = {
+            "ALTER TABLE open_db.t SET LOCATION '" + zoneFiles + "'",
+            "ALTER TABLE open_db.p ADD PARTITION (d='b') LOCATION '" + zoneFiles + "'",
+            "ALTER TABLE open_db.p PARTITION (d='a') SET LOCATION '" + zoneFiles + "'",
+            "CREATE TABLE open_db.u (id BIGINT, item STRING, amount BIGINT) USING parquet LOCATION '" + zoneFiles + "'",
+            "CREATE TABLE open_db.h (id BIGINT, item STRING, amount BIGINT) STORED AS parquet LOCATION '"
+                    + zoneFiles + "'",
+            "CREATE DATABASE evil LOCATION '" + nn + "/lake/sales/evil.db'",
+            "ALTER DATABASE open_db SET LOCATION '" + nn + "/lake/sales/open_db.db'",
+        };
+        for (String attack : attacks) {
+            Exception denied = assertThrows(Exception.class, () -> as("mallory", () -> spark.sql(attack)), attack);
+            assertEquals(before, pointers(), "after the refused " + attack + " (" + denied + ")");
+            assertTrue(denied instanceof AnalysisException && denied.getMessage().startsWith("jitgate: mallory may not ")
+                    && denied.getMessage().contains(STORAGE), attack + " -> " + denied);
+        }
+
+        // With read on the storage, pointing is allowed; reading through the pointer stays bound to
+        // the zone. (The application is alice's: its tasks read HDFS as alice.)
+        service.grant("alice", List.of(STORAGE), List.of("read"), "5m", false);
+        eventually(Duration.ofSeconds(10), "alice's SET LOCATION",
+                () -> as("alice", () -> spark.sql("ALTER TABLE open_db.t SET LOCATION '" + zoneFiles + "'")));
+        assertEquals(zoneFiles, spark.sharedState().externalCatalog().getTable("open_db", "t").location().toString());
+        assertEquals(ROWS, as("alice", () -> spark.sql("SELECT count(*) FROM open_db.t").collectAsList().get(0).getLong(0)));
+        Exception mallory = assertThrows(Exception.class,
+                () -> as("mallory", () -> spark.sql("SELECT count(*) FROM open_db.t").collectAsList()));
+        assertDenial(mallory, "mallory", "read", STORAGE + "/orders");
+        Exception drop = assertThrows(Exception.class, () -> as("mallory", () -> spark.sql("DROP TABLE open_db.t")));
+        assertTrue(drop.getMessage().startsWith("jitgate: mallory may not "), drop.getMessage());
+        assertTrue(cluster.getFileSystem().exists(partFile), "the zone's files are still there");
+    }
+
+    /** The partitions of sales.events with their row counts, and the zone's staging files: what a refusal must not change. */
+    private static String events() throws Exception {
+        org.apache.spark.sql.catalyst.catalog.ExternalCatalog catalog = spark.sharedState().externalCatalog();
+        StringBuilder out = new StringBuilder();
+        catalog.listPartitions("sales", "events", scala.Option.empty()).foreach(part -> out.append(part.spec())
+                .append('=').append(part.location()).append('\n'));
+        FileSystem superuser = cluster.getFileSystem();
+        org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> files =
+                superuser.listFiles(new org.apache.hadoop.fs.Path("/lake/sales/events"), true);
+        while (files.hasNext()) {
+            org.apache.hadoop.fs.LocatedFileStatus f = files.next();
+            out.append(f.getPath().toUri().getPath()).append(' ').append(f.getLen()).append('\n');
+        }
+        for (org.apache.hadoop.fs.FileStatus f : superuser.listStatus(new org.apache.hadoop.fs.Path("/lake/sales/staging"))) {
+            out.append(f.getPath().toUri().getPath()).append('\n');
+        }
+        return out.toString();
+    }
+
+    /**
+     * A command is decided once, with everything its run triggers: TRUNCATE TABLE ... PARTITION
+     * and LOAD DATA by a holder of write used to change the data and then report the refusal of
+     * the table refresh that followed. And a LOAD DATA refused for want of read on its source
+     * changes nothing.
+     */
+    @Test
+    @Order(5)
+    void aCommandIsDecidedWithWhatItsRunTriggers() throws Exception {
+        String nn = cluster.getURI().toString();
+        FileSystem superuser = cluster.getFileSystem();
+        org.apache.hadoop.fs.Path staging = new org.apache.hadoop.fs.Path("/lake/sales/staging");
+        superuser.mkdirs(staging);
+        superuser.setPermission(staging, new FsPermission((short) 0777));
+        for (String name : new String[] {"one.parquet", "two.parquet"}) {
+            org.apache.hadoop.fs.Path copy = new org.apache.hadoop.fs.Path(staging, name);
+            org.apache.hadoop.fs.FileUtil.copy(superuser, partFile, superuser, copy, false, superuser.getConf());
+            superuser.setPermission(copy, new FsPermission((short) 0666));
+        }
+        org.apache.hadoop.fs.Path events = new org.apache.hadoop.fs.Path("/lake/sales/events");
+        superuser.mkdirs(events); // the metastore would make it as etl, whose grant does not write
+        superuser.setPermission(events, new FsPermission((short) 0777));
+        as("etl", () -> spark.sql("CREATE TABLE sales.events (id BIGINT, item STRING, amount BIGINT)"
+                + " PARTITIONED BY (d STRING) STORED AS parquet"));
+        // managed (TRUNCATE refuses external tables), stored in the zone
+        as("etl", () -> spark.sql("ALTER TABLE sales.events SET LOCATION '" + nn + "/lake/sales/events'"));
+
+        // Hadoop's output committer renames task files into place: the NameNode plugin asks transform for that.
+        service.grant("alice", List.of("hive:sales.*", STORAGE), List.of("write", "transform"), "5m", false);
+        eventually(Duration.ofSeconds(10), "alice's INSERT", () -> as("alice", () -> spark.sql(
+                "INSERT INTO sales.events PARTITION (d='a') SELECT 1, 'x', 10")));
+        as("alice", () -> spark.sql("INSERT INTO sales.events PARTITION (d='b') SELECT 2, 'y', 20"));
+        as("alice", () -> spark.sql("TRUNCATE TABLE sales.events PARTITION (d='a')"));
+        as("alice", () -> spark.sql("LOAD DATA INPATH '" + nn + "/lake/sales/staging/one.parquet'"
+                + " INTO TABLE sales.events PARTITION (d='c')"));
+        assertTrue(events().contains("d -> c"), events());
+
+        // bob may write the zone but not read it: LOAD DATA reads its source, so it is refused whole.
+        service.grant("bob", List.of("hive:sales.*", STORAGE), List.of("write"), "5m", false);
+        String load = "LOAD DATA INPATH '" + nn + "/lake/sales/staging/two.parquet' INTO TABLE sales.events"
+                + " PARTITION (d='e')";
+        String before = events();
+        AnalysisException denied = SparkFixture.eventuallyDenied(Duration.ofSeconds(10), "bob's LOAD DATA",
+                () -> as("bob", () -> spark.sql(load)));
+        assertDenial(denied, "bob", "read", STORAGE + "/staging/two.parquet");
+        assertEquals(before, events());
+    }
 }
