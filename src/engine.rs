@@ -267,11 +267,14 @@ impl Engine {
         self.explain(user, from, actions, code)
     }
 
-    /// One decision for everything a query touches. Each access needs its actions; protected
-    /// data read by a query that writes anywhere outside the data's zone needs export as well; a
-    /// single-use grant covers an access no other grant does, and is consumed at the service
-    /// once the whole query is allowed. Nothing is recorded for a query that touches no zone;
-    /// otherwise each protected access is, or only the denial when the query is refused.
+    /// One decision for everything a query touches. Each access needs its actions on what it
+    /// names and on every zone below it (a query reads a table's directory with its
+    /// subdirectories, and overwrites or drops a directory whole; a glob reaches the subtree of
+    /// its glob-free prefix); protected data read by a query that writes anywhere outside the
+    /// data's zone needs export as well; a single-use grant covers an access no other grant
+    /// does, and is consumed at the service once the whole query is allowed. Nothing is recorded
+    /// for a query that touches no zone; otherwise each protected access is, or only the denial
+    /// when the query is refused.
     pub fn check(
         &self,
         user: &str,
@@ -300,7 +303,7 @@ impl Engine {
         let mut outputs: Vec<Option<Cow<str>>> = vec![];
         for a in accesses.iter().filter(|a| a.output) {
             match canonical_key(a.resource) {
-                Ok(key) => outputs.push(Some(key)),
+                Ok(key) => outputs.push(Some(glob_free(key))),
                 Err(_) if places::outside_every_zone(a.resource) => outputs.push(None),
                 Err(_) => return deny(a.resource, a.actions, DenyReason::BadInput),
             }
@@ -314,7 +317,8 @@ impl Engine {
                 }
                 return deny(a.resource, a.actions, DenyReason::BadInput);
             };
-            let Some(on_path) = snap.on_path(&key, false) else {
+            let key = glob_free(key);
+            let Some(on_path) = snap.on_path(&key, true) else {
                 continue;
             };
             if a.actions.is_empty() {
@@ -322,18 +326,18 @@ impl Engine {
             }
             let mut actions = a.actions;
             if !a.output {
-                let zone = snap.zone_of(&key).cloned().unwrap_or_default();
                 let leaves = outputs.iter().any(|o| match o {
-                    Some(out) => !snap.in_zone(out, &zone),
+                    Some(out) => snap.leaves(&key, out),
                     None => true,
                 });
                 if leaves {
                     actions = actions.with(Action::Export);
                 }
             }
-            match snap.decide_on(&on_path, user, &key, actions, false, now) {
+            match snap.decide_on(&on_path, user, &key, actions, true, now) {
                 Decision::Allow(g) => decided.push((key, actions, g.clone())),
-                Decision::Deny(DenyReason::NoGrant) => {
+                // A single-use grant covers one key, never zones below it.
+                Decision::Deny(DenyReason::NoGrant) if !snap.zone_below(&key) => {
                     match snap.single_use_grant(user, &key, actions, now) {
                         Some(g) => {
                             if !single_use.iter().any(|u| u.id == g.id) {
@@ -481,6 +485,23 @@ impl Engine {
     }
 }
 
+/// The part of an `hdfs:` key a filesystem glob cannot widen: up to the component before the
+/// first one holding a glob character (`*`, `?`, `[`, `{`, or a backslash escaping one). A query engine
+/// expands globs as it reads, so jitgate decides on that whole subtree. Other keys as they are.
+fn glob_free(key: Cow<'_, str>) -> Cow<'_, str> {
+    let Some(path) = key.strip_prefix("hdfs:") else {
+        return key;
+    };
+    let Some(glob) = path.find(['*', '?', '[', '{', '\\']) else {
+        return key;
+    };
+    let cut = path[..glob].rfind('/').unwrap_or(0);
+    Cow::Owned(format!(
+        "hdfs:{}",
+        if cut == 0 { "/" } else { &path[..cut] }
+    ))
+}
+
 /// What moving `from` to `to` asks: `actions`, and export when the move leaves a zone.
 fn move_actions(snap: &Snapshot, from: &str, to: &str, actions: ActionSet) -> ActionSet {
     if snap.leaves(from, to) {
@@ -600,6 +621,18 @@ mod tests {
             !same_query("", ""),
             "a query without a context is never the same query"
         );
+    }
+
+    #[test]
+    fn a_glob_is_decided_on_the_subtree_of_its_glob_free_prefix() {
+        let g = |k: &'static str| glob_free(Cow::Borrowed(k)).into_owned();
+        assert_eq!(g("hdfs:/lake/sales/x"), "hdfs:/lake/sales/x");
+        assert_eq!(g("hdfs:/lake/sal*"), "hdfs:/lake");
+        assert_eq!(g("hdfs:/lake/sales/{a,b}/x"), "hdfs:/lake/sales");
+        assert_eq!(g("hdfs:/l?ke/sales"), "hdfs:/");
+        assert_eq!(g("hdfs:/lake/s\\ales"), "hdfs:/lake");
+        assert_eq!(g("hdfs:/*"), "hdfs:/");
+        assert_eq!(g("hive:sales.orders"), "hive:sales.orders");
     }
 
     #[test]

@@ -453,6 +453,11 @@ impl Snapshot {
                 .any_below(from, |e| e.zones.iter().any(|z| outside(z)))
     }
 
+    /// Whether a zone lies strictly below `key`.
+    pub fn zone_below(&self, key: &str) -> bool {
+        self.index.any_below(key, |e| !e.zones.is_empty())
+    }
+
     /// Whether the grant `id` is in this snapshot and inside its time window at `now`.
     pub fn grant_live(&self, id: &str, now: i64) -> bool {
         self.by_id.get(id).is_some_and(|g| g.active(now))

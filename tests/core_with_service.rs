@@ -566,3 +566,63 @@ fn a_query_naming_a_place_of_an_unlisted_scheme_is_denied() {
     );
     e.close();
 }
+
+/// A query reaches everything below a path it names: a table stored above a zone, read with its
+/// subdirectories, or a directory overwritten, touches the zone's files. A glob reaches the
+/// subtree of its glob-free prefix.
+#[test]
+fn a_query_naming_a_path_above_a_zone_needs_the_zone_s_grant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svc = Service::start(tmp.path());
+    let e = engine(&svc.url, tmp.path(), "");
+    eventually(WAIT, "first snapshot", || {
+        (e.snapshot().verified).then_some(())
+    });
+    let ctx = Some("q-above");
+    for above in [
+        "hdfs:/lake",
+        "hdfs:/",
+        "hdfs:/lake/sal*",
+        "hdfs:/lake/s?les/x",
+        "hdfs:/l[a]ke/sales",
+    ] {
+        let read = e.check("alice", &[query(above, 1, false)], Some("QUERY"), ctx);
+        assert!(
+            matches!(read, Verdict::Deny(_, _, DenyReason::NoGrant)),
+            "reading {above}: {read:?}"
+        );
+        let write = e.check("alice", &[query(above, 2, true)], Some("QUERY"), ctx);
+        assert!(
+            matches!(write, Verdict::Deny(_, _, DenyReason::NoGrant)),
+            "writing {above}: {write:?}"
+        );
+    }
+    // Beside the zone, and a literal name that only looks like the zone's: nothing to decide.
+    assert_eq!(
+        e.check("alice", &[query("hdfs:/lake/web", 1, false)], None, ctx),
+        Verdict::NotProtected
+    );
+
+    let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "5m"));
+    eventually(WAIT, "grant to arrive", || {
+        e.grant_live(&grant).then_some(())
+    });
+    assert_eq!(
+        e.check("alice", &[query("hdfs:/lake", 1, false)], None, ctx),
+        Verdict::Allow(vec![grant.as_str().into()])
+    );
+    // Read into a place outside the zone: what lies below leaves it, so export too.
+    assert_eq!(
+        e.check(
+            "alice",
+            &[
+                query("hdfs:/lake", 1, false),
+                query("file:/tmp/out", 2, true)
+            ],
+            None,
+            ctx
+        ),
+        Verdict::Deny("hdfs:/lake".into(), ActionSet(1 | 4), DenyReason::NoGrant)
+    );
+    e.close();
+}

@@ -6,6 +6,7 @@ import static org.jitgate.spark.SparkFixture.as;
 import static org.jitgate.spark.SparkFixture.assertDenial;
 import static org.jitgate.spark.SparkFixture.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -333,5 +334,24 @@ class JitGateSparkHdfsTest {
                 () -> as("bob", () -> spark.sql(load)));
         assertDenial(denied, "bob", "read", STORAGE + "/staging/two.parquet");
         assertEquals(before, events());
+    }
+
+    /**
+     * A location above a zone reaches the zone's files (Spark lists a table's directory with its
+     * subdirectories; recursiveFileLookup reads them all): reading or pointing at it needs the
+     * zone's grant.
+     */
+    @Test
+    @Order(6)
+    void aLocationAboveAZoneNeedsTheZonesGrant() throws Exception {
+        String lake = cluster.getURI() + "/lake";
+        Exception read = assertThrows(Exception.class, () -> as("mallory", () -> spark.read()
+                .option("recursiveFileLookup", "true").parquet(lake).collectAsList()));
+        // Spark lists the files while it resolves the read: here the NameNode plugin refuses first.
+        assertJitgateDenialInChain(read, "mallory", "hdfs:/lake");
+        Exception point = assertThrows(Exception.class, () -> as("mallory", () -> spark.sql(
+                "CREATE TABLE open_db.everything (id BIGINT) USING parquet LOCATION '" + lake + "'")));
+        assertDenial(point, "mallory", "read", "hdfs:/lake");
+        assertFalse(spark.catalog().tableExists("open_db.everything"));
     }
 }
