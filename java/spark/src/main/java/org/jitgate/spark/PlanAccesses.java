@@ -30,6 +30,7 @@ import org.apache.spark.sql.catalyst.plans.logical.View;
 import org.apache.spark.sql.execution.command.CreateTableLikeCommand;
 import org.apache.spark.sql.execution.command.CreateViewCommand;
 import org.apache.spark.sql.execution.command.LoadDataCommand;
+import org.apache.spark.sql.execution.datasources.DataSource;
 import org.apache.spark.sql.execution.datasources.FileIndex;
 import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
 import org.apache.spark.sql.execution.datasources.LogicalRelation;
@@ -105,6 +106,8 @@ final class PlanAccesses {
             "AlterTableSetLocationCommand", "partitionSpec",
             "AlterTableDropPartitionCommand", "specs",
             "AlterTableRenamePartitionCommand", "oldPartition");
+    /** A streaming query's plan as it starts: its sink and checkpoint are what it writes. */
+    private static final Set<String> STREAM_WRITES = Set.of("WriteToStream", "WriteToStreamStatement");
     private static final Set<String> VIEW_DEFINITIONS = Set.of(
             "CreateViewCommand", "AlterViewAsCommand", "CreateView", "AlterViewAs");
 
@@ -239,6 +242,13 @@ final class PlanAccesses {
             }
         } else if (node instanceof Command) {
             command(node, name);
+        } else {
+            int[] row = JitGate.mapping(ENGINE, name);
+            if (row != null && row[1] != 0) {
+                command(node, name); // not a Command, yet it sends rows somewhere: a stream's sink, a script
+            } else if (node.children().isEmpty()) {
+                leaf(node, name, row);
+            }
         }
         if (VIEW_DEFINITIONS.contains(name)) {
             return; // its query is a child until analysis ends, an inner child after
@@ -255,6 +265,56 @@ final class PlanAccesses {
         for (scala.collection.Iterator<LogicalPlan> it = node.subqueries().iterator(); it.hasNext(); ) {
             visit(it.next());
         }
+    }
+
+    /**
+     * A leaf that is neither a table nor a command: where rows come from. A leaf the table lists
+     * with no input actions holds its rows itself (a literal table, a range, rows a command
+     * returned); one with input actions reads a stream source. Any other leaf reads from a place
+     * jitgate cannot name, so the plan is refused, wherever it reads from.
+     */
+    private void leaf(LogicalPlan node, String name, int[] row) {
+        if (name.startsWith("Resolved")) {
+            return; // a name a command resolved (its target, read by targets()), not rows
+        }
+        if (row == null) {
+            logUnmapped(name);
+            throw Denials.raise(Denials.of("jitgate: the plan node " + name + " reads from a place jitgate cannot"
+                    + " name (it has no row in the spark mapping table), so the query is refused"));
+        }
+        if (row[0] == 0) {
+            return;
+        }
+        List<Named> out = new ArrayList<>(2);
+        if (node instanceof org.apache.spark.sql.execution.streaming.StreamingRelation r) {
+            DataSource source = r.dataSource();
+            ConfigGuard.refuseOptions(source.options().keys());
+            if (source.catalogTable().isDefined()) {
+                table(source.catalogTable().get(), out);
+            }
+            for (scala.collection.Iterator<String> it = source.paths().iterator(); it.hasNext(); ) {
+                out.add(path(new Path(it.next()).toUri(), null));
+            }
+            Option<String> path = source.options().get("path");
+            if (path.isDefined()) {
+                out.add(path(new Path(path.get()).toUri(), null));
+            }
+        } else if (node instanceof org.apache.spark.sql.catalyst.streaming.StreamingRelationV2 r) {
+            ConfigGuard.refuseOptions(r.extraOptions().keySet());
+            if (r.identifier().isDefined()) {
+                String table = SparkResources.table(r.catalog().isDefined() ? r.catalog().get() : null,
+                        r.identifier().get());
+                out.add(new Named(table, table));
+            }
+            String path = r.extraOptions().get("path");
+            if (path != null) {
+                out.add(path(new Path(path).toUri(), null));
+            }
+        } else {
+            throw new IllegalStateException("jitgate knows no source of " + name);
+        }
+        // A source outside every table and path (a Kafka topic, a socket) is outside every zone.
+        addAll(out, false, row[0]);
     }
 
     private void command(LogicalPlan node, String name) {
@@ -470,6 +530,8 @@ final class PlanAccesses {
             targetRelation(u.table(), out);
         } else if (cmd instanceof MergeIntoTable m) {
             targetRelation(m.targetTable(), out);
+        } else if (STREAM_WRITES.contains(nodeName(cmd))) {
+            streamSink(cmd, out);
         } else if (cmd instanceof SaveIntoDataSourceCommand s) {
             ConfigGuard.refuseOptions(s.options().keys());
             Option<String> path = s.options().get("path");
@@ -498,6 +560,39 @@ final class PlanAccesses {
             }
         }
         return distinct;
+    }
+
+    /**
+     * Where a streaming query writes besides a catalog table: its checkpoint directory, and a file
+     * sink's directory. Any other sink (console, memory, Kafka, foreach) is not named: the
+     * command's output is then outside every zone.
+     */
+    private void streamSink(LogicalPlan cmd, List<Named> out) {
+        try {
+            for (String field : new String[] {"resolvedCheckpointLocation", "userSpecifiedCheckpointLocation"}) {
+                java.lang.reflect.Method m;
+                try {
+                    m = cmd.getClass().getMethod(field);
+                } catch (NoSuchMethodException absent) {
+                    continue;
+                }
+                Object location = m.invoke(cmd);
+                if (location instanceof Option<?> o) {
+                    location = o.isDefined() ? o.get() : null;
+                }
+                if (location instanceof String dir && !dir.isBlank()) {
+                    out.add(path(new Path(dir).toUri(), null));
+                }
+            }
+            Object sink = cmd.getClass().getMethod("sink").invoke(cmd);
+            if (sink instanceof org.apache.spark.sql.execution.streaming.FileStreamSink) {
+                java.lang.reflect.Field path = sink.getClass().getDeclaredField("path");
+                path.setAccessible(true);
+                out.add(path(new Path((String) path.get(sink)).toUri(), null));
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("jitgate cannot read where " + nodeName(cmd) + " writes", e);
+        }
     }
 
     /** The database a V1 database command names: a String, or an Option (absent: the current one). */

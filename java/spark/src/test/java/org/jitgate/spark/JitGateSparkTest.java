@@ -449,4 +449,26 @@ class JitGateSparkTest {
         eventually(Duration.ofSeconds(10), "lina's CREATE TABLE LIKE with read", () -> as("lina", () -> spark.sql(like)));
         assertTrue(spark.catalog().tableExists("sales.orders_shape"));
     }
+
+    /**
+     * Rows that leave by a way jitgate cannot name need export: a stream's sink (memory,
+     * console, Kafka, foreach) and a TRANSFORM script. A read grant alone let both through.
+     */
+    @Test
+    @Order(14)
+    void streamsAndScriptsThatTakeZoneRowsOutNeedExport() throws Exception {
+        grant("sam", ORDERS, "read", "5m");
+        eventually(GRANT_REACHES_SPARK, "sam's read", () -> count("sam", COUNT_ORDERS));
+        Exception stream = assertThrows(Exception.class, () -> as("sam", () -> spark.readStream().table("sales.orders")
+                .writeStream().format("memory").queryName("leak").start()));
+        assertDenial(stream, "sam", "read and export", ORDERS);
+        assertTrue(spark.streams().active().length == 0, "no stream started");
+        Exception script = assertThrows(Exception.class, () -> as("sam", () -> spark.sql(
+                "SELECT TRANSFORM(id) USING 'cat' AS (x) FROM sales.orders").collectAsList()));
+        assertDenial(script, "sam", "read and export", ORDERS);
+
+        grant("sam", ORDERS, "export", "5m");
+        eventually(GRANT_REACHES_SPARK, "sam's export", () -> as("sam", () -> spark.sql(
+                "SELECT TRANSFORM(id) USING 'cat' AS (x) FROM sales.orders LIMIT 3").collectAsList()));
+    }
 }

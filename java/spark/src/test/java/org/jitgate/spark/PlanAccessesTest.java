@@ -1,5 +1,6 @@
 package org.jitgate.spark;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
@@ -33,5 +34,16 @@ class PlanAccessesTest {
 
         List<Access> move = accesses(new AlterDatabaseSetLocationCommand("sales", "hdfs://nn:8020/elsewhere"));
         assertTrue(move.contains(Access.output("hive:sales", Action.TRANSFORM)), move.toString());
+    }
+
+    /** A leaf jitgate cannot name is refused, wherever it reads; one that holds its own rows is not. */
+    @Test
+    void aLeafWithoutARowIsRefused() {
+        LogicalPlan mystery = org.apache.spark.sql.catalyst.analysis.UnresolvedRelation$.MODULE$.apply(
+                org.apache.spark.sql.catalyst.TableIdentifier$.MODULE$.apply("t"));
+        Exception e = assertThrows(Exception.class, () -> accesses(mystery));
+        assertTrue(e.getMessage().startsWith("jitgate: the plan node UnresolvedRelation reads from a place"),
+                e.getMessage());
+        assertTrue(accesses(new org.apache.spark.sql.catalyst.plans.logical.OneRowRelation()).isEmpty());
     }
 }
