@@ -106,6 +106,9 @@ final class PlanAccesses {
             "AlterTableSetLocationCommand", "partitionSpec",
             "AlterTableDropPartitionCommand", "specs",
             "AlterTableRenamePartitionCommand", "oldPartition");
+    /** CREATE TABLE ... AS SELECT into the session catalog. */
+    private static final Set<String> CTAS = Set.of("CreateDataSourceTableAsSelectCommand",
+            "CreateHiveTableAsSelectCommand", "OptimizedCreateHiveTableAsSelectCommand");
     /** A streaming query's plan as it starts: its sink and checkpoint are what it writes. */
     private static final Set<String> STREAM_WRITES = Set.of("WriteToStream", "WriteToStreamStatement");
     private static final Set<String> VIEW_DEFINITIONS = Set.of(
@@ -153,6 +156,9 @@ final class PlanAccesses {
         /** The locations of the table's existing partitions that match {@code spec} (which may be partial). */
         List<URI> partitions(TableIdentifier id, scala.collection.immutable.Map<String, String> spec);
 
+        /** Where the catalog puts a new managed table's files, or null when it cannot say. */
+        URI defaultLocation(TableIdentifier id);
+
         Catalog NONE = new Catalog() {
             @Override
             public CatalogTable table(TableIdentifier id) {
@@ -162,6 +168,11 @@ final class PlanAccesses {
             @Override
             public List<URI> partitions(TableIdentifier id, scala.collection.immutable.Map<String, String> spec) {
                 return List.of();
+            }
+
+            @Override
+            public URI defaultLocation(TableIdentifier id) {
+                return null;
             }
         };
     }
@@ -543,6 +554,7 @@ final class PlanAccesses {
             scan(it.next(), 0, queries, out);
         }
         partitions(cmd, out);
+        newTableStorage(cmd, out);
         // A command that writes a catalog table writes its paths as that table's storage.
         String table = null;
         for (Named n : out) {
@@ -592,6 +604,27 @@ final class PlanAccesses {
             }
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new IllegalStateException("jitgate cannot read where " + nodeName(cmd) + " writes", e);
+        }
+    }
+
+    /**
+     * A CTAS without LOCATION writes its rows where the catalog puts a new table: that directory
+     * is a target too, so the insert the command runs is covered by the command's decision (it
+     * was decided apart, and refused, when it wrote into a zone's storage), and rows written to
+     * storage outside their zone need export before anything runs.
+     */
+    private void newTableStorage(LogicalPlan cmd, List<Named> out) {
+        if (!CTAS.contains(nodeName(cmd))) {
+            return;
+        }
+        for (scala.collection.Iterator<Object> it = cmd.productIterator(); it.hasNext(); ) {
+            if (it.next() instanceof CatalogTable ct && ct.storage().locationUri().isEmpty()) {
+                String table = SparkResources.table(ct.identifier(), currentDatabase.get());
+                URI location = catalog.defaultLocation(ct.identifier());
+                if (location != null) {
+                    out.add(path(location, table));
+                }
+            }
         }
     }
 

@@ -54,4 +54,9 @@ final class SessionTables implements PlanAccesses.Catalog {
         }
         return out;
     }
+
+    @Override
+    public URI defaultLocation(TableIdentifier id) {
+        return catalog().defaultTablePath(id);
+    }
 }

@@ -471,4 +471,28 @@ class JitGateSparkTest {
         eventually(GRANT_REACHES_SPARK, "sam's export", () -> as("sam", () -> spark.sql(
                 "SELECT TRANSFORM(id) USING 'cat' AS (x) FROM sales.orders LIMIT 3").collectAsList()));
     }
+
+    /**
+     * CTAS is decided whole before it runs, the directory it writes included: here the zone's
+     * tables are stored on the local filesystem, outside the zone, so copying zone rows into a
+     * new one needs export. The insert it runs used to be decided apart, after the command started.
+     */
+    @Test
+    @Order(15)
+    void ctasIsDecidedWithTheDirectoryItWrites() throws Exception {
+        service.grant("tara", List.of(ORDERS, "hive:sales.*"), List.of("read", "transform"), "5m", false);
+        String ctas = "CREATE TABLE sales.orders_summary USING parquet AS SELECT item, amount FROM sales.orders"
+                + " WHERE id < 10";
+        AnalysisException denied = eventuallyDenied(GRANT_REACHES_SPARK, "tara's CTAS",
+                () -> as("tara", () -> spark.sql(ctas)));
+        assertDenial(denied, "tara", "read and export", ORDERS);
+        assertTrue(denied.getMessage().lines().skip(1).findFirst().orElse("").startsWith(
+                "CreateDataSourceTableAsSelectCommand"), "decided on the statement: " + denied.getMessage());
+        assertFalse(spark.catalog().tableExists("sales.orders_summary"));
+        assertFalse(Files.exists(dir.resolve("warehouse/sales.db/orders_summary")));
+
+        grant("tara", ORDERS, "export", "5m");
+        eventually(GRANT_REACHES_SPARK, "tara's CTAS with export", () -> as("tara", () -> spark.sql(ctas)));
+        assertEquals(10, count("tara", "SELECT count(*) FROM sales.orders_summary"));
+    }
 }
