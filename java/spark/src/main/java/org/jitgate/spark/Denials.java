@@ -25,7 +25,15 @@ final class Denials {
     }
 
     static AnalysisException of(String message) {
-        return new AnalysisException(message, Option.empty(), Option.empty(), Option.empty(), Option.empty(),
+        return of(message, null);
+    }
+
+    /**
+     * The cause goes in through the constructor: AnalysisException sets it there (to null when
+     * absent), so a later {@code initCause} would throw instead of denying.
+     */
+    static AnalysisException of(String message, Throwable cause) {
+        return new AnalysisException(message, Option.empty(), Option.empty(), Option.apply(cause), Option.empty(),
                 scala.collection.immutable.Map$.MODULE$.empty(), new QueryContext[0]);
     }
 
@@ -39,9 +47,7 @@ final class Denials {
 
     /** Fail closed: the plan is refused when jitgate cannot decide. */
     static AnalysisException checkFailed(String user, Throwable cause) {
-        AnalysisException e = of(checkFailedMessage(user, cause));
-        e.initCause(cause);
-        return e;
+        return of(checkFailedMessage(user, cause), cause);
     }
 
     static String checkFailedMessage(String user, Throwable cause) {

@@ -93,7 +93,14 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
         }
     }
 
-    /** The decision on the plan whose execution is running on this thread, if jitgate checked it. */
+    /**
+     * The decision on the command whose execution is running on this thread, if jitgate checked
+     * it. A command runs in a query execution built from its analyzed (and checked) plan, so the
+     * decision is read from that plan as it is; the execution's analysis is never forced from
+     * here, since the execution registered for this thread may be the very one whose analysis
+     * called this check (a JDBC write wraps its rows in one), and asking for it again recursed
+     * without end.
+     */
     private static Checked enclosingDecision(SparkContext sc) {
         String id = sc.getLocalProperty(GrantWatcher.EXECUTION_ID);
         if (id == null) {
@@ -103,7 +110,7 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
         if (qe == null) {
             return null;
         }
-        Option<Checked> checked = qe.analyzed().getTagValue(CHECKED);
+        Option<Checked> checked = qe.logical().getTagValue(CHECKED);
         return checked.isDefined() ? checked.get() : null;
     }
 

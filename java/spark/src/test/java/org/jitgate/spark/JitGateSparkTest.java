@@ -76,7 +76,11 @@ class JitGateSparkTest {
         dir = tmp;
         service = JitGateService.start(dir);
         // The administrator switched off SQL on files; users must not switch it back on.
-        spark = SparkFixture.start(dir, service, Map.of("spark.sql.runSQLOnFiles", "false"));
+        spark = SparkFixture.start(dir, service, Map.of("spark.sql.runSQLOnFiles", "false",
+                // a second catalog the administrator set up: a JDBC database, outside every zone
+                "spark.sql.catalog.lakejdbc", "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCatalog",
+                "spark.sql.catalog.lakejdbc.url", "jdbc:derby:memory:lakejdbc;create=true",
+                "spark.sql.catalog.lakejdbc.driver", "org.apache.derby.jdbc.EmbeddedDriver"));
         spark.udf().register("slow", (UDF1<Long, Long>) id -> {
             Thread.sleep(SLOW_MILLIS);
             return id;
@@ -494,5 +498,26 @@ class JitGateSparkTest {
         grant("tara", ORDERS, "export", "5m");
         eventually(GRANT_REACHES_SPARK, "tara's CTAS with export", () -> as("tara", () -> spark.sql(ctas)));
         assertEquals(10, count("tara", "SELECT count(*) FROM sales.orders_summary"));
+    }
+
+    /**
+     * A V2 catalog (JDBC) is read and written like any other place outside every zone: zone rows
+     * written there need export. The check once recursed into the execution it was analyzing
+     * (StackOverflowError) and the denial then failed with "Can't overwrite cause".
+     */
+    @Test
+    @Order(16)
+    void aV2CatalogIsAPlaceOutsideTheZone() throws Exception {
+        as("etl", () -> spark.sql("CREATE TABLE lakejdbc.APP.order_ids (id BIGINT)"));
+        grant("vera", ORDERS, "read", "5m");
+        eventually(GRANT_REACHES_SPARK, "vera's read", () -> count("vera", COUNT_ORDERS));
+        String copy = "INSERT INTO lakejdbc.APP.order_ids SELECT id FROM sales.orders WHERE id < 5";
+        Exception denied = assertThrows(Exception.class, () -> as("vera", () -> spark.sql(copy)));
+        assertDenial(denied, "vera", "read and export", ORDERS);
+        assertEquals(0, count("vera", "SELECT count(*) FROM lakejdbc.APP.order_ids"));
+
+        grant("vera", ORDERS, "export", "5m");
+        eventually(GRANT_REACHES_SPARK, "vera's copy with export", () -> as("vera", () -> spark.sql(copy)));
+        assertEquals(5, count("vera", "SELECT count(*) FROM lakejdbc.APP.order_ids"));
     }
 }
