@@ -28,9 +28,10 @@ import scala.runtime.BoxedUnit;
  * <p>A denial raises {@link AnalysisException} with the core's message. Anything going wrong on
  * jitgate's side raises one too: the plan never runs unchecked.
  *
- * <p>Not checked again: a subquery (Spark runs check rules on each subquery before the whole plan,
- * whose walk includes it), and a plan a command builds while it runs (the insert of a CTAS) when it
- * touches only what the command's checked plan touches and that decision's grants are still live.
+ * <p>Every plan Spark hands the rule is checked, a subquery's alone too (Spark checks it before
+ * the plan holding it, which then shares its audit context). Not checked again: a plan a command
+ * builds while it runs (the insert of a CTAS, a table refresh) when it touches only what the
+ * command's checked plan touches and that decision's grants are still live.
  *
  * <p>Spark assigns a query's SQL execution id only after analysis: {@link GrantWatcher} checks a plan
  * allowed with grants once more when it starts running, with the execution id appended to the
@@ -43,7 +44,8 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
     static final String GRANTS_PROPERTY = "jitgate.grants";
 
     private static final Logger LOG = LoggerFactory.getLogger(JitGateCheck.class);
-    private static final StackWalker STACK = StackWalker.getInstance();
+    /** The context of the last query checked on each thread, for the plan that holds its subqueries. */
+    private static final ThreadLocal<Recent> RECENT = new ThreadLocal<>();
     private static final AtomicLong QUERIES = new AtomicLong();
 
     private final SparkSession session;
@@ -54,9 +56,6 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
 
     @Override
     public BoxedUnit apply(LogicalPlan plan) {
-        if (insideSubqueryCheck()) {
-            return BoxedUnit.UNIT;
-        }
         String user = null;
         try {
             ConfigGuard.refuseUnfixing(plan);
@@ -73,7 +72,7 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
                 remember(plan, sc, new Checked(accesses, enclosing.grants(), enclosing.context(), user, null));
                 return BoxedUnit.UNIT;
             }
-            String context = enclosing != null ? enclosing.context() : context(sc, plan);
+            String context = enclosing != null ? enclosing.context() : queryContext(sc, plan);
             if (accesses.isEmpty()) {
                 remember(plan, sc, new Checked(accesses, List.of(), context, user, null));
                 return BoxedUnit.UNIT;
@@ -133,8 +132,62 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
                 + " query=" + QUERIES.incrementAndGet();
     }
 
-    /** Spark's CheckAnalysis runs check rules on each subquery plan too, from checkSubqueryExpression. */
-    private static boolean insideSubqueryCheck() {
-        return STACK.walk(frames -> frames.anyMatch(f -> f.getMethodName().startsWith("checkSubqueryExpression")));
+    /**
+     * The audit context of {@code plan}'s query. Spark runs check rules on each subquery's plan,
+     * alone, before the plan that holds it; every one is checked (no plan is skipped, whatever
+     * called the rule), and the plan that holds subqueries checked just before on this thread is
+     * the same query: it shares their context, so a single-use grant they consumed serves it too.
+     */
+    private static String queryContext(SparkContext sc, LogicalPlan plan) {
+        Recent recent = RECENT.get();
+        if (recent != null && recent.holdsAnyOf(plan)) {
+            recent.add(plan);
+            return recent.context;
+        }
+        String context = context(sc, plan);
+        RECENT.set(new Recent(context, plan));
+        return context;
+    }
+
+    /** The plans last checked on a thread under one context (weakly: a plan is not kept alive here). */
+    private static final class Recent {
+        final String context;
+        final List<java.lang.ref.WeakReference<LogicalPlan>> plans = new java.util.ArrayList<>(2);
+
+        Recent(String context, LogicalPlan plan) {
+            this.context = context;
+            add(plan);
+        }
+
+        void add(LogicalPlan plan) {
+            plans.add(new java.lang.ref.WeakReference<>(plan));
+        }
+
+        /** Whether one of these plans is a subquery somewhere in {@code plan}. */
+        boolean holdsAnyOf(LogicalPlan plan) {
+            java.util.Set<LogicalPlan> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (java.lang.ref.WeakReference<LogicalPlan> ref : plans) {
+                LogicalPlan p = ref.get();
+                if (p != null) {
+                    mine.add(p);
+                }
+            }
+            return !mine.isEmpty() && holds(plan, mine);
+        }
+
+        private static boolean holds(LogicalPlan node, java.util.Set<LogicalPlan> subqueries) {
+            for (scala.collection.Iterator<LogicalPlan> it = node.subqueries().iterator(); it.hasNext(); ) {
+                LogicalPlan s = it.next();
+                if (subqueries.contains(s) || holds(s, subqueries)) {
+                    return true;
+                }
+            }
+            for (scala.collection.Iterator<LogicalPlan> it = node.children().iterator(); it.hasNext(); ) {
+                if (holds(it.next(), subqueries)) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 }

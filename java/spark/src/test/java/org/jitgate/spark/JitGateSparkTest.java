@@ -520,4 +520,17 @@ class JitGateSparkTest {
         eventually(GRANT_REACHES_SPARK, "vera's copy with export", () -> as("vera", () -> spark.sql(copy)));
         assertEquals(5, count("vera", "SELECT count(*) FROM lakejdbc.APP.order_ids"));
     }
+
+    /** Named like the frame Spark's subquery check runs in; the check used to be skipped under it. */
+    private static long checkSubqueryExpressionLookalike(String user, String sql) throws Exception {
+        return count(user, sql);
+    }
+
+    /** No caller's name switches the check off: it once skipped any plan checked under a frame named so. */
+    @Test
+    @Order(17)
+    void noStackFrameSkipsTheCheck() throws Exception {
+        assertDenial(assertThrows(AnalysisException.class,
+                () -> checkSubqueryExpressionLookalike("mallory", COUNT_ORDERS)), "mallory", "read", ORDERS);
+    }
 }
