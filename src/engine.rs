@@ -39,6 +39,9 @@ pub struct QueryAccess<'a> {
     /// From the engine's mapping table; empty when the operation has no row there.
     pub actions: ActionSet,
     pub output: bool,
+    /// The view an input is read through (the nearest one), if any: a base table in the view's
+    /// own zone is covered by the view's decision, taken on the view's own access.
+    pub via: Option<&'a str>,
 }
 
 /// The answer to `Engine::check`.
@@ -318,6 +321,9 @@ impl Engine {
                 return deny(a.resource, a.actions, DenyReason::BadInput);
             };
             let key = glob_free(key);
+            if !a.output && read_through_own_view(&snap, &key, a.via) {
+                continue;
+            }
             let Some(on_path) = snap.on_path(&key, true) else {
                 continue;
             };
@@ -483,6 +489,18 @@ impl Engine {
         self.core.wake.1.notify_all();
         self.core.audit.shutdown();
     }
+}
+
+/// Whether `key` is read through a view that lies in a zone `key` lies in too. One rule for
+/// views in every engine: a grant on a view covers reading through it to base tables of the
+/// view's zone (whoever approved the view approved what it shows); a base table in another
+/// zone, or in a zone when the view is outside every zone, needs its own grant.
+fn read_through_own_view(snap: &Snapshot, key: &str, via: Option<&str>) -> bool {
+    let Some(view) = via.and_then(|v| canonical_key(v).ok()) else {
+        return false;
+    };
+    snap.zone_of(&view)
+        .is_some_and(|zone| snap.in_zone(key, zone))
 }
 
 /// The part of an `hdfs:` key a filesystem glob cannot widen: up to the component before the

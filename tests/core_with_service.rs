@@ -393,6 +393,7 @@ fn query(resource: &str, actions: u8, output: bool) -> QueryAccess<'_> {
         resource,
         actions: ActionSet(actions),
         output,
+        via: None,
     }
 }
 
@@ -623,6 +624,61 @@ fn a_query_naming_a_path_above_a_zone_needs_the_zone_s_grant() {
             ctx
         ),
         Verdict::Deny("hdfs:/lake".into(), ActionSet(1 | 4), DenyReason::NoGrant)
+    );
+    e.close();
+}
+
+/// One rule for views: a grant on a view in a zone covers reading through it to base tables of
+/// the same zone; a base table read through a view outside its zone needs its own grant.
+#[test]
+fn a_view_covers_its_base_tables_in_its_own_zone_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svc = Service::start(tmp.path());
+    let e = engine(&svc.url, tmp.path(), "");
+    eventually(WAIT, "first snapshot", || {
+        (e.snapshot().verified).then_some(())
+    });
+    let grant = svc.approve(&svc.request("vic", "hive:sales.orders_view", &["read"], "5m"));
+    eventually(WAIT, "grant to arrive", || {
+        e.grant_live(&grant).then_some(())
+    });
+    let ctx = Some("q-view");
+    let through = |view: &'static str| QueryAccess {
+        resource: "hive:sales.orders",
+        actions: READ,
+        output: false,
+        via: Some(view),
+    };
+    // Through the zone's own view: the view's grant is enough.
+    assert_eq!(
+        e.check(
+            "vic",
+            &[
+                query("hive:sales.orders_view", 1, false),
+                through("hive:sales.orders_view")
+            ],
+            None,
+            ctx
+        ),
+        Verdict::Allow(vec![grant.as_str().into()])
+    );
+    // Directly, or through a view outside the zone: the table's own grant.
+    for accesses in [
+        vec![query("hive:sales.orders", 1, false)],
+        vec![
+            query("hive:open.orders_view", 1, false),
+            through("hive:open.orders_view"),
+        ],
+    ] {
+        assert_eq!(
+            e.check("vic", &accesses, None, ctx),
+            Verdict::Deny("hive:sales.orders".into(), READ, DenyReason::NoGrant)
+        );
+    }
+    // A view that names no resource (a temporary view) covers nothing.
+    assert_eq!(
+        e.check("vic", &[through("nonsense")], None, ctx),
+        Verdict::Deny("hive:sales.orders".into(), READ, DenyReason::NoGrant)
     );
     e.close();
 }

@@ -362,19 +362,24 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_close(
     guarded((), || super::close(engine as u64))
 }
 
+/// One access of a `check` call as read from Java: resource, action bits, output, view read through.
+type ReadAccess = (String, u32, bool, Option<String>);
+
 /// The accesses of a `check` call, or None when the arrays are missing or of different lengths.
 fn read_accesses(
     env: &mut JNIEnv,
     resources: &JObjectArray,
     actions: &JIntArray,
     outputs: &JBooleanArray,
-) -> Option<Vec<(String, u32, bool)>> {
-    if resources.is_null() || actions.is_null() || outputs.is_null() {
+    vias: &JObjectArray,
+) -> Option<Vec<ReadAccess>> {
+    if resources.is_null() || actions.is_null() || outputs.is_null() || vias.is_null() {
         return None;
     }
     let n = env.get_array_length(resources).ok()? as usize;
     if env.get_array_length(actions).ok()? as usize != n
         || env.get_array_length(outputs).ok()? as usize != n
+        || env.get_array_length(vias).ok()? as usize != n
     {
         return None;
     }
@@ -388,7 +393,14 @@ fn read_accesses(
         let element = JString::from(env.get_object_array_element(resources, i as jint).ok()?);
         let resource = read_owned(env, &element)?;
         env.delete_local_ref(element).ok()?;
-        out.push((resource, bits[i] as u32, written[i] != 0));
+        let element = JString::from(env.get_object_array_element(vias, i as jint).ok()?);
+        let via = if element.is_null() {
+            None
+        } else {
+            Some(read_owned(env, &element)?)
+        };
+        env.delete_local_ref(element).ok()?;
+        out.push((resource, bits[i] as u32, written[i] != 0, via));
     }
     Some(out)
 }
@@ -404,6 +416,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_check(
     resources: JObjectArray,
     actions: JIntArray,
     outputs: JBooleanArray,
+    vias: JObjectArray,
     operation: JString,
     context: JString,
 ) -> jstring {
@@ -413,17 +426,18 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_check(
             let user = read_owned(&mut env, &user);
             let operation = read_owned(&mut env, &operation);
             let context = read_owned(&mut env, &context);
-            let accesses = read_accesses(&mut env, &resources, &actions, &outputs);
+            let accesses = read_accesses(&mut env, &resources, &actions, &outputs, &vias);
             let shown_user = user.clone().unwrap_or_else(|| "?".into());
             let answer = with_engine(engine as u64, |e| {
                 let verdict = match (&user, &accesses) {
                     (Some(user), Some(list)) => {
                         let list: Vec<QueryAccess> = list
                             .iter()
-                            .map(|(r, a, o)| QueryAccess {
+                            .map(|(r, a, o, v)| QueryAccess {
                                 resource: r,
                                 actions: ActionSet::from_bits(*a),
                                 output: *o,
+                                via: v.as_deref(),
                             })
                             .collect();
                         e.check(user, &list, operation.as_deref(), context.as_deref())

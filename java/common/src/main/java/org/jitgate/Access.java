@@ -10,10 +10,21 @@ package org.jitgate;
  *     operation has no row in the table, which the core denies inside a zone
  * @param output true when the query writes here; protected data written to an output outside its
  *     zone needs {@link Action#EXPORT} as well
+ * @param via for an input read through a view, the nearest such view's resource (else null): the
+ *     core lets the view's grant cover a base table in the view's own zone
  */
-public record Access(String resource, int actions, boolean output) {
+public record Access(String resource, int actions, boolean output, String via) {
+    public Access(String resource, int actions, boolean output) {
+        this(resource, actions, output, null);
+    }
+
     public static Access input(String resource, int actions) {
         return new Access(resource, actions, false);
+    }
+
+    /** An input read through the view {@code view}. */
+    public static Access throughView(String resource, int actions, String view) {
+        return new Access(resource, actions, false, view);
     }
 
     public static Access output(String resource, int actions) {

@@ -118,7 +118,9 @@ public final class JitGate implements AutoCloseable {
     /**
      * One decision for everything a query touches, in the core: each access needs its actions;
      * protected data read by a query that writes outside the data's zone needs {@link Action#EXPORT}
-     * too; a single-use grant is consumed at the service by the first check that relies on it.
+     * too; a base table read through a view of its own zone is covered by the view's decision
+     * ({@link Access#via}); a single-use grant is consumed at the service by the first check that
+     * relies on it.
      * Every protected access is audited with {@code operation} and {@code context}.
      *
      * @param context the engine's ids for the audit trail (query id, command hash, execution id)
@@ -128,13 +130,15 @@ public final class JitGate implements AutoCloseable {
         String[] resources = new String[n];
         int[] actions = new int[n];
         boolean[] outputs = new boolean[n];
+        String[] vias = new String[n];
         for (int i = 0; i < n; i++) {
             Access a = accesses.get(i);
             resources[i] = a.resource();
             actions[i] = a.actions();
             outputs[i] = a.output();
+            vias[i] = a.via();
         }
-        String answer = JitGateNative.check(handle, user, resources, actions, outputs, operation, context);
+        String answer = JitGateNative.check(handle, user, resources, actions, outputs, vias, operation, context);
         if (answer == null) {
             return new Verdict(Decision.DENY_INTERNAL, "jitgate: the decision core failed; access denied", List.of());
         }

@@ -51,11 +51,12 @@ final class JitGateNative {
 
     /**
      * One decision over several accesses (see {@link JitGate#check}). {@code outputs} flags which of
-     * {@code resources} are written. The answer is {@code "<code>\n<message>"} for a denial and
+     * {@code resources} are written; {@code vias} holds, for each, the view it is read through or
+     * null. The answer is {@code "<code>\n<message>"} for a denial and
      * {@code "<code>\n\n<grant id>\n..."} otherwise.
      */
     static native String check(long engine, String user, String[] resources, int[] actions,
-                               boolean[] outputs, String operation, String context);
+                               boolean[] outputs, String[] vias, String operation, String context);
 
     /** The id of an active grant that allows it now, else null; decides and records nothing. */
     static native String coveringGrant(long engine, String user, String resource, int actions);

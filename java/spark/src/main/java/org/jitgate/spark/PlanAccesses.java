@@ -128,12 +128,15 @@ final class PlanAccesses {
         final boolean output;
         final String cover;
         int actions;
+        /** The nearest persistent view the input is read through; null when (also) read directly. */
+        String via;
 
-        Entry(String resource, boolean output, String cover, int actions) {
+        Entry(String resource, boolean output, String cover, int actions, String via) {
             this.resource = resource;
             this.output = output;
             this.cover = cover;
             this.actions = actions;
+            this.via = via;
         }
     }
 
@@ -192,7 +195,7 @@ final class PlanAccesses {
     static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs,
                            Catalog catalog) {
         PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs, catalog);
-        out.visit(plan);
+        out.visit(plan, null);
         return out;
     }
 
@@ -204,7 +207,7 @@ final class PlanAccesses {
     List<Access> accesses() {
         List<Access> out = new ArrayList<>(entries.size());
         for (Entry e : entries.values()) {
-            out.add(new Access(e.resource, e.actions, e.output));
+            out.add(new Access(e.resource, e.actions, e.output, e.via));
         }
         return out;
     }
@@ -237,19 +240,28 @@ final class PlanAccesses {
         return true;
     }
 
-    private void visit(LogicalPlan node) {
+    /** {@code via}: the nearest persistent view {@code node} is read through, or null. */
+    private void visit(LogicalPlan node, String via) {
         if (node == null || !seen.add(node)) {
             return;
         }
         String name = nodeName(node);
+        if (via == null) {
+            via = viewBody(node);
+        }
+        String inner = via;
         if (isRelation(node)) {
             int[] row = JitGate.mapping(ENGINE, name);
             int actions = row == null ? 0 : row[0];
             if (row == null) {
                 logUnmapped(name);
             }
-            for (Named n : relation(node)) {
-                add(n, false, actions);
+            List<Named> read = relation(node);
+            for (Named n : read) {
+                add(n, false, actions, via);
+            }
+            if (node instanceof View) {
+                inner = read.get(0).resource(); // what lies under a view is read through it
             }
         } else if (node instanceof Command) {
             command(node, name);
@@ -265,16 +277,15 @@ final class PlanAccesses {
             return; // its query is a child until analysis ends, an inner child after
         }
         for (scala.collection.Iterator<LogicalPlan> it = node.children().iterator(); it.hasNext(); ) {
-            visit(it.next());
+            visit(it.next(), inner);
         }
         for (scala.collection.Iterator<?> it = node.innerChildren().iterator(); it.hasNext(); ) {
-            Object inner = it.next();
-            if (inner instanceof LogicalPlan p) {
-                visit(p);
+            if (it.next() instanceof LogicalPlan p) {
+                visit(p, inner);
             }
         }
         for (scala.collection.Iterator<LogicalPlan> it = node.subqueries().iterator(); it.hasNext(); ) {
-            visit(it.next());
+            visit(it.next(), inner);
         }
     }
 
@@ -326,6 +337,28 @@ final class PlanAccesses {
         }
         // A source outside every table and path (a Kafka topic, a socket) is outside every zone.
         addAll(out, false, row[0]);
+    }
+
+    /**
+     * The persistent view whose body {@code node} belongs to, when Spark checks that body alone
+     * (it does, once it has resolved a view, before the plan that holds the view): Spark parses a
+     * view's text under an origin naming the view, and nodes resolved from it keep it. The view
+     * itself is then read too, so its grant is what covers the body's tables of its own zone.
+     */
+    private String viewBody(LogicalPlan node) {
+        org.apache.spark.sql.catalyst.trees.Origin origin = node.origin();
+        if (!origin.objectType().isDefined() || !"VIEW".equals(origin.objectType().get())
+                || !origin.objectName().isDefined()) {
+            return null;
+        }
+        String[] parts = origin.objectName().get().replace("`", "").split("\\.");
+        if (parts.length < 2) {
+            return null;
+        }
+        String view = SparkResources.table(parts[parts.length - 2], parts[parts.length - 1]);
+        int[] row = JitGate.mapping(ENGINE, "View");
+        add(new Named(view, view), false, row == null ? 0 : row[0], null);
+        return view;
     }
 
     private void command(LogicalPlan node, String name) {
@@ -452,14 +485,24 @@ final class PlanAccesses {
         }
     }
 
-    /** Same resource, same direction: one access; an unmapped use (0) stays 0 so the core denies it in a zone. */
     private void add(Named n, boolean output, int actions) {
+        add(n, output, actions, null);
+    }
+
+    /**
+     * Same resource, same direction: one access; an unmapped use (0) stays 0 so the core denies it
+     * in a zone; read through a view only if every read of it is through that view.
+     */
+    private void add(Named n, boolean output, int actions, String via) {
         Key key = new Key(n.resource(), output);
         Entry e = entries.get(key);
         if (e == null) {
-            entries.put(key, new Entry(n.resource(), output, n.cover(), actions));
+            entries.put(key, new Entry(n.resource(), output, n.cover(), actions, output ? null : via));
         } else {
             e.actions = e.actions == 0 || actions == 0 ? 0 : e.actions | actions;
+            if (e.via != null && !e.via.equals(via)) {
+                e.via = null;
+            }
         }
     }
 

@@ -533,4 +533,27 @@ class JitGateSparkTest {
         assertDenial(assertThrows(AnalysisException.class,
                 () -> checkSubqueryExpressionLookalike("mallory", COUNT_ORDERS)), "mallory", "read", ORDERS);
     }
+
+    /**
+     * One rule for views, decided in the core: a grant on a view in the zone covers reading
+     * through it to its base table in the same zone; a view outside the zone covers nothing, and
+     * a temporary view is no resource at all.
+     */
+    @Test
+    @Order(18)
+    void aZoneViewsGrantCoversItsBaseTablesInTheZoneOnly() throws Exception {
+        grant("etl2", "hive:sales.*", "transform", "5m");
+        eventually(GRANT_REACHES_SPARK, "etl2's CREATE VIEW", () -> as("etl2", () -> spark.sql(
+                "CREATE VIEW sales.cheap_orders AS SELECT id, amount FROM sales.orders WHERE amount < 100")));
+        grant("vic", "hive:sales.cheap_orders", "read", "5m");
+        assertEquals(10L, (long) eventually(GRANT_REACHES_SPARK, "vic's read through the zone's view",
+                () -> count("vic", "SELECT count(*) FROM sales.cheap_orders")));
+        assertDenial(assertThrows(AnalysisException.class, () -> count("vic", COUNT_ORDERS)), "vic", "read", ORDERS);
+        assertDenial(assertThrows(AnalysisException.class,
+                () -> count("vic", "SELECT count(*) FROM default.big_orders")), "vic", "read", ORDERS);
+        assertDenial(assertThrows(AnalysisException.class, () -> as("vic", () -> {
+            spark.sql("CREATE OR REPLACE TEMPORARY VIEW mine AS SELECT * FROM sales.orders");
+            return spark.sql("SELECT count(*) FROM mine").collectAsList();
+        })), "vic", "read", ORDERS);
+    }
 }
