@@ -289,7 +289,8 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
      * settings (they are HiveServer2's, not the user's) or the query id the audit trail names.
      * And what would run a user's own code as HiveServer2's user (with {@code doAs=false}, past
      * both jitgate and the NameNode plugin) is closed as Hive's own SQL-standard authorizer closes
-     * it: TRANSFORM scripts, the reflective UDFs, and the {@code compile} command.
+     * it: TRANSFORM scripts, the reflective UDFs, and the {@code compile} command. The tables a
+     * query reads through views are decided by the {@link ViewReads} hook installed here too.
      */
     @Override
     public void applyAuthorizationConfigPolicy(HiveConf hiveConf) throws HiveAuthzPluginException {
@@ -305,10 +306,11 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
             hiveConf.setModifiableWhiteListRegex(all.append('|').append(allowed).toString());
         }
         hiveConf.addToRestrictList(JitGate.KEY_PREFIX + ",hive.query.id");
-        String hooks = hiveConf.getVar(HiveConf.ConfVars.PRE_EXEC_HOOKS).trim();
-        String noTransform = DisallowTransformHook.class.getName();
-        if (!hooks.contains(noTransform)) {
-            hiveConf.setVar(HiveConf.ConfVars.PRE_EXEC_HOOKS, hooks.isEmpty() ? noTransform : hooks + "," + noTransform);
+        for (String hook : List.of(DisallowTransformHook.class.getName(), ViewReads.class.getName())) {
+            String hooks = hiveConf.getVar(HiveConf.ConfVars.PRE_EXEC_HOOKS).trim();
+            if (!List.of(hooks.split("\\s*,\\s*")).contains(hook)) {
+                hiveConf.setVar(HiveConf.ConfVars.PRE_EXEC_HOOKS, hooks.isEmpty() ? hook : hooks + "," + hook);
+            }
         }
         hiveConf.setVar(HiveConf.ConfVars.HIVE_SERVER2_BUILTIN_UDF_BLACKLIST, "reflect,reflect2,java_method,in_file");
         hiveConf.setVar(HiveConf.ConfVars.HIVE_SECURITY_COMMAND_WHITELIST, "set,reset,dfs,add,list,delete,reload");
