@@ -290,7 +290,7 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
      * And what would run a user's own code as HiveServer2's user (with {@code doAs=false}, past
      * both jitgate and the NameNode plugin) is closed as Hive's own SQL-standard authorizer closes
      * it: TRANSFORM scripts, the reflective UDFs, and the {@code compile} command. The tables a
-     * query reads through views are decided by the {@link ViewReads} hook installed here too.
+     * query reads through views are decided by the {@link PlanCheck} hook installed here too.
      */
     @Override
     public void applyAuthorizationConfigPolicy(HiveConf hiveConf) throws HiveAuthzPluginException {
@@ -306,14 +306,18 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
             hiveConf.setModifiableWhiteListRegex(all.append('|').append(allowed).toString());
         }
         hiveConf.addToRestrictList(JitGate.KEY_PREFIX + ",hive.query.id");
-        for (String hook : List.of(DisallowTransformHook.class.getName(), ViewReads.class.getName())) {
-            String hooks = hiveConf.getVar(HiveConf.ConfVars.PRE_EXEC_HOOKS).trim();
-            if (!List.of(hooks.split("\\s*,\\s*")).contains(hook)) {
-                hiveConf.setVar(HiveConf.ConfVars.PRE_EXEC_HOOKS, hooks.isEmpty() ? hook : hooks + "," + hook);
-            }
-        }
+        addHook(hiveConf, HiveConf.ConfVars.PRE_EXEC_HOOKS, DisallowTransformHook.class.getName());
+        addHook(hiveConf, HiveConf.ConfVars.PRE_EXEC_HOOKS, PlanCheck.class.getName());
+        addHook(hiveConf, HiveConf.ConfVars.HIVE_QUERY_LIFETIME_HOOKS, QueryEnd.class.getName());
         hiveConf.setVar(HiveConf.ConfVars.HIVE_SERVER2_BUILTIN_UDF_BLACKLIST, "reflect,reflect2,java_method,in_file");
         hiveConf.setVar(HiveConf.ConfVars.HIVE_SECURITY_COMMAND_WHITELIST, "set,reset,dfs,add,list,delete,reload");
+    }
+
+    private static void addHook(HiveConf conf, HiveConf.ConfVars key, String hook) {
+        String hooks = conf.getVar(key).trim();
+        if (!List.of(hooks.split("\\s*,\\s*")).contains(hook)) {
+            conf.setVar(key, hooks.isEmpty() ? hook : hooks + "," + hook);
+        }
     }
 
     /**

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * query's session (its owner may always kill it). The kill is repeated every tick for
  * {@link #KILL_WINDOW_MILLIS} after the grant ended, since one that lands while the query is
  * between compiling and running can be lost; a query that ended meanwhile is not found and
- * nothing happens. The entry is forgotten after that window.
+ * nothing happens. The entry is forgotten after that window, or as soon as the query's execution
+ * ends ({@link QueryEnd}).
  */
 final class QueryWatch {
     static final long TICK_MILLIS = 100;
@@ -110,6 +111,11 @@ final class QueryWatch {
         }
     }
 
+    /** The query ran to its end: nothing of it is left to stop. */
+    static void forget(String queryId) {
+        WATCHED.remove(queryId);
+    }
+
     /** How many queries allowed under {@code grant} are watched (for tests). */
     static long watching(String grant) {
         return WATCHED.values().stream().filter(w -> w.grants.contains(grant) && w.endedAt == 0).count();
@@ -117,6 +123,9 @@ final class QueryWatch {
 
     private static void kill(String queryId, Watched w, String why, boolean first) {
         KillQuery kill = w.session.getKillQuery();
+        if (first) {
+            LOG.info("jitgate: cancelling Hive query {}: {}", queryId, why);
+        }
         try {
             SessionState.setCurrentSessionState(w.session);
             kill.killQuery(queryId, why, w.session.getConf());
