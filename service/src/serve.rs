@@ -48,6 +48,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .join("; ")
     );
 
+    for warning in settings.zones.storage_warnings() {
+        log_event!("WARNING: {warning}");
+    }
+
     store.set_webhooks(settings.webhooks.len());
     for (i, w) in settings.webhooks.iter().enumerate() {
         log_event!(

@@ -242,6 +242,7 @@ button{font:inherit;padding:.35rem .9rem;margin:.2rem 0;cursor:pointer}\
 button.approve{background:#1b7f3b;color:#fff;border:0}button.deny,button.revoke{background:#b00020;color:#fff;border:0}\
 .inline{display:inline}.inline input[type=text]{width:12rem}\
 .error{background:#fde7e9;padding:.6rem;border-left:4px solid #b00020}\
+.warning{background:#fff4e5;padding:.6rem;border-left:4px solid #b26a00}\
 .status-approved{color:#1b7f3b}.status-denied,.status-expired,.status-cancelled{color:#b00020}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}";
 
@@ -320,7 +321,11 @@ pub struct FormQuery {
 }
 
 /// The form denial messages link to, prefilled from `?resource=...&action=...`.
-async fn request_form(ctx: Ctx, Query(q): Query<FormQuery>) -> Response {
+async fn request_form(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<FormQuery>,
+) -> Response {
     let resource = q.resource.unwrap_or_default();
     let asked: Vec<String> = q
         .action
@@ -328,10 +333,17 @@ async fn request_form(ctx: Ctx, Query(q): Query<FormQuery>) -> Response {
         .split(',')
         .map(|a| a.trim().to_lowercase())
         .collect();
+    // An admin's zone whose tables are stored outside it: say so where people ask for it.
+    let warnings: String = st
+        .zones
+        .storage_warnings_for(&resource)
+        .iter()
+        .map(|w| format!("<p class=\"warning\" role=\"note\">{}</p>", e(w)))
+        .collect();
     ctx.page(
         StatusCode::OK,
         "Request access",
-        &request_form_body(&ctx, &resource, &asked),
+        &(warnings + &request_form_body(&ctx, &resource, &asked)),
         None,
     )
 }

@@ -118,6 +118,28 @@ impl ZoneRule {
         }
     }
 
+    /// A warning for a zone that names Hive tables but no HDFS storage: its tables' files then
+    /// lie outside every zone, so the NameNode plugin does not guard them, and Hive and Spark
+    /// ask export to write the zone's rows into them.
+    pub fn storage_warning(&self) -> Option<String> {
+        let hive = self
+            .resources
+            .iter()
+            .any(|r| r.to_string().starts_with("hive:"));
+        let hdfs = self
+            .resources
+            .iter()
+            .any(|r| r.to_string().starts_with("hdfs:"));
+        (hive && !hdfs).then(|| {
+            format!(
+                "zone `{}` names hive: tables but no hdfs: storage: their files lie outside every \
+                 zone (the NameNode does not guard them, and writing the zone's rows into them is \
+                 an export); add the databases' hdfs: locations to the zone",
+                self.name
+            )
+        })
+    }
+
     pub fn contains(&self, r: &Resource) -> bool {
         self.resources.iter().any(|z| z.covers(r))
     }
@@ -169,6 +191,26 @@ impl Zones {
 
     pub fn to_wire(&self) -> Vec<wire::Zone> {
         self.rules.iter().map(ZoneRule::to_wire).collect()
+    }
+
+    /// The storage warnings of the zones `resource` lies in (none for an unreadable resource).
+    pub fn storage_warnings_for(&self, resource: &str) -> Vec<String> {
+        let Ok(r) = Resource::parse(resource) else {
+            return vec![];
+        };
+        self.rules
+            .iter()
+            .filter(|z| z.contains(&r))
+            .filter_map(ZoneRule::storage_warning)
+            .collect()
+    }
+
+    /// `ZoneRule::storage_warning` of every zone that has one.
+    pub fn storage_warnings(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter_map(ZoneRule::storage_warning)
+            .collect()
     }
 
     /// Checks a request against every zone it touches and returns it in canonical form.
@@ -292,6 +334,16 @@ fn bad(msg: &str) -> ServiceError {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_of_hive_tables_without_hdfs_storage_is_warned_about() {
+        let rule = |resources: &[&str]| ZoneRule::from_wire(&zone("z", resources, &["o"])).unwrap();
+        assert!(rule(&["hive:sales.*"]).storage_warning().is_some());
+        assert!(rule(&["hive:sales.*", "hdfs:/lake/sales"])
+            .storage_warning()
+            .is_none());
+        assert!(rule(&["hdfs:/lake/sales"]).storage_warning().is_none());
+    }
 
     pub(crate) fn zone(name: &str, resources: &[&str], approvers: &[&str]) -> wire::Zone {
         wire::Zone {

@@ -241,3 +241,30 @@ fn dev_mode_says_so_on_every_page_and_picks_only_listed_users() {
     assert_eq!(status, 200);
     assert!(html.contains("<option selected>bob</option>"), "{html}");
 }
+
+/// A zone of Hive tables with no HDFS storage leaves its tables' files outside every zone: the
+/// service says so when it starts, and the request form says so to whoever asks for it.
+#[test]
+fn a_zone_without_storage_is_warned_about_at_start_and_on_the_form() {
+    let s = Server::start_with(
+        "[plugins]\ntokens_file = \"{dir}/tokens\"\n\
+         [[zones]]\nname = \"web\"\nresources = [\"hive:web.*\"]\napprovers = [\"web-owners\"]\n\
+         actions = [\"read\"]\nmax_duration = \"15m\"\n",
+    );
+    let mut alice = Browser::new(&s, "alice");
+    let (status, html) = alice.get("/request?resource=hive:web.logs&action=read");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("class=\"warning\"")
+            && html.contains("zone `web` names hive: tables but no hdfs: storage"),
+        "{html}"
+    );
+    let (_, other) = alice.get("/request?resource=hdfs:/elsewhere&action=read");
+    assert!(!other.contains("class=\"warning\""), "{other}");
+    assert!(
+        s.log()
+            .contains("WARNING: zone `web` names hive: tables but no hdfs: storage"),
+        "{}",
+        s.log()
+    );
+}
