@@ -210,23 +210,9 @@ final class GrantWatcher extends SparkListener implements Runnable {
      * Denied or failing (fail closed): the execution's jobs are cancelled, and so are any it starts later.
      */
     private void checkAsItRuns(Started s) {
-        Checked c = s.checked();
-        // The first run of an analysed plan is its query; running the same Dataset again is a new
-        // query to the core (a context that does not extend the first), so a single-use grant the
-        // first run consumed does not serve it.
-        long first = firstRun.computeIfAbsent(c, k -> s.executionId());
-        String query = first == s.executionId() ? c.context() : c.context() + "#rerun";
-        String context = query + " " + EXECUTION_ID + "=" + s.executionId();
-        String refused;
-        try {
-            Verdict verdict = engine().check(c.user(), c.accesses().accesses(), c.operation(), context);
-            if (!verdict.denied()) {
-                return;
-            }
-            refused = Denials.message(verdict, c.user(), c.operation());
-        } catch (Throwable t) {
-            LOG.warn("jitgate: check of SQL execution {} as it runs failed; cancelling it", s.executionId(), t);
-            refused = Denials.checkFailedMessage(c.user(), t);
+        String refused = refusalAsItRuns(s.executionId(), s.checked());
+        if (refused == null) {
+            return;
         }
         // Recorded before the jobs are read: a job starting meanwhile is either seen here or sees this.
         executions.replace(s.executionId(), refused);
@@ -234,6 +220,40 @@ final class GrantWatcher extends SparkListener implements Runnable {
             if (job.getValue().executions().contains(s.executionId())) {
                 cancel(job.getKey(), refused);
             }
+        }
+    }
+
+    /**
+     * The check as an execution starts, on the thread that runs it, before its first job: Spark
+     * prepares the physical plan there (ExecutionCheck). A job that ends before its start event
+     * reaches the listener is then checked all the same. Once per execution; a refusal is raised
+     * here and also stops any job the execution starts anyway.
+     */
+    void checkBeforeRun(long executionId, Checked c) {
+        if (!c.checkedAsItRuns() || executions.putIfAbsent(executionId, "") != null) {
+            return;
+        }
+        String refused = refusalAsItRuns(executionId, c);
+        if (refused != null) {
+            executions.replace(executionId, refused);
+            throw Denials.raise(Denials.of(refused));
+        }
+    }
+
+    /** Why the plan's check with its execution id refuses it now, or null when it is allowed. */
+    private String refusalAsItRuns(long executionId, Checked c) {
+        // The first run of an analysed plan is its query; running the same Dataset again is a new
+        // query to the core (a context that does not extend the first), so a single-use grant the
+        // first run consumed does not serve it.
+        long first = firstRun.computeIfAbsent(c, k -> executionId);
+        String query = first == executionId ? c.context() : c.context() + "#rerun";
+        String context = query + " " + EXECUTION_ID + "=" + executionId;
+        try {
+            Verdict verdict = engine().check(c.user(), c.accesses().accesses(), c.operation(), context);
+            return verdict.denied() ? Denials.message(verdict, c.user(), c.operation()) : null;
+        } catch (Throwable t) {
+            LOG.warn("jitgate: check of SQL execution {} as it runs failed; refusing it", executionId, t);
+            return Denials.checkFailedMessage(c.user(), t);
         }
     }
 

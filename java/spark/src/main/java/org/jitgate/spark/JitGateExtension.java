@@ -18,7 +18,8 @@ import scala.runtime.BoxedUnit;
  *
  * <p>It adds one check rule, {@link JitGateCheck}: every analyzed plan is put to the jitgate core
  * once, before Spark runs it. A check rule, unlike an optimizer rule, cannot be switched off with
- * {@code spark.sql.optimizer.excludedRules}. Jobs that rely on grants are watched by a
+ * {@code spark.sql.optimizer.excludedRules}. As an execution starts, {@link ExecutionCheck} checks
+ * its plan once more, on the running thread. Jobs that rely on grants are watched by a
  * {@link GrantWatcher} and cancelled when one of those grants ends.
  */
 public final class JitGateExtension extends AbstractFunction1<SparkSessionExtensions, BoxedUnit>
@@ -31,8 +32,18 @@ public final class JitGateExtension extends AbstractFunction1<SparkSessionExtens
     public BoxedUnit apply(SparkSessionExtensions extensions) {
         if (APPLIED.add(extensions)) {
             extensions.injectCheckRule(new CheckRuleBuilder());
+            extensions.injectColumnar(new ExecutionCheckBuilder());
         }
         return BoxedUnit.UNIT;
+    }
+
+    /** Builds the check of one session's executions as they start ({@link ExecutionCheck}). */
+    private static final class ExecutionCheckBuilder
+            extends AbstractFunction1<SparkSession, org.apache.spark.sql.execution.ColumnarRule> {
+        @Override
+        public org.apache.spark.sql.execution.ColumnarRule apply(SparkSession session) {
+            return new ExecutionCheck(session);
+        }
     }
 
     /** Builds the check rule of one session (Spark calls it when it creates the session's state). */
