@@ -75,6 +75,41 @@ final class HiveAccesses {
         return out;
     }
 
+    /**
+     * {@code ABORT TRANSACTIONS} names only transaction ids, yet rolls back what they wrote: it is
+     * a write of every table the transactions hold a lock on ({@code locks}, the metastore's
+     * SHOW LOCKS). A command whose ids cannot be read is refused (an access that names nothing
+     * the core can parse).
+     */
+    static List<Access> abortTransactions(String command,
+                                          List<org.apache.hadoop.hive.metastore.api.ShowLocksResponseElement> locks,
+                                          Function<String, int[]> table) {
+        int[] row = table.apply("ABORT_TRANSACTIONS");
+        int write = row == null ? 0 : row[1];
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        String[] words = command == null ? new String[0] : command.trim().split("[\\s,;]+");
+        for (int i = 2; i < words.length; i++) {
+            try {
+                ids.add(Long.parseLong(words[i]));
+            } catch (NumberFormatException e) {
+                return List.of(Access.output("hive:?" + words[i], write));
+            }
+        }
+        if (words.length < 3 || !words[0].equalsIgnoreCase("abort") || !words[1].equalsIgnoreCase("transactions")) {
+            return List.of(Access.output("hive:?", write));
+        }
+        List<Access> out = new ArrayList<>();
+        for (org.apache.hadoop.hive.metastore.api.ShowLocksResponseElement lock : locks) {
+            if (ids.contains(lock.getTxnid()) && lock.getDbname() != null) {
+                Access a = Access.output(HiveResources.hive(lock.getDbname(), lock.getTablename()), write);
+                if (!out.contains(a)) {
+                    out.add(a);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Hive marks what a query does to a table it writes; each of these changes its data. */
     private static int writeOf(HivePrivObjectActionType type) {
         if (type == null) {

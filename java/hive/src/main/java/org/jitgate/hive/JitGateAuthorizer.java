@@ -48,7 +48,7 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
     static final String FALLBACK_KEY = "jitgate.hive.fallback";
     /** Comma-separated regular expressions of keys a session may SET beyond Hive's safe list. */
     static final String SET_ALLOW_KEY = "jitgate.hive.set.allow";
-    /** Comma-separated prefixes of the resources a session may ADD (or a function may use) in a zone. */
+    /** Comma-separated resources (and what lies below them) a session may ADD, or a function may use, in a zone. */
     static final String JARS_ALLOW_KEY = "jitgate.hive.jars.allow";
     /**
      * Hive's functions that run any Java method by reflection or read HiveServer2's files, which
@@ -125,7 +125,11 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
             if (op == HiveOperationType.CREATEFUNCTION) {
                 refuseBlockedFunctions(user, inputs, outputs);
             }
-            accesses = HiveAccesses.of(op, inputs, outputs, this::row);
+            accesses = op == HiveOperationType.ABORT_TRANSACTIONS
+                    ? HiveAccesses.abortTransactions(ctx == null ? null : ctx.getCommandString(),
+                            org.apache.hadoop.hive.ql.metadata.Hive.get(conf).getMSC().showLocks(
+                                    new org.apache.hadoop.hive.metastore.api.ShowLocksRequest()).getLocks(), this::row)
+                    : HiveAccesses.of(op, inputs, outputs, this::row);
             String adds = unlistedAddition(op, accesses);
             if (adds != null && touchedZone) {
                 throw new HiveAccessControlException("jitgate: " + user + " may not add " + adds
@@ -224,11 +228,21 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
             if (a.output() || r.startsWith("hive:")) {
                 continue;
             }
-            if (jarsAllowed.stream().noneMatch(r::startsWith)) {
+            if (jarsAllowed.stream().noneMatch(listed -> covers(listed, r))) {
                 return r;
             }
         }
         return null;
+    }
+
+    /**
+     * Whether the admin's listed resource covers {@code resource}: the same, or below it at a
+     * path boundary ({@code hdfs:/jars} covers {@code hdfs:/jars/udf.jar}, not
+     * {@code hdfs:/jarsevil/x.jar}).
+     */
+    static boolean covers(String listed, String resource) {
+        String base = listed.endsWith("/") ? listed.substring(0, listed.length() - 1) : listed;
+        return resource.equals(base) || resource.startsWith(base + "/");
     }
 
     private int[] row(String operation) {

@@ -131,4 +131,25 @@ class HiveAccessesTest {
         assertArrayEquals(new int[] {Action.WRITE, Action.WRITE}, CORE.apply("TRUNCATETABLE"));
         assertArrayEquals(new int[] {Action.TRANSFORM, Action.TRANSFORM}, CORE.apply("DROPTABLE"));
     }
+
+    /** ABORT TRANSACTIONS rolls back what its transactions wrote: a write of each table they lock. */
+    @Test
+    void abort_transactions_writes_the_tables_its_transactions_lock() {
+        org.apache.hadoop.hive.metastore.api.ShowLocksResponseElement orders =
+                new org.apache.hadoop.hive.metastore.api.ShowLocksResponseElement();
+        orders.setTxnid(7);
+        orders.setDbname("Sales");
+        orders.setTablename("Orders");
+        org.apache.hadoop.hive.metastore.api.ShowLocksResponseElement other =
+                new org.apache.hadoop.hive.metastore.api.ShowLocksResponseElement();
+        other.setTxnid(9);
+        other.setDbname("open");
+        other.setTablename("notes");
+        List<Access> abort = HiveAccesses.abortTransactions("ABORT TRANSACTIONS 7 8", List.of(orders, other), CORE);
+        assertEquals(List.of(Access.output("hive:sales.orders", Action.WRITE)), abort);
+        assertEquals(List.of(), HiveAccesses.abortTransactions("abort transactions 8", List.of(orders, other), CORE));
+        List<Access> unreadable = HiveAccesses.abortTransactions("ABORT TRANSACTIONS seven", List.of(orders), CORE);
+        assertEquals(1, unreadable.size());
+        assertTrue(unreadable.get(0).resource().startsWith("hive:?"), unreadable.toString());
+    }
 }

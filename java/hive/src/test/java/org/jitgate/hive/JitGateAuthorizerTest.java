@@ -1,6 +1,7 @@
 package org.jitgate.hive;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +28,16 @@ class JitGateAuthorizerTest {
                         + "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
                 JitGateAuthorizer.context("q1", "abc"));
         assertEquals("hive.query.id=- command.sha256=-", JitGateAuthorizer.context(null, null));
+    }
+
+    /** A listed jar directory covers what lies below it, not a sibling that shares its prefix. */
+    @Test
+    void a_listed_jar_location_covers_only_what_lies_below_it() {
+        assertTrue(JitGateAuthorizer.covers("hdfs:/jars", "hdfs:/jars/udf.jar"));
+        assertTrue(JitGateAuthorizer.covers("hdfs:/jars/", "hdfs:/jars/udf.jar"));
+        assertTrue(JitGateAuthorizer.covers("hdfs:/jars/udf.jar", "hdfs:/jars/udf.jar"));
+        assertFalse(JitGateAuthorizer.covers("hdfs:/jars", "hdfs:/jarsevil/udf.jar"));
+        assertFalse(JitGateAuthorizer.covers("hdfs:/jars/udf.jar", "hdfs:/jars/udf.jar.evil"));
     }
 
     @Test
