@@ -40,6 +40,8 @@ import scala.runtime.BoxedUnit;
 final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
     /** The decision on a plan, read by {@link GrantWatcher} for the jobs that execute it. */
     static final TreeNodeTag<Checked> CHECKED = new TreeNodeTag<>("jitgate.checked");
+    /** More catalogs over the session's Hive metastore, comma separated: their tables are {@code hive:} tables. */
+    static final String METASTORE_CATALOGS_KEY = "spark.jitgate.spark.metastore.catalogs";
     /** Local property: the grants of the last plan checked on this thread; jobs inherit it. */
     static final String GRANTS_PROPERTY = "jitgate.grants";
 
@@ -65,7 +67,8 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
             user = UserGroupInformation.getCurrentUser().getShortUserName();
             Supplier<String> currentDatabase = () -> session.catalog().currentDatabase();
             Supplier<URI> defaultFs = () -> FileSystem.getDefaultUri(sc.hadoopConfiguration());
-            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, new SessionTables(session));
+            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, new SessionTables(session),
+                    SparkResources.metastoreCatalogs(sc.getConf().get(METASTORE_CATALOGS_KEY, "")));
 
             Checked enclosing = enclosingDecision(sc);
             if (enclosing != null && accesses.coveredBy(enclosing.accesses()) && watcher.allLive(enclosing.grants())) {

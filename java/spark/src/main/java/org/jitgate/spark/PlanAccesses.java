@@ -181,20 +181,24 @@ final class PlanAccesses {
     }
 
     private final Catalog catalog;
+    /** More catalogs over the session's Hive metastore, whose tables are {@code hive:} tables. */
+    private final Set<String> metastoreCatalogs;
 
-    private PlanAccesses(Supplier<String> currentDatabase, Supplier<URI> defaultFs, Catalog catalog) {
+    private PlanAccesses(Supplier<String> currentDatabase, Supplier<URI> defaultFs, Catalog catalog,
+                         Set<String> metastoreCatalogs) {
         this.currentDatabase = currentDatabase;
         this.defaultFs = defaultFs;
         this.catalog = catalog;
+        this.metastoreCatalogs = metastoreCatalogs;
     }
 
     static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs) {
-        return of(plan, currentDatabase, defaultFs, Catalog.NONE);
+        return of(plan, currentDatabase, defaultFs, Catalog.NONE, Set.of());
     }
 
     static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs,
-                           Catalog catalog) {
-        PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs, catalog);
+                           Catalog catalog, Set<String> metastoreCatalogs) {
+        PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs, catalog, metastoreCatalogs);
         out.visit(plan, null);
         return out;
     }
@@ -325,7 +329,7 @@ final class PlanAccesses {
             ConfigGuard.refuseOptions(r.extraOptions().keySet());
             if (r.identifier().isDefined()) {
                 String table = SparkResources.table(r.catalog().isDefined() ? r.catalog().get() : null,
-                        r.identifier().get());
+                        r.identifier().get(), metastoreCatalogs);
                 out.add(new Named(table, table));
             }
             String path = r.extraOptions().get("path");
@@ -494,6 +498,10 @@ final class PlanAccesses {
      * in a zone; read through a view only if every read of it is through that view.
      */
     private void add(Named n, boolean output, int actions, String via) {
+        if (n.cover().startsWith(SparkResources.OTHER_CATALOG_SCHEME) && !n.cover().equals(n.resource())) {
+            // the files of a table of a catalog jitgate cannot name: denied where they lie in a zone
+            actions = 0;
+        }
         Key key = new Key(n.resource(), output);
         Entry e = entries.get(key);
         if (e == null) {
@@ -531,8 +539,13 @@ final class PlanAccesses {
         } else if (node instanceof DataSourceV2Relation r) {
             ConfigGuard.refuseOptions(r.options().keySet());
             String table = null;
-            if (r.identifier().isDefined()) {
-                table = SparkResources.table(r.catalog().isDefined() ? r.catalog().get() : null, r.identifier().get());
+            if (r.table() instanceof org.apache.spark.sql.connector.catalog.V1Table v1) {
+                // a metastore table, whichever catalog loaded it
+                table = SparkResources.table(v1.v1Table().identifier(), currentDatabase.get());
+                out.add(new Named(table, table));
+            } else if (r.identifier().isDefined()) {
+                table = SparkResources.table(r.catalog().isDefined() ? r.catalog().get() : null, r.identifier().get(),
+                        metastoreCatalogs);
                 out.add(new Named(table, table));
             }
             location(r.table().properties().get("location"), table, out);
@@ -728,11 +741,11 @@ final class PlanAccesses {
     /** A resolved V2 name (a child of DDL commands), or a relation written into (not a child). */
     private void resolvedName(LogicalPlan p, Set<LogicalPlan> queries, List<Named> out) {
         if (p instanceof ResolvedTable t) {
-            String table = SparkResources.table(t.catalog(), t.identifier());
+            String table = SparkResources.table(t.catalog(), t.identifier(), metastoreCatalogs);
             out.add(new Named(table, table));
             location(t.table().properties().get("location"), table, out);
         } else if (p instanceof ResolvedIdentifier i) {
-            String table = SparkResources.table(i.catalog(), i.identifier());
+            String table = SparkResources.table(i.catalog(), i.identifier(), metastoreCatalogs);
             out.add(new Named(table, table));
             String[] ns = i.identifier().namespace();
             if (table.startsWith("hive:") && ns.length == 1) {
@@ -740,13 +753,13 @@ final class PlanAccesses {
                 storage(new TableIdentifier(i.identifier().name(), Option.apply(ns[0])), table, out);
             }
         } else if (p instanceof ResolvedPersistentView v) {
-            String view = SparkResources.table(v.catalog(), v.identifier());
+            String view = SparkResources.table(v.catalog(), v.identifier(), metastoreCatalogs);
             out.add(new Named(view, view));
         } else if (p instanceof ResolvedNamespace n) {
             String[] ns = new String[n.namespace().size()];
             n.namespace().copyToArray(ns);
             if (ns.length > 0) {
-                String db = SparkResources.namespace(n.catalog(), ns);
+                String db = SparkResources.namespace(n.catalog(), ns, metastoreCatalogs);
                 out.add(new Named(db, db));
             }
         } else if (!queries.contains(p)) {

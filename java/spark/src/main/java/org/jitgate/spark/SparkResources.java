@@ -2,6 +2,7 @@ package org.jitgate.spark;
 
 import java.net.URI;
 import java.util.Locale;
+import java.util.Set;
 import org.apache.spark.sql.catalyst.TableIdentifier;
 import org.apache.spark.sql.connector.catalog.CatalogPlugin;
 import org.apache.spark.sql.connector.catalog.Identifier;
@@ -41,9 +42,18 @@ final class SparkResources {
      * under its own name, which no zone names (its storage location is checked as a path).
      */
     static String table(CatalogPlugin catalog, Identifier id) {
+        return table(catalog, id, Set.of());
+    }
+
+    /**
+     * As {@link #table(CatalogPlugin, Identifier)}, where the catalogs named in
+     * {@code metastoreCatalogs} are more catalogs over the session's Hive metastore (an Iceberg
+     * or Hive V2 catalog the admin set up): their tables are the same {@code hive:db.table}.
+     */
+    static String table(CatalogPlugin catalog, Identifier id, Set<String> metastoreCatalogs) {
         String catalogName = catalog == null ? SESSION_CATALOG : catalog.name();
         String[] ns = id.namespace();
-        if (SESSION_CATALOG.equalsIgnoreCase(catalogName) && ns.length == 1) {
+        if (isMetastore(catalogName, metastoreCatalogs) && ns.length == 1) {
             return table(ns[0], id.name());
         }
         StringBuilder b = new StringBuilder(OTHER_CATALOG_SCHEME).append(catalogName);
@@ -53,13 +63,32 @@ final class SparkResources {
         return b.append('.').append(id.name()).toString().toLowerCase(Locale.ROOT);
     }
 
-    /** A namespace of a V2 catalog, as {@link #database} for the session catalog. */
-    static String namespace(CatalogPlugin catalog, String[] ns) {
+    /** A namespace of a V2 catalog, as {@link #database} for the session catalog (and the metastore's others). */
+    static String namespace(CatalogPlugin catalog, String[] ns, Set<String> metastoreCatalogs) {
         String catalogName = catalog == null ? SESSION_CATALOG : catalog.name();
-        if (SESSION_CATALOG.equalsIgnoreCase(catalogName) && ns.length == 1) {
+        if (isMetastore(catalogName, metastoreCatalogs) && ns.length == 1) {
             return database(ns[0]);
         }
         return (OTHER_CATALOG_SCHEME + catalogName + "." + String.join(".", ns)).toLowerCase(Locale.ROOT);
+    }
+
+    static boolean isMetastore(String catalogName, Set<String> metastoreCatalogs) {
+        return SESSION_CATALOG.equalsIgnoreCase(catalogName)
+                || metastoreCatalogs.contains(catalogName.toLowerCase(Locale.ROOT));
+    }
+
+    /**
+     * The catalogs an admin names in {@code spark.jitgate.spark.metastore.catalogs} (comma
+     * separated, lower-cased): more catalogs over the session's Hive metastore.
+     */
+    static Set<String> metastoreCatalogs(String value) {
+        Set<String> out = new java.util.HashSet<>();
+        for (String name : value == null ? new String[0] : value.split(",")) {
+            if (!name.isBlank()) {
+                out.add(name.trim().toLowerCase(Locale.ROOT));
+            }
+        }
+        return Set.copyOf(out);
     }
 
     /**

@@ -42,6 +42,28 @@ class SparkResourcesTest {
     void onlyTheSessionCatalogIsTheHiveMetastore() {
         Identifier orders = Identifier.of(new String[] {"sales"}, "orders");
         assertEquals("hive:sales.orders", SparkResources.table(null, orders));
-        assertEquals("hive:sales", SparkResources.namespace(null, new String[] {"sales"}));
+        assertEquals("hive:sales", SparkResources.namespace(null, new String[] {"sales"}, java.util.Set.of()));
+    }
+
+    /** A second catalog over the same metastore, named by the admin, names the same hive: tables. */
+    @Test
+    void catalogsOverTheMetastoreNameHiveTables() {
+        org.apache.spark.sql.connector.catalog.CatalogPlugin lake = new org.apache.spark.sql.connector.catalog.CatalogPlugin() {
+            @Override
+            public void initialize(String name, org.apache.spark.sql.util.CaseInsensitiveStringMap options) {
+            }
+
+            @Override
+            public String name() {
+                return "Lake";
+            }
+        };
+        org.apache.spark.sql.connector.catalog.Identifier orders =
+                org.apache.spark.sql.connector.catalog.Identifier.of(new String[] {"Sales"}, "Orders");
+        assertEquals("spark-catalog:lake.sales.orders", SparkResources.table(lake, orders));
+        assertEquals("hive:sales.orders",
+                SparkResources.table(lake, orders, SparkResources.metastoreCatalogs(" other, LAKE ")));
+        assertEquals("hive:sales",
+                SparkResources.namespace(lake, new String[] {"Sales"}, SparkResources.metastoreCatalogs("lake")));
     }
 }
