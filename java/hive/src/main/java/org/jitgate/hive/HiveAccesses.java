@@ -21,7 +21,11 @@ final class HiveAccesses {
     /** Statements that point a table, a partition or a database at a location. */
     static final Set<HiveOperationType> POINTING = Set.of(HiveOperationType.CREATETABLE,
             HiveOperationType.ALTERTABLE_LOCATION, HiveOperationType.ALTERPARTITION_LOCATION,
-            HiveOperationType.ALTERTABLE_ADDPARTS, HiveOperationType.CREATEDATABASE);
+            HiveOperationType.ALTERTABLE_ADDPARTS, HiveOperationType.CREATEDATABASE,
+            HiveOperationType.ALTERDATABASE_LOCATION);
+    /** Of those, the ones whose location receives new tables' files. */
+    static final Set<HiveOperationType> POINTING_DATABASES = Set.of(HiveOperationType.CREATEDATABASE,
+            HiveOperationType.ALTERDATABASE_LOCATION);
 
     /** The core's table: {@code {input actions, output actions}} of an operation, or null. */
     static final Function<String, int[]> CORE_TABLE = name -> JitGate.mapping("hive", name);
@@ -40,12 +44,17 @@ final class HiveAccesses {
         int[] row = table.apply(op.name());
         boolean dfs = op == HiveOperationType.DFS;
         List<Access> out = new ArrayList<>();
-        if (POINTING.contains(op) && outputs != null) {
-            // A location a table or partition is pointed at is data the table will read from now on.
+        boolean pointing = POINTING.contains(op);
+        if (pointing && outputs != null) {
+            // The location a table or partition is pointed at is data it reads from now on: read
+            // there; a database's receives its new tables' files: write. The statement moves what
+            // it re-points (its input, the table or database) to the location, so re-pointing a
+            // zone's table out of the zone's storage is an export.
+            int at = POINTING_DATABASES.contains(op) ? Action.WRITE : Action.READ;
             for (HivePrivilegeObject o : outputs) {
-                if (o.getType() == HivePrivilegeObjectType.DFS_URI || o.getType() == HivePrivilegeObjectType.LOCAL_URI) {
+                if (isLocation(o)) {
                     for (String r : HiveResources.of(o, dfs)) {
-                        out.add(Access.input(r, Action.READ));
+                        out.add(Access.output(r, at));
                     }
                 }
             }
@@ -63,6 +72,9 @@ final class HiveAccesses {
         }
         if (outputs != null) {
             for (HivePrivilegeObject o : outputs) {
+                if (pointing && isLocation(o)) {
+                    continue;
+                }
                 int actions = row == null ? 0 : row[1] | writeOf(o.getActionType());
                 if (row != null && actions == 0) {
                     continue;
@@ -108,6 +120,10 @@ final class HiveAccesses {
             }
         }
         return out;
+    }
+
+    private static boolean isLocation(HivePrivilegeObject o) {
+        return o.getType() == HivePrivilegeObjectType.DFS_URI || o.getType() == HivePrivilegeObjectType.LOCAL_URI;
     }
 
     /** Hive marks what a query does to a table it writes; each of these changes its data. */

@@ -140,6 +140,15 @@ final class PlanAccesses {
         }
     }
 
+    /**
+     * Whether a view definition defines a temporary view, the session's own name. A persistent
+     * view's query is read as the view is defined (or redefined): a view outside a zone over zone
+     * tables needs read and export on them, as in Hive, and a view in a zone read on its tables.
+     */
+    private static boolean temporaryView(LogicalPlan node) {
+        return node instanceof CreateViewCommand v && v.viewType() != PersistedView$.MODULE$;
+    }
+
     /** A resource a node names, and the table it is the storage of (or itself). */
     private record Named(String resource, String cover) {
     }
@@ -277,8 +286,8 @@ final class PlanAccesses {
                 leaf(node, name, row);
             }
         }
-        if (VIEW_DEFINITIONS.contains(name)) {
-            return; // its query is a child until analysis ends, an inner child after
+        if (VIEW_DEFINITIONS.contains(name) && temporaryView(node)) {
+            return; // a temporary view's query is read where the view is used, not here
         }
         for (scala.collection.Iterator<LogicalPlan> it = node.children().iterator(); it.hasNext(); ) {
             visit(it.next(), inner);
@@ -793,6 +802,13 @@ final class PlanAccesses {
         if (cmd instanceof CreateTableLikeCommand like) {
             String t = SparkResources.table(like.sourceTable(), currentDatabase.get());
             return List.of(new Named(t, t));
+        }
+        if (cmd instanceof org.apache.spark.sql.execution.command.AlterTableRenameCommand rename) {
+            // a move: what the table holds goes under the new name (out of a zone: export)
+            String t = SparkResources.table(rename.oldName(), currentDatabase.get());
+            List<Named> out = new ArrayList<>(List.of(new Named(t, t)));
+            storage(rename.oldName(), t, out);
+            return out;
         }
         if (ADD_RESOURCES.contains(nodeName(cmd))) {
             // ADD FILE/JAR/ARCHIVE paths...: the command's one field, a list of strings

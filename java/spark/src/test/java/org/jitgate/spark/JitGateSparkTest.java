@@ -93,8 +93,11 @@ class JitGateSparkTest {
         as("etl", () -> spark.sql("CREATE TABLE sales.orders USING parquet AS"
                 + " SELECT id, concat('item-', id) AS item, id * 10 AS amount FROM range(0, " + ROWS + ", 1, 4)"));
         as("etl", () -> spark.sql("CREATE TABLE default.open_items USING parquet AS SELECT id FROM range(10)"));
-        // A view outside the zone holds no data; creating it reads nothing.
-        as("etl", () -> spark.sql("CREATE VIEW default.big_orders AS SELECT * FROM sales.orders WHERE amount > 100"));
+        // A view outside the zone over zone data takes the data out of the zone: defining it
+        // reads it, and needs export.
+        service.grant("owen", List.of(ORDERS), List.of("read", "export"), "10m", false);
+        eventually(GRANT_REACHES_SPARK, "owen's CREATE VIEW", () -> as("owen", () -> spark.sql(
+                "CREATE VIEW default.big_orders AS SELECT * FROM sales.orders WHERE amount > 100")));
     }
 
     @AfterAll
@@ -541,9 +544,17 @@ class JitGateSparkTest {
     @Test
     @Order(18)
     void aZoneViewsGrantCoversItsBaseTablesInTheZoneOnly() throws Exception {
+        // Defining a view reads its query, in the zone as outside it.
         grant("etl2", "hive:sales.*", "transform", "5m");
-        eventually(GRANT_REACHES_SPARK, "etl2's CREATE VIEW", () -> as("etl2", () -> spark.sql(
-                "CREATE VIEW sales.cheap_orders AS SELECT id, amount FROM sales.orders WHERE amount < 100")));
+        String define = "CREATE VIEW sales.cheap_orders AS SELECT id, amount FROM sales.orders WHERE amount < 100";
+        assertDenial(eventuallyDenied(GRANT_REACHES_SPARK, "etl2's CREATE VIEW without read",
+                () -> as("etl2", () -> spark.sql(define))), "etl2", "read", ORDERS);
+        grant("etl2", ORDERS, "read", "5m");
+        eventually(GRANT_REACHES_SPARK, "etl2's CREATE VIEW", () -> as("etl2", () -> spark.sql(define)));
+        // A view outside the zone over zone data is refused without read and export on it.
+        assertDenial(assertThrows(AnalysisException.class, () -> as("mallory", () -> spark.sql(
+                "CREATE VIEW default.peek AS SELECT * FROM sales.orders"))), "mallory", "read and export", ORDERS);
+        assertFalse(spark.catalog().tableExists("default.peek"));
         grant("vic", "hive:sales.cheap_orders", "read", "5m");
         assertEquals(10L, (long) eventually(GRANT_REACHES_SPARK, "vic's read through the zone's view",
                 () -> count("vic", "SELECT count(*) FROM sales.cheap_orders")));

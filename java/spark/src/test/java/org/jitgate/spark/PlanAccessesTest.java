@@ -46,4 +46,16 @@ class PlanAccessesTest {
                 e.getMessage());
         assertTrue(accesses(new org.apache.spark.sql.catalyst.plans.logical.OneRowRelation()).isEmpty());
     }
+
+    /** RENAME moves a table's contents to its new name: the old name is the source of the move. */
+    @Test
+    void renameReadsTheOldNameAndWritesTheNew() {
+        org.apache.spark.sql.catalyst.TableIdentifier from =
+                org.apache.spark.sql.catalyst.TableIdentifier$.MODULE$.apply("orders", Option.apply("sales"));
+        org.apache.spark.sql.catalyst.TableIdentifier to =
+                org.apache.spark.sql.catalyst.TableIdentifier$.MODULE$.apply("orders_old", Option.apply("sales"));
+        List<Access> rename = accesses(new org.apache.spark.sql.execution.command.AlterTableRenameCommand(from, to, false));
+        assertTrue(rename.contains(Access.input("hive:sales.orders", Action.TRANSFORM)), rename.toString());
+        assertTrue(rename.contains(Access.output("hive:sales.orders_old", Action.TRANSFORM)), rename.toString());
+    }
 }
