@@ -67,7 +67,15 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
             user = UserGroupInformation.getCurrentUser().getShortUserName();
             Supplier<String> currentDatabase = () -> session.catalog().currentDatabase();
             Supplier<URI> defaultFs = () -> FileSystem.getDefaultUri(sc.hadoopConfiguration());
-            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, new SessionTables(session),
+            Supplier<String> workingDir = () -> {
+                try {
+                    return FileSystem.get(defaultFs.get(), sc.hadoopConfiguration()).getWorkingDirectory()
+                            .toUri().getPath();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, workingDir, new SessionTables(session),
                     SparkResources.metastoreCatalogs(sc.getConf().get(METASTORE_CATALOGS_KEY, "")));
 
             Checked enclosing = enclosingDecision(sc);

@@ -193,21 +193,25 @@ final class PlanAccesses {
     /** More catalogs over the session's Hive metastore, whose tables are {@code hive:} tables. */
     private final Set<String> metastoreCatalogs;
 
-    private PlanAccesses(Supplier<String> currentDatabase, Supplier<URI> defaultFs, Catalog catalog,
-                         Set<String> metastoreCatalogs) {
+    /** The default filesystem's working directory (the user's home): where a relative path lies. */
+    private final Supplier<String> workingDir;
+
+    private PlanAccesses(Supplier<String> currentDatabase, Supplier<URI> defaultFs, Supplier<String> workingDir,
+                         Catalog catalog, Set<String> metastoreCatalogs) {
         this.currentDatabase = currentDatabase;
         this.defaultFs = defaultFs;
+        this.workingDir = workingDir;
         this.catalog = catalog;
         this.metastoreCatalogs = metastoreCatalogs;
     }
 
     static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs) {
-        return of(plan, currentDatabase, defaultFs, Catalog.NONE, Set.of());
+        return of(plan, currentDatabase, defaultFs, () -> null, Catalog.NONE, Set.of());
     }
 
     static PlanAccesses of(LogicalPlan plan, Supplier<String> currentDatabase, Supplier<URI> defaultFs,
-                           Catalog catalog, Set<String> metastoreCatalogs) {
-        PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs, catalog, metastoreCatalogs);
+                           Supplier<String> workingDir, Catalog catalog, Set<String> metastoreCatalogs) {
+        PlanAccesses out = new PlanAccesses(currentDatabase, defaultFs, workingDir, catalog, metastoreCatalogs);
         out.visit(plan, null);
         return out;
     }
@@ -855,7 +859,19 @@ final class PlanAccesses {
         }
     }
 
+    /**
+     * A path as the filesystem will read it: without a scheme, on the default filesystem; a
+     * relative one below the working directory, {@code ..} resolved ({@code ../../lake/sales}
+     * from {@code /user/bob} is {@code /lake/sales}). Unresolvable: left relative, which the core
+     * refuses.
+     */
     private Named path(URI uri, String cover) {
+        if (uri.getScheme() == null && uri.getPath() != null && !uri.getPath().startsWith("/")) {
+            String home = workingDir.get();
+            if (home != null) {
+                uri = new Path(new Path(home), uri.getPath()).toUri();
+            }
+        }
         String resource = SparkResources.path(uri, uri.getScheme() == null ? defaultFs.get() : null);
         return new Named(resource, cover == null ? resource : cover);
     }

@@ -58,4 +58,13 @@ class PlanAccessesTest {
         assertTrue(rename.contains(Access.input("hive:sales.orders", Action.TRANSFORM)), rename.toString());
         assertTrue(rename.contains(Access.output("hive:sales.orders_old", Action.TRANSFORM)), rename.toString());
     }
+
+    /** A relative path is where the filesystem reads it: below the user's working directory. */
+    @Test
+    void relativePathsAreReadBelowTheWorkingDirectory() {
+        LogicalPlan set = new AlterDatabaseSetLocationCommand("open", "../../lake/sales/open.db");
+        List<Access> accesses = PlanAccesses.of(set, () -> "default", () -> URI.create("hdfs://nn:8020"),
+                () -> "/user/mallory", PlanAccesses.Catalog.NONE, java.util.Set.of()).accesses();
+        assertTrue(accesses.contains(Access.output("hdfs:/lake/sales/open.db", Action.WRITE)), accesses.toString());
+    }
 }
