@@ -1,14 +1,24 @@
 //! What each engine's operations ask for: one table per engine, kept as data beside this file
 //! (`engines/<engine>.tsv`), so the action model stays in the core and a plugin only names its
-//! operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS`, actions comma-separated or `-`.
+//! operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
+//! or `-`; FIELDS, where a plugin needs them, say which of the operation's fields name what it
+//! touches (`field=role,...`; the roles are the plugin's, documented in its table).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::model::ActionSet;
 
-/// (input actions, output actions) per operation name.
-type Table = HashMap<&'static str, (ActionSet, ActionSet)>;
+/// One operation: what its inputs and outputs ask for, and the fields that name them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Row {
+    input: ActionSet,
+    output: ActionSet,
+    fields: &'static str,
+}
+
+/// The rows of one engine's table, by operation name.
+type Table = HashMap<&'static str, Row>;
 
 const SOURCES: [(&str, &str); 3] = [
     ("hive", include_str!("engines/hive.tsv")),
@@ -19,6 +29,16 @@ const SOURCES: [(&str, &str); 3] = [
 /// The row `name` of `engine`'s table; None when the engine or the row is unknown, which a
 /// plugin passes on as "no actions" so the core denies the access inside a zone.
 pub fn mapping(engine: &str, name: &str) -> Option<(ActionSet, ActionSet)> {
+    row(engine, name).map(|r| (r.input, r.output))
+}
+
+/// The FIELDS of row `name` of `engine`'s table (`""` when the row has none); None when the
+/// row is unknown.
+pub fn fields(engine: &str, name: &str) -> Option<&'static str> {
+    row(engine, name).map(|r| r.fields)
+}
+
+fn row(engine: &str, name: &str) -> Option<Row> {
     static TABLES: OnceLock<HashMap<&'static str, Table>> = OnceLock::new();
     let tables = TABLES.get_or_init(|| {
         SOURCES
@@ -40,10 +60,28 @@ fn parse(text: &'static str) -> Result<Table, (Table, Vec<String>)> {
         if line.is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let row = match fields[..] {
-            [name, input, output] => actions(input).and_then(|i| Ok((name, (i, actions(output)?)))),
-            _ => Err("expected NAME INPUT_ACTIONS OUTPUT_ACTIONS".to_string()),
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let row = |name, input, output, fields: &'static str| -> Result<_, String> {
+            let pair = |f: &str| {
+                f.split_once('=')
+                    .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
+            };
+            if !fields.is_empty() && !fields.split(',').all(pair) {
+                return Err(format!("FIELDS `{fields}` is not field=role,..."));
+            }
+            Ok((
+                name,
+                Row {
+                    input: actions(input)?,
+                    output: actions(output)?,
+                    fields,
+                },
+            ))
+        };
+        let row = match words[..] {
+            [name, input, output] => row(name, input, output, ""),
+            [name, input, output, fields] => row(name, input, output, fields),
+            _ => Err("expected NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]".to_string()),
         };
         match row {
             Ok((name, acts)) if table.insert(name, acts).is_none() => {}
@@ -80,14 +118,26 @@ mod tests {
 
     #[test]
     fn rows_give_input_and_output_actions() {
-        let t =
-            parse("# c\nQUERY read write\nDROP - transform # why\nEXPORT read,export -\n").unwrap();
-        assert_eq!(t["QUERY"], (ActionSet(1), ActionSet(2)));
-        assert_eq!(t["DROP"], (ActionSet(0), ActionSet(8)));
-        assert_eq!(t["EXPORT"], (ActionSet(5), ActionSet(0)));
+        let t = parse(
+            "# c\nQUERY read write\nDROP - transform # why\nEXPORT read,export -\n\
+             MOVE - write location=read,db=database\n",
+        )
+        .unwrap();
+        let pair = |r: &Row| (r.input, r.output);
+        assert_eq!(pair(&t["QUERY"]), (ActionSet(1), ActionSet(2)));
+        assert_eq!(pair(&t["DROP"]), (ActionSet(0), ActionSet(8)));
+        assert_eq!(pair(&t["EXPORT"]), (ActionSet(5), ActionSet(0)));
+        assert_eq!(t["MOVE"].fields, "location=read,db=database");
+        assert_eq!(t["QUERY"].fields, "");
         assert!(parse("A read\n").is_err());
         assert!(parse("A read copy\n").is_err());
         assert!(parse("A read -\nA - -\n").is_err());
+        assert!(parse("A read - location\n").is_err());
+        assert!(parse("A read - a=b c=d\n").is_err());
         assert_eq!(mapping("nosuch", "QUERY"), None);
+        assert_eq!(
+            fields("spark", "AlterTableSetLocationCommand"),
+            Some("location=read,partitionSpec=partitions")
+        );
     }
 }

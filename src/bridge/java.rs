@@ -521,6 +521,31 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_coveringGrant(
     )
 }
 
+/// The FIELDS of a row of the core's mapping table (`""` when it has none), or null when the
+/// row is unknown (JitGate.fields).
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_fields(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: JString,
+    name: JString,
+) -> jstring {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let (Some(engine), Some(name)) =
+                (read_owned(&mut env, &engine), read_owned(&mut env, &name))
+            else {
+                return std::ptr::null_mut();
+            };
+            match crate::engines::fields(&engine, &name) {
+                Some(fields) => new_string(&mut env, fields),
+                None => std::ptr::null_mut(),
+            }
+        }),
+    )
+}
+
 #[no_mangle]
 pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
     mut env: JNIEnv,

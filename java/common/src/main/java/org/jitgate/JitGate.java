@@ -175,6 +175,15 @@ public final class JitGate implements AutoCloseable {
         return JitGateNative.mapping(engine, name);
     }
 
+    /**
+     * Which fields of the operation {@code name} name what it touches, from the same row of the
+     * core's table: {@code field=role} pairs, comma-separated ("" when the row gives none); null
+     * when the row is unknown. The roles are the engine plugin's (documented in its table).
+     */
+    public static String fields(String engine, String name) {
+        return JitGateNative.fields(engine, name);
+    }
+
     /** Stops this engine; its later decisions are denials ({@link Decision#DENY_CLOSED}). Idempotent. */
     @Override
     public void close() {

@@ -70,6 +70,9 @@ final class JitGateNative {
      */
     static native int[] mapping(String engine, String name);
 
+    /** The FIELDS column of that row ("" when it has none), or null when the row is unknown. */
+    static native String fields(String engine, String name);
+
     /** Stops the engine; later calls with this handle yield code 6. */
     static native void close(long engine);
 }

@@ -64,48 +64,10 @@ final class PlanAccesses {
 
     private static final Logger LOG = LoggerFactory.getLogger(PlanAccesses.class);
     private static final Set<String> UNMAPPED_LOGGED = ConcurrentHashMap.newKeySet();
-    /**
-     * V1 commands (spark.sql.legacy.useV1Command) that name their database as a plain string, not
-     * a typed identifier the scan below would find: the database is their target, read through
-     * the command's {@code databaseName()}. Without it they would name nothing, and an unnamed
-     * target is outside every zone (DROP DATABASE sales CASCADE would need no grant).
-     */
-    private static final Set<String> DATABASE_COMMANDS = Set.of("CreateDatabaseCommand", "DropDatabaseCommand",
-            "AlterDatabasePropertiesCommand", "AlterDatabaseSetLocationCommand", "AnalyzeTablesCommand",
-            "DescribeDatabaseCommand", "ShowTablesCommand", "ShowViewsCommand");
     /** Commands that copy the files they name to the driver and executors. */
     private static final Set<String> ADD_RESOURCES = Set.of("AddFilesCommand", "AddJarsCommand", "AddArchivesCommand");
-    /**
-     * Commands that point a table, a partition or a database at a location, by the field that
-     * holds it. The table or partition reads the location from then on, so pointing needs
-     * {@code read} there; a database makes its new tables' files there, so {@code write}. The
-     * command moves what it points from where it was (the table or database it names, an input
-     * with the command's actions) to the location (an output): so re-pointing a zone's table out
-     * of the zone's storage needs export too. Decided before the command runs: a location it has
-     * already applied must not be refused afterwards by the read that follows.
-     */
-    private static final Map<String, Pointer> POINTERS = Map.ofEntries(
-            Map.entry("AlterTableSetLocationCommand", new Pointer("location", Action.READ)),
-            Map.entry("AlterTableAddPartitionCommand", new Pointer("partitionSpecsAndLocs", Action.READ)),
-            Map.entry("CreateTableCommand", new Pointer("table", Action.READ)),
-            Map.entry("CreateDataSourceTableCommand", new Pointer("table", Action.READ)),
-            Map.entry("SetTableLocation", new Pointer("location", Action.READ)),
-            Map.entry("AddPartitions", new Pointer("parts", Action.READ)),
-            Map.entry("CreateTable", new Pointer("tableSpec", Action.READ)),
-            Map.entry("ReplaceTable", new Pointer("tableSpec", Action.READ)),
-            Map.entry("CreateDatabaseCommand", new Pointer("path", Action.WRITE)),
-            Map.entry("AlterDatabaseSetLocationCommand", new Pointer("location", Action.WRITE)),
-            Map.entry("CreateNamespace", new Pointer("properties", Action.WRITE)),
-            Map.entry("SetNamespaceLocation", new Pointer("location", Action.WRITE)));
-    /**
-     * Commands that change named partitions of a table, by the field holding their specs: each
-     * existing partition's own location is a target too (a partition may lie anywhere).
-     */
-    private static final Map<String, String> PARTITION_SPECS = Map.of(
-            "TruncateTableCommand", "partitionSpec",
-            "AlterTableSetLocationCommand", "partitionSpec",
-            "AlterTableDropPartitionCommand", "specs",
-            "AlterTableRenamePartitionCommand", "oldPartition");
+    /** The FIELDS of each command's row, read once: which plain-string fields name what it touches. */
+    private static final Map<String, Map<String, String>> FIELDS = new ConcurrentHashMap<>();
     /** CREATE TABLE ... AS SELECT into the session catalog. */
     private static final Set<String> CTAS = Set.of("CreateDataSourceTableAsSelectCommand",
             "CreateHiveTableAsSelectCommand", "OptimizedCreateHiveTableAsSelectCommand");
@@ -151,10 +113,6 @@ final class PlanAccesses {
 
     /** A resource a node names, and the table it is the storage of (or itself). */
     private record Named(String resource, String cover) {
-    }
-
-    /** The field of a command that holds a location, and what the location needs. */
-    private record Pointer(String field, int actions) {
     }
 
     /**
@@ -386,17 +344,30 @@ final class PlanAccesses {
         List<Named> targets = targets(node);
         if (row == null) {
             logUnmapped(name);
-            addAll(targets.isEmpty() ? List.of(unnamed(name)) : targets, true, 0);
+            if (targets.isEmpty()) {
+                // it may touch a zone, and what it names cannot be read: refused wherever it acts
+                throw Denials.raise(Denials.of("jitgate: the command " + name + " has no row in the spark mapping"
+                        + " table and names nothing jitgate can read, so it is refused"));
+            }
+            addAll(targets, true, 0); // denied in a zone
             return;
         }
-        Pointer pointer = POINTERS.get(name);
-        if (pointer != null) {
-            // What is re-pointed (the table or database; its files stay where they are) moves to
-            // the new location: it is the command's source as well as its target.
+        Map<String, String> fields = fields(name);
+        if (fields.containsValue("read") || fields.containsValue("write")) {
+            // A command that points a table, a partition or a database at a location: the table
+            // or partition reads it from then on (read there), a database makes its new tables'
+            // files there (write). What is re-pointed (its files stay where they are) moves to
+            // the location: it is the command's source as well as its target, so re-pointing a
+            // zone's table out of the zone's storage needs export. Decided before the command
+            // runs: a location it has already applied must not be refused by the read after it.
             List<Named> moved = targets.stream().filter(t -> isTable(t.resource())).toList();
             addAll(moved, false, row[1]);
             addAll(moved, true, row[1]);
-            addAll(locations(node, pointer), true, pointer.actions());
+            fields.forEach((field, role) -> {
+                if (role.equals("read") || role.equals("write")) {
+                    addAll(locations(node, field), true, role.equals("read") ? Action.READ : Action.WRITE);
+                }
+            });
             return;
         }
         if (row[0] != 0) {
@@ -408,16 +379,37 @@ final class PlanAccesses {
         }
     }
 
-    /** The locations a pointing command names in its field; an unreadable field fails the check. */
-    private List<Named> locations(LogicalPlan cmd, Pointer pointer) {
-        Object value;
+    /**
+     * {@code field=role} of the command's row in the core's table (src/engines/spark.tsv, FIELDS):
+     * which of its fields hold, as plain strings, what it touches.
+     */
+    private static Map<String, String> fields(String name) {
+        return FIELDS.computeIfAbsent(name, n -> {
+            String spec = JitGate.fields(ENGINE, n);
+            Map<String, String> out = new LinkedHashMap<>();
+            if (spec != null && !spec.isEmpty()) {
+                for (String pair : spec.split(",")) {
+                    int eq = pair.indexOf('=');
+                    out.put(pair.substring(0, eq), pair.substring(eq + 1));
+                }
+            }
+            return Map.copyOf(out);
+        });
+    }
+
+    /** The value of a command's field, by its accessor; an unreadable field fails the check. */
+    private static Object field(LogicalPlan cmd, String field) {
         try {
-            value = cmd.getClass().getMethod(pointer.field()).invoke(cmd);
+            return cmd.getClass().getMethod(field).invoke(cmd);
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("jitgate cannot read the location of " + nodeName(cmd), e);
+            throw new IllegalStateException("jitgate cannot read the field " + field + " of " + nodeName(cmd), e);
         }
+    }
+
+    /** The locations a pointing command names in its field. */
+    private List<Named> locations(LogicalPlan cmd, String field) {
         List<Named> out = new ArrayList<>(1);
-        locations(value, 0, out);
+        locations(field(cmd, field), 0, out);
         return out;
     }
 
@@ -463,17 +455,17 @@ final class PlanAccesses {
 
     /** The locations of the existing partitions a command names (TRUNCATE TABLE t PARTITION ...). */
     private void partitions(LogicalPlan cmd, List<Named> out) {
-        String field = PARTITION_SPECS.get(nodeName(cmd));
-        if (field == null) {
-            return;
+        for (Map.Entry<String, String> f : fields(nodeName(cmd)).entrySet()) {
+            if (f.getValue().equals("partitions")) {
+                partitions(cmd, f.getKey(), out);
+            }
         }
-        Object specs;
-        TableIdentifier table;
-        try {
-            specs = cmd.getClass().getMethod(field).invoke(cmd);
-            table = (TableIdentifier) cmd.getClass().getMethod("tableName").invoke(cmd);
-        } catch (ReflectiveOperationException | ClassCastException e) {
-            throw new IllegalStateException("jitgate cannot read the partitions of " + nodeName(cmd), e);
+    }
+
+    private void partitions(LogicalPlan cmd, String field, List<Named> out) {
+        Object specs = field(cmd, field);
+        if (!(field(cmd, "tableName") instanceof TableIdentifier table)) {
+            throw new IllegalStateException("jitgate cannot read the table of " + nodeName(cmd));
         }
         String cover = SparkResources.table(table, currentDatabase.get());
         List<scala.collection.immutable.Map<String, String>> list = new ArrayList<>();
@@ -592,9 +584,14 @@ final class PlanAccesses {
         if (cmd instanceof CreateViewCommand v && v.viewType() != PersistedView$.MODULE$) {
             return out; // a temporary view is the session's own name, in no catalog
         }
-        if (DATABASE_COMMANDS.contains(nodeName(cmd))) {
-            String db = databaseOf(cmd);
-            out.add(new Named(SparkResources.database(db), SparkResources.database(db)));
+        // V1 commands (spark.sql.legacy.useV1Command) name their database as a plain string:
+        // without the field they would name nothing, and DROP DATABASE sales CASCADE would be
+        // a command with no target.
+        for (Map.Entry<String, String> f : fields(nodeName(cmd)).entrySet()) {
+            if (f.getValue().equals("database")) {
+                String db = SparkResources.database(databaseOf(cmd, f.getKey()));
+                out.add(new Named(db, db));
+            }
         }
         if (cmd instanceof CreateTableLikeCommand like) {
             // the new table (and its location); the table it copies is a source
@@ -697,14 +694,9 @@ final class PlanAccesses {
         }
     }
 
-    /** The database a V1 database command names: a String, or an Option (absent: the current one). */
-    private String databaseOf(LogicalPlan cmd) {
-        Object db;
-        try {
-            db = cmd.getClass().getMethod("databaseName").invoke(cmd);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("jitgate cannot read the database of " + nodeName(cmd), e);
-        }
+    /** The database a command's field names: a String, or an Option (absent: the current one). */
+    private String databaseOf(LogicalPlan cmd, String field) {
+        Object db = field(cmd, field);
         if (db instanceof Option<?> o) {
             db = o.isDefined() ? o.get() : currentDatabase.get();
         }

@@ -1,5 +1,6 @@
 package org.jitgate.spark;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,5 +67,28 @@ class PlanAccessesTest {
         List<Access> accesses = PlanAccesses.of(set, () -> "default", () -> URI.create("hdfs://nn:8020"),
                 () -> "/user/mallory", PlanAccesses.Catalog.NONE, java.util.Set.of()).accesses();
         assertTrue(accesses.contains(Access.output("hdfs:/lake/sales/open.db", Action.WRITE)), accesses.toString());
+    }
+
+    /**
+     * A command the table does not name, whose target cannot be read, is refused: it may touch a
+     * zone. (LOAD DATA's statement form, which Spark turns into LoadDataCommand for its own tables:
+     * the path it names is a plain string.)
+     */
+    @Test
+    void anUnknownCommandNamingNothingIsRefused() {
+        LogicalPlan load = new org.apache.spark.sql.catalyst.plans.logical.LoadData(
+                new org.apache.spark.sql.catalyst.plans.logical.OneRowRelation(), "/lake/sales/x", false, false,
+                Option.empty());
+        Exception e = assertThrows(Exception.class, () -> accesses(load));
+        assertTrue(e.getMessage().startsWith("jitgate: the command LoadData has no row"), e.getMessage());
+    }
+
+    /** Which field names a command's target is data in the core's table, not a guess. */
+    @Test
+    void theTableNamesTheFieldsThatHoldTargets() {
+        assertEquals("location=read,partitionSpec=partitions",
+                org.jitgate.JitGate.fields("spark", "AlterTableSetLocationCommand"));
+        assertEquals("", org.jitgate.JitGate.fields("spark", "DropTableCommand"));
+        assertEquals(null, org.jitgate.JitGate.fields("spark", "NoSuchCommand"));
     }
 }
