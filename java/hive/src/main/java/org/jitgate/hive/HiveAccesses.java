@@ -41,6 +41,16 @@ final class HiveAccesses {
      */
     static List<Access> of(HiveOperationType op, List<HivePrivilegeObject> inputs,
                            List<HivePrivilegeObject> outputs, Function<String, int[]> table) {
+        return of(op, inputs, outputs, table, null);
+    }
+
+    /**
+     * As above, where a command's relative paths lie below {@code workingDir} (null: they stay
+     * relative, which the core refuses).
+     */
+    static List<Access> of(HiveOperationType op, List<HivePrivilegeObject> inputs,
+                           List<HivePrivilegeObject> outputs, Function<String, int[]> table,
+                           java.net.URI workingDir) {
         int[] row = table.apply(op.name());
         boolean dfs = op == HiveOperationType.DFS;
         List<Access> out = new ArrayList<>();
@@ -53,7 +63,7 @@ final class HiveAccesses {
             int at = POINTING_DATABASES.contains(op) ? Action.WRITE : Action.READ;
             for (HivePrivilegeObject o : outputs) {
                 if (isLocation(o)) {
-                    for (String r : HiveResources.of(o, dfs)) {
+                    for (String r : HiveResources.of(o, dfs, workingDir)) {
                         out.add(Access.output(r, at));
                     }
                 }
@@ -65,7 +75,7 @@ final class HiveAccesses {
                 if (row != null && actions == 0) {
                     continue;
                 }
-                for (String r : HiveResources.of(o, dfs)) {
+                for (String r : HiveResources.of(o, dfs, workingDir)) {
                     out.add(Access.input(r, actions));
                 }
             }
@@ -79,7 +89,7 @@ final class HiveAccesses {
                 if (row != null && actions == 0) {
                     continue;
                 }
-                for (String r : HiveResources.of(o, dfs)) {
+                for (String r : HiveResources.of(o, dfs, workingDir)) {
                     out.add(Access.output(r, actions));
                 }
             }

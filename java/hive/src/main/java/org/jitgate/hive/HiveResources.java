@@ -20,6 +20,16 @@ final class HiveResources {
      * {@code dfs} command, whose bare paths are HDFS paths (other commands' are local files).
      */
     static List<String> of(HivePrivilegeObject object, boolean dfsCommand) {
+        return of(object, dfsCommand, null);
+    }
+
+    /**
+     * As {@link #of(HivePrivilegeObject, boolean)}, with the working directory a command's
+     * relative paths lie in ({@code dfs}: the session's filesystem working directory; else
+     * HiveServer2's own directory); without one, a relative path stays relative, which the core
+     * refuses.
+     */
+    static List<String> of(HivePrivilegeObject object, boolean dfsCommand, java.net.URI workingDir) {
         String db = object.getDbname();
         String name = object.getObjectName();
         switch (object.getType()) {
@@ -35,7 +45,7 @@ final class HiveResources {
             case LOCAL_URI:
                 return name == null ? List.of() : List.of(local(name));
             case COMMAND_PARAMS:
-                return commandPaths(object.getCommandParams(), dfsCommand);
+                return commandPaths(object.getCommandParams(), dfsCommand, workingDir);
             default:
                 // A permanent function of a zone's database is the zone's; built-in and temporary
                 // functions, connectors, schedules and the like carry no database.
@@ -83,20 +93,36 @@ final class HiveResources {
         return uri;
     }
 
-    /** The paths among a command's arguments (flags and words are not places). */
-    private static List<String> commandPaths(List<String> params, boolean dfsCommand) {
+    /** The first word of ADD and its kin: what kind of resource the rest are. */
+    private static final java.util.Set<String> ADD_KINDS =
+            java.util.Set.of("file", "files", "jar", "jars", "archive", "archives");
+
+    /**
+     * The places among a command's arguments (flags are not). A word that is neither absolute
+     * nor a URI is a path relative to the working directory, as the filesystem reads it
+     * ({@code ../../lake/sales} from {@code /user/bob} is {@code /lake/sales}); a word that is no
+     * path at all ({@code 3} of {@code -setrep}) becomes a harmless place below it.
+     */
+    private static List<String> commandPaths(List<String> params, boolean dfsCommand, java.net.URI workingDir) {
         List<String> out = new ArrayList<>();
         if (params == null) {
             return out;
         }
-        for (String p : params) {
-            if (p == null || p.isEmpty() || p.startsWith("-")) {
-                continue;
+        for (int i = 0; i < params.size(); i++) {
+            String p = params.get(i);
+            if (p == null || p.isEmpty() || p.startsWith("-") || (!dfsCommand && i == 0 && ADD_KINDS.contains(p.toLowerCase(Locale.ROOT)))) {
+                continue; // a flag, or what ADD adds (FILE, JAR, ARCHIVE)
             }
             if (p.startsWith("/")) {
                 out.add(dfsCommand ? dfs(p) : local(p));
             } else if (p.matches("[A-Za-z][A-Za-z0-9+.-]*:/.*")) {
                 out.add(p.regionMatches(true, 0, "file:", 0, 5) ? local(p) : dfs(p));
+            } else if (workingDir == null || workingDir.getPath() == null) {
+                out.add(p); // relative with nowhere to resolve it: bad input to the core, refused
+            } else {
+                String path = java.nio.file.Path.of(workingDir.getPath(), p).normalize().toString();
+                boolean local = workingDir.getScheme() == null || workingDir.getScheme().equalsIgnoreCase("file");
+                out.add(local ? local(path) : dfs(path));
             }
         }
         return out;

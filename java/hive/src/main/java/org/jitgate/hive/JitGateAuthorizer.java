@@ -129,7 +129,7 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
                     ? HiveAccesses.abortTransactions(ctx == null ? null : ctx.getCommandString(),
                             org.apache.hadoop.hive.ql.metadata.Hive.get(conf).getMSC().showLocks(
                                     new org.apache.hadoop.hive.metastore.api.ShowLocksRequest()).getLocks(), this::row)
-                    : HiveAccesses.of(op, inputs, outputs, this::row);
+                    : HiveAccesses.of(op, inputs, outputs, this::row, workingDir(op));
             String adds = unlistedAddition(op, accesses);
             if (adds != null && touchedZone) {
                 throw new HiveAccessControlException("jitgate: " + user + " may not add " + adds
@@ -243,6 +243,18 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
     static boolean covers(String listed, String resource) {
         String base = listed.endsWith("/") ? listed.substring(0, listed.length() - 1) : listed;
         return resource.equals(base) || resource.startsWith(base + "/");
+    }
+
+    /**
+     * Where a statement's relative paths lie: a {@code dfs} command's on the session's
+     * filesystem (its working directory, as the user HiveServer2 runs it for); another's (ADD
+     * FILE) on HiveServer2's local disk, in its directory.
+     */
+    private java.net.URI workingDir(HiveOperationType op) throws java.io.IOException {
+        if (op == HiveOperationType.DFS) {
+            return org.apache.hadoop.fs.FileSystem.get(conf).getWorkingDirectory().toUri();
+        }
+        return java.nio.file.Path.of(System.getProperty("user.dir")).toUri();
     }
 
     private int[] row(String operation) {

@@ -55,9 +55,27 @@ class HiveResourcesTest {
     void command_arguments_that_are_paths_are_places() {
         HivePrivilegeObject dfs = HivePrivilegeObject.createHivePrivilegeObject(
                 List.of("-cp", "/lake/sales/orders", "hdfs://nn:8020/tmp/copy", "file:///tmp/x", "s3a://b/k", "relative"));
-        assertEquals(List.of("hdfs:/lake/sales/orders", "hdfs:/tmp/copy", "file:/tmp/x", "s3a://b/k"),
+        assertEquals(List.of("hdfs:/lake/sales/orders", "hdfs:/tmp/copy", "file:/tmp/x", "s3a://b/k", "relative"),
                 HiveResources.of(dfs, true));
         HivePrivilegeObject add = HivePrivilegeObject.createHivePrivilegeObject(List.of("file", "/tmp/udf.py"));
         assertEquals(List.of("file:/tmp/udf.py"), HiveResources.of(add, false));
+    }
+
+    /** A dfs command's relative path is where the filesystem reads it, below the working directory. */
+    @Test
+    void relativeCommandPathsLieBelowTheWorkingDirectory() {
+        HivePrivilegeObject params = HivePrivilegeObject.createHivePrivilegeObject(
+                List.of("-cat", "../../lake/sales/orders/part-0", "notes"));
+        assertEquals(List.of("hdfs:/lake/sales/orders/part-0", "hdfs:/user/bob/notes"),
+                HiveResources.of(params, true, java.net.URI.create("hdfs://nn:8020/user/bob")));
+        assertEquals(List.of("../../lake/sales/orders/part-0", "notes"), HiveResources.of(params, true),
+                "with nowhere to resolve them they stay relative, which the core refuses");
+    }
+
+    /** ADD's first word is the kind of resource; a relative file lies in HiveServer2's directory. */
+    @Test
+    void addsRelativeFilesLieInHiveServersDirectory() {
+        HivePrivilegeObject add = HivePrivilegeObject.createHivePrivilegeObject(List.of("jar", "udf.jar"));
+        assertEquals(List.of("file:/opt/hive/udf.jar"), HiveResources.of(add, false, java.net.URI.create("file:/opt/hive")));
     }
 }
