@@ -491,16 +491,20 @@ impl Engine {
     }
 }
 
-/// Whether `key` is read through a view that lies in a zone `key` lies in too. One rule for
-/// views in every engine: a grant on a view covers reading through it to base tables of the
-/// view's zone (whoever approved the view approved what it shows); a base table in another
-/// zone, or in a zone when the view is outside every zone, needs its own grant.
+/// Whether `key` is read through a view of its own zone: the view and `key` have the same
+/// innermost zone, and no other zone lies below `key`. One rule for views in every engine: a
+/// grant on a view covers reading through it to base tables of the view's zone (whoever approved
+/// the view approved what it shows); a base table in another zone (a zone nested in the view's
+/// included, whose approvers approved nothing here), or in a zone when the view is outside every
+/// zone, needs its own grant.
 fn read_through_own_view(snap: &Snapshot, key: &str, via: Option<&str>) -> bool {
     let Some(view) = via.and_then(|v| canonical_key(v).ok()) else {
         return false;
     };
-    snap.zone_of(&view)
-        .is_some_and(|zone| snap.in_zone(key, zone))
+    match (snap.zone_of(&view), snap.zone_of(key)) {
+        (Some(v), Some(k)) => v == k && !snap.zone_below(key),
+        _ => false,
+    }
 }
 
 /// The part of an `hdfs:` key a filesystem glob cannot widen: up to the component before the

@@ -634,7 +634,11 @@ fn a_query_naming_a_path_above_a_zone_needs_the_zone_s_grant() {
 fn a_view_covers_its_base_tables_in_its_own_zone_only() {
     let tmp = tempfile::tempdir().unwrap();
     let svc = Service::start(tmp.path());
-    let e = engine(&svc.url, tmp.path(), "");
+    let e = engine(
+        &svc.url,
+        tmp.path(),
+        "jitgate.fallback.zones=hive:sales.secret",
+    );
     eventually(WAIT, "first snapshot", || {
         (e.snapshot().verified).then_some(())
     });
@@ -675,6 +679,20 @@ fn a_view_covers_its_base_tables_in_its_own_zone_only() {
             Verdict::Deny("hive:sales.orders".into(), READ, DenyReason::NoGrant)
         );
     }
+    // A view of the zone does not cover a table of a zone nested in it (its approvers approved
+    // nothing here): the fallback zone `hive:sales.secret` lies inside `sales`.
+    assert_eq!(
+        e.check(
+            "vic",
+            &[QueryAccess {
+                resource: "hive:sales.secret",
+                ..through("hive:sales.orders_view")
+            }],
+            None,
+            ctx
+        ),
+        Verdict::Deny("hive:sales.secret".into(), READ, DenyReason::NoGrant)
+    );
     // A view that names no resource (a temporary view) covers nothing.
     assert_eq!(
         e.check("vic", &[through("nonsense")], None, ctx),
