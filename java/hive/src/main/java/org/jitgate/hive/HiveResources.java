@@ -110,7 +110,8 @@ final class HiveResources {
         }
         for (int i = 0; i < params.size(); i++) {
             String p = params.get(i);
-            if (p == null || p.isEmpty() || p.startsWith("-") || (!dfsCommand && i == 0 && ADD_KINDS.contains(p.toLowerCase(Locale.ROOT)))) {
+            if (p == null || p.isEmpty() || p.startsWith("-")
+                    || (!dfsCommand && i == 0 && ADD_KINDS.contains(p.toLowerCase(Locale.ROOT)))) {
                 continue; // a flag, or what ADD adds (FILE, JAR, ARCHIVE)
             }
             if (p.startsWith("/")) {

@@ -315,8 +315,10 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
      * settings (they are HiveServer2's, not the user's) or the query id the audit trail names.
      * And what would run a user's own code as HiveServer2's user (with {@code doAs=false}, past
      * both jitgate and the NameNode plugin) is closed as Hive's own SQL-standard authorizer closes
-     * it: TRANSFORM scripts, the reflective UDFs, and the {@code compile} command. The tables a
-     * query reads through views are decided by the {@link PlanCheck} hook installed here too.
+     * it: TRANSFORM scripts, the reflective UDFs, and the {@code compile} command. The hooks
+     * installed here too: {@link PlanCheck} decides what the compiled plan reads through views
+     * and where its tables keep their files; {@link QueryEnd} tells the running-query watch a
+     * query has ended.
      */
     @Override
     public void applyAuthorizationConfigPolicy(HiveConf hiveConf) throws HiveAuthzPluginException {

@@ -75,7 +75,8 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
                     throw new java.io.UncheckedIOException(e);
                 }
             };
-            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, workingDir, new SessionTables(session),
+            PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, workingDir,
+                    new SessionTables(session),
                     SparkResources.metastoreCatalogs(sc.getConf().get(METASTORE_CATALOGS_KEY, "")));
 
             Checked enclosing = enclosingDecision(sc);
