@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
                 .get(query_audit),
         )
         .route("/v1/openapi.json", get(openapi))
+        .route_layer(axum::middleware::from_fn(json_calls_only))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::web::routes())
         .fallback(no_such_endpoint)
@@ -153,6 +154,35 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes> {
     Bytes::from_request(req, state).await.map_err(|e| {
         ServiceError::BadInput(format!("cannot read the request body: {}", e.body_text()))
     })
+}
+
+/// CSRF on the JSON API: a browser can send a cross-site form POST (`text/plain`, urlencoded,
+/// multipart) with the victim's trusted headers or cookies, but not a JSON one without asking
+/// first. So a state-changing `/v1` call must declare its body JSON (415 otherwise), and one a
+/// browser marks with an `Origin` must come from this service (403 otherwise).
+async fn json_calls_only(req: Request, next: axum::middleware::Next) -> Response {
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return ServiceError::UnsupportedMediaType(
+                "a call that changes something must send Content-Type: application/json".into(),
+            )
+            .into_response();
+        }
+        if !crate::identity::same_origin(req.headers()) {
+            return ServiceError::Forbidden(
+                "this call came from another site's page (Origin); jitgate refuses it".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
@@ -595,7 +625,10 @@ mod tests {
         who: Option<&str>,
         body: &str,
     ) -> (u16, String) {
-        let mut req = Request::builder().method(method).uri(uri);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json");
         if let Some(who) = who {
             let (user, groups) = who.split_once(':').unwrap_or((who, ""));
             req = req

@@ -209,6 +209,8 @@ impl Client {
         };
         let result = match body {
             Some(b) => req.send_json(b),
+            // the API takes state-changing calls only as JSON, even with no body
+            None if method != "GET" => req.set("Content-Type", "application/json").send_string(""),
             None => req.call(),
         };
         match result {

@@ -15,6 +15,8 @@ pub enum ServiceError {
     NotFound(String),
     /// The object is not in a state that allows this (409).
     Conflict(String),
+    /// A state-changing API call whose body is not declared JSON (415).
+    UnsupportedMediaType(String),
     /// Something broke on our side (500); never used for bad input.
     Internal(String),
 }
@@ -27,6 +29,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => 403,
             ServiceError::NotFound(_) => 404,
             ServiceError::Conflict(_) => 409,
+            ServiceError::UnsupportedMediaType(_) => 415,
             ServiceError::Internal(_) => 500,
         }
     }
@@ -38,6 +41,7 @@ impl ServiceError {
             | ServiceError::Forbidden(m)
             | ServiceError::NotFound(m)
             | ServiceError::Conflict(m)
+            | ServiceError::UnsupportedMediaType(m)
             | ServiceError::Internal(m) => m,
         }
     }

@@ -111,15 +111,8 @@ impl Ctx {
         if self.new_csrf || !crate::identity::constant_eq(&self.csrf, sent) {
             return Err(refuse("the form token does not match"));
         }
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("");
-            let same = origin == format!("http://{host}") || origin == format!("https://{host}");
-            if !same {
-                return Err(refuse("it came from another site"));
-            }
+        if !crate::identity::same_origin(headers) {
+            return Err(refuse("it came from another site"));
         }
         Ok(())
     }

@@ -105,6 +105,7 @@ fn refusals_come_back_as_json_errors_with_fitting_statuses() {
 
     let resp = ureq::post(&format!("{}/v1/requests", s.url))
         .set("X-Forwarded-User", "alice")
+        .set("Content-Type", "application/json")
         .send_string("{oops");
     let Err(ureq::Error::Status(400, resp)) = resp else {
         panic!("expected a 400")
@@ -381,4 +382,53 @@ fn bad_config_stops_the_service_naming_the_key() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown field `listn`"), "{stderr}");
+}
+
+/// CSRF on the JSON API: a call that changes something must be declared JSON (a browser's
+/// cross-site form cannot), and one a browser marks with another site's Origin is refused.
+#[test]
+fn state_changing_calls_must_be_json_and_same_origin() {
+    let s = Server::start();
+    let body = r#"{"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "5m", "reason": "INC-1"}"#;
+    let post = |content_type: Option<&str>, origin: Option<&str>| {
+        let mut r = ureq::post(&format!("{}/v1/requests", s.url)).set("X-Forwarded-User", "alice");
+        if let Some(t) = content_type {
+            r = r.set("Content-Type", t);
+        }
+        if let Some(o) = origin {
+            r = r.set("Origin", o);
+        }
+        match r.send_string(body) {
+            Ok(resp) => resp.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(post(None, None), 415, "no content type");
+    assert_eq!(
+        post(Some("text/plain"), None),
+        415,
+        "a form a browser may send cross-site"
+    );
+    assert_eq!(post(Some("application/x-www-form-urlencoded"), None), 415);
+    assert_eq!(
+        post(Some("application/json"), Some("https://evil.example")),
+        403
+    );
+    let own = s.url.clone();
+    assert_eq!(
+        post(Some("application/json; charset=utf-8"), Some(&own)),
+        201
+    );
+    assert_eq!(post(Some("application/json"), None), 201);
+    // An approval with no body must still say it is JSON.
+    let id = s.ask("hive:sales.orders", "5m");
+    let bare = ureq::post(&format!("{}/v1/requests/{id}/approve", s.url))
+        .set("X-Forwarded-User", "bob")
+        .set("X-Forwarded-Groups", "sales-owners")
+        .call();
+    assert!(matches!(bare, Err(ureq::Error::Status(415, _))), "{bare:?}");
+    // Reads are not state-changing: no content type needed.
+    let (status, _) = s.call("GET", &format!("/v1/requests/{id}"), "alice", None);
+    assert_eq!(status, 200);
 }

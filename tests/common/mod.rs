@@ -136,6 +136,7 @@ max_duration = "15m"
             .set("X-Forwarded-Groups", groups);
         let resp = match body {
             Some(b) => req.send_json(b),
+            None if method != "GET" => req.set("Content-Type", "application/json").send_string(""),
             None => req.call(),
         };
         match resp {

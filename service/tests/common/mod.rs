@@ -130,6 +130,7 @@ impl Server {
             .set("X-Forwarded-Groups", groups);
         finish(match body {
             Some(b) => req.send_json(b),
+            None if method != "GET" => req.set("Content-Type", "application/json").send_string(""),
             None => req.call(),
         })
     }
@@ -148,6 +149,7 @@ impl Server {
         }
         finish(match body {
             Some(b) => req.send_json(b),
+            None if method != "GET" => req.set("Content-Type", "application/json").send_string(""),
             None => req.call(),
         })
     }
