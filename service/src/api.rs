@@ -535,11 +535,19 @@ fn csv_field(out: &mut String, value: &str) {
     out.push_str(&csv_quote(value));
 }
 
+/// One CSV cell. A cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return: a user name or a query text can) is prefixed with `'`, which
+/// spreadsheets show and do not run.
 pub fn csv_quote(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value.to_string()
+        value
     }
 }
 
@@ -795,6 +803,20 @@ mod tests {
         assert!(!body.contains("<script>"), "{body}");
         assert!(body.contains("hdfs:/lake/sales/&lt;script&gt;x"), "{body}");
         assert!(body.contains("jitgate request"), "{body}");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_defused() {
+        assert_eq!(
+            csv_quote("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(csv_quote("+1"), "'+1");
+        assert_eq!(csv_quote("-2+3"), "'-2+3");
+        assert_eq!(csv_quote("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_quote("\tx"), "'\tx");
+        assert_eq!(csv_quote("alice"), "alice");
+        assert_eq!(csv_quote("a=b"), "a=b");
     }
 
     #[test]

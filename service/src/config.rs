@@ -239,6 +239,13 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         .into_iter()
         .map(zone_rule)
         .collect::<Result<Vec<_>, _>>()?;
+    if rules.is_empty() {
+        // Plugins would find every resource outside every zone, and allow it.
+        return Err(
+            "the config defines no [[zones]]: jitgate would protect nothing; add at least one"
+                .into(),
+        );
+    }
     Ok(Settings {
         listen,
         data_dir: file.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
@@ -433,6 +440,12 @@ fn built_in() -> Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_with_no_zones_is_refused() {
+        let err = parse("listen = \"127.0.0.1:8470\"\n").unwrap_err();
+        assert!(err.contains("no [[zones]]"), "{err}");
+    }
 
     #[test]
     fn no_config_gives_loopback_defaults_and_example_zones() {
@@ -642,6 +655,11 @@ secret_file = "{}"
 [[notify.webhooks]]
 url = "https://chat.example/hook"
 kind = "slack"
+
+[[zones]]
+name = "z"
+resources = ["hdfs:/a"]
+approvers = ["g"]
 "#,
             secret.display()
         ))
@@ -668,7 +686,8 @@ kind = "slack"
             "{err}"
         );
         let s = parse(
-            "[auth]\nmode = \"dev\"\n[auth.dev]\nusers = [\"alice\", \"bob:sales-owners\"]\n",
+            "[auth]\nmode = \"dev\"\n[auth.dev]\nusers = [\"alice\", \"bob:sales-owners\"]\n\
+             [[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n",
         )
         .unwrap();
         assert_eq!(

@@ -87,6 +87,8 @@ impl Oidc {
         v.set_issuer(&[&self.settings.issuer]);
         v.set_audience(&[&self.settings.audience]);
         v.leeway = LEEWAY_SECS;
+        // not on by default: a token issued for later must not serve now
+        v.validate_nbf = true;
         v.set_required_spec_claims(&["exp", "iss", "aud"]);
         let data = decode::<Value>(token, &key, &v).map_err(|e| {
             bad(match e.kind() {
@@ -251,6 +253,9 @@ pub(crate) mod tests {
         let mut c = claims("bob", &[]);
         c["exp"] = json!(now() - 120);
         assert!(refused(token_with(KEY, "test-key-1", c)).contains("expired"));
+        let mut c = claims("bob", &[]);
+        c["nbf"] = json!(now() + 120);
+        assert!(refused(token_with(KEY, "test-key-1", c)).contains("not valid yet"));
         let mut c = claims("bob", &[]);
         c["iss"] = json!("https://evil.test");
         assert!(

@@ -603,7 +603,23 @@ impl Store {
         ticket: Option<&str>,
         now: i64,
     ) -> Result<RequestView> {
-        let reason = reason.trim();
+        // Control characters would reach logs, CSV exports, chat messages and terminals as they
+        // are; a reason may span lines (a form's textarea), nothing else.
+        let reason = reason.trim().replace("\r\n", "\n");
+        let reason = reason.as_str();
+        if reason
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ServiceError::BadInput(
+                "the reason holds a control character; write it as plain text".into(),
+            ));
+        }
+        if ticket.is_some_and(|t| t.chars().any(char::is_control)) {
+            return Err(ServiceError::BadInput(
+                "the ticket holds a control character; write it as plain text".into(),
+            ));
+        }
         if reason.is_empty() {
             return Err(ServiceError::BadInput(
                 "a reason is required: say why you need this (an incident, a ticket, a task)"

@@ -1078,9 +1078,16 @@ pub struct DecisionForm {
 }
 
 /// Where to go after a form: the page it came from when that is a local path.
+/// A browser drops tabs and line breaks from a URL (`/\t/evil.example` is `//evil.example`,
+/// another site), so a path holding any whitespace or control character is not taken.
 fn back_to(back: &Option<String>, default: String) -> Redirect {
     match back {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => {
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.contains('\\')
+                && !b.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
             Redirect::to(b)
         }
         _ => Redirect::to(&default),
@@ -1205,4 +1212,32 @@ async fn dev_pick(ctx: Ctx, headers: HeaderMap, Form(f): Form<PickForm>) -> Resp
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(back: &str) -> String {
+        let r = back_to(&Some(back.to_string()), "/default".into()).into_response();
+        r.headers()[header::LOCATION].to_str().unwrap().to_string()
+    }
+
+    /// A form goes back only to a path of this service.
+    #[test]
+    fn back_goes_only_to_this_services_own_paths() {
+        assert_eq!(target("/grants"), "/grants");
+        assert_eq!(target("/requests/r-1?x=1"), "/requests/r-1?x=1");
+        for elsewhere in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "evil",
+        ] {
+            assert_eq!(target(elsewhere), "/default", "{elsewhere:?}");
+        }
+    }
 }

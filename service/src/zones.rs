@@ -223,6 +223,11 @@ impl Zones {
         }
         let mut parsed: Vec<Resource> = vec![];
         for text in resources {
+            if text.chars().any(char::is_control) {
+                return Err(bad(&format!(
+                    "the resource {text:?} holds a control character; name it as plain text"
+                )));
+            }
             let r = Resource::parse(text)?;
             if !parsed.contains(&r) {
                 parsed.push(r);

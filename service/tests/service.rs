@@ -432,3 +432,34 @@ fn state_changing_calls_must_be_json_and_same_origin() {
     let (status, _) = s.call("GET", &format!("/v1/requests/{id}"), "alice", None);
     assert_eq!(status, 200);
 }
+
+/// Control characters stay out of what reaches logs, CSV, chat and terminals; a reason may span lines.
+#[test]
+fn control_characters_are_refused_in_resources_reasons_and_tickets() {
+    let s = Server::start();
+    let ask = |resource: &str, reason: &str, ticket: &str| {
+        s.call(
+            "POST",
+            "/v1/requests",
+            "alice",
+            Some(
+                json!({"resources": [resource], "actions": ["read"], "duration": "5m",
+                        "reason": reason, "ticket": ticket}),
+            ),
+        )
+    };
+    let (status, e) = ask("hdfs:/lake/sales/x\u{1b}[2J", "INC-1", "T-1");
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("control character"),
+        "{e}"
+    );
+    assert_eq!(ask("hdfs:/lake/sales/x", "INC-1 \u{7}", "T-1").0, 400);
+    assert_eq!(
+        ask("hdfs:/lake/sales/x", "INC-1", "T-1\r\nX-Injected: 1").0,
+        400
+    );
+    let (status, r) = ask("hdfs:/lake/sales/x", "INC-1\r\nsecond line", "T-1");
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["reason"], "INC-1\nsecond line");
+}
