@@ -29,6 +29,11 @@ pub struct Settings {
     pub zones: Zones,
     pub auth: AuthMode,
     pub webhooks: Vec<Webhook>,
+    /// What a trusted proxy must also send in `X-Jitgate-Proxy-Secret` (`auth.proxy_secret_file`).
+    pub proxy_secret: Option<String>,
+    /// Whether user names keep their case and realm (`auth.user_names = "exact"`); by default
+    /// they are lower-cased with any realm or host part dropped, as Hadoop's short names are.
+    pub exact_user_names: bool,
 }
 
 /// How people are recognised (`auth.mode`).
@@ -93,6 +98,8 @@ struct FileConfig {
 struct AuthSection {
     mode: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    proxy_secret_file: Option<PathBuf>,
+    user_names: Option<String>,
     oidc: Option<OidcSection>,
     dev: Option<DevSection>,
 }
@@ -220,8 +227,10 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         .enumerate()
         .map(|(i, w)| webhook(w).map_err(|e| format!("notify.webhooks[{i}]: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
+    // With OIDC sign-in, trusted headers count only from proxies the admin names.
     let trusted_proxies = match file.auth.trusted_proxies {
         Some(list) => list,
+        None if matches!(auth, AuthMode::Oidc(_)) => vec![],
         None => DEFAULT_TRUSTED_PROXIES.map(String::from).to_vec(),
     }
     .iter()
@@ -246,6 +255,30 @@ pub fn parse(text: &str) -> Result<Settings, String> {
                 .into(),
         );
     }
+    let proxy_secret = match &file.auth.proxy_secret_file {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("auth.proxy_secret_file {}: {e}", p.display()))?;
+            let secret = text.trim().to_string();
+            if secret.len() < 16 {
+                return Err(format!(
+                    "auth.proxy_secret_file {}: the secret is shorter than 16 characters",
+                    p.display()
+                ));
+            }
+            Some(secret)
+        }
+    };
+    let exact_user_names = match file.auth.user_names.as_deref() {
+        None | Some("canonical") => false,
+        Some("exact") => true,
+        Some(other) => {
+            return Err(format!(
+                "auth.user_names = \"{other}\" is unknown; use \"canonical\" (the default) or \"exact\""
+            ))
+        }
+    };
     Ok(Settings {
         listen,
         data_dir: file.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
@@ -256,6 +289,8 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         zones: Zones::new(rules)?,
         auth,
         webhooks,
+        proxy_secret,
+        exact_user_names,
     })
 }
 
@@ -440,6 +475,30 @@ fn built_in() -> Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With OIDC sign-in, trusted headers count only from proxies the admin names.
+    #[test]
+    fn oidc_mode_trusts_no_proxy_unless_told() {
+        let zones = "[[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n";
+        let oidc =
+            "[auth]\nmode = \"oidc\"\n[auth.oidc]\nissuer = \"https://idp\"\naudience = \"a\"\n\
+                    jwks_file = \"/etc/jwks.json\"\n";
+        assert!(parse(&format!("{oidc}{zones}"))
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
+        let named = parse(&format!(
+            "[auth]\nmode = \"oidc\"\ntrusted_proxies = [\"10.0.0.5/32\"]\n[auth.oidc]\nissuer = \"https://idp\"\n\
+             audience = \"a\"\njwks_file = \"/etc/jwks.json\"\n{zones}"
+        ))
+        .unwrap();
+        assert_eq!(named.trusted_proxies.len(), 1);
+        assert!(
+            !parse(zones).unwrap().trusted_proxies.is_empty(),
+            "trusted-header mode: loopback"
+        );
+        assert!(parse(&format!("[auth]\nuser_names = \"odd\"\n{zones}")).is_err());
+    }
 
     #[test]
     fn a_config_with_no_zones_is_refused() {

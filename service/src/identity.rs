@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const USER_HEADER: &str = "x-forwarded-user";
+const PROXY_SECRET_HEADER: &str = "x-jitgate-proxy-secret";
 pub const GROUPS_HEADER: &str = "x-forwarded-groups";
 /// Dev mode only: the picked user, as a header (CLI, tests) or the cookie the picker sets.
 pub const DEV_USER_HEADER: &str = "x-jitgate-dev-user";
@@ -73,6 +74,10 @@ fn prefix_matches(net: &[u8], ip: &[u8], prefix: u8) -> bool {
 /// How the service recognises callers: the trusted proxies for people, the tokens for plugins.
 pub struct Identity {
     trusted_proxies: Vec<Cidr>,
+    /// What a trusted proxy must also send in `X-Jitgate-Proxy-Secret`, when set.
+    proxy_secret: Option<String>,
+    /// Keep user names as sent (`auth.user_names = "exact"`).
+    exact_user_names: bool,
     plugin_tokens: Vec<String>,
     oidc: Option<Arc<Oidc>>,
     /// Dev mode: the people the picker offers.
@@ -83,10 +88,24 @@ impl Identity {
     pub fn new(trusted_proxies: Vec<Cidr>, plugin_tokens: Vec<String>) -> Identity {
         Identity {
             trusted_proxies,
+            proxy_secret: None,
+            exact_user_names: false,
             plugin_tokens,
             oidc: None,
             dev_users: vec![],
         }
+    }
+
+    /// A trusted proxy must also send `secret` in `X-Jitgate-Proxy-Secret`.
+    pub fn with_proxy_secret(mut self, secret: Option<String>) -> Identity {
+        self.proxy_secret = secret;
+        self
+    }
+
+    /// Keep user names as sent, case and realm included.
+    pub fn with_exact_user_names(mut self, exact: bool) -> Identity {
+        self.exact_user_names = exact;
+        self
     }
 
     /// Accepts OIDC ID tokens as Bearer tokens too.
@@ -124,6 +143,14 @@ impl Identity {
     /// picker's choice in dev mode, else the trusted headers. `peer` is None when the
     /// transport gives no address, which is never trusted.
     pub fn caller(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Caller> {
+        let mut caller = self.who(peer, headers)?;
+        if !self.exact_user_names {
+            caller.user = canonical_user(&caller.user);
+        }
+        Ok(caller)
+    }
+
+    fn who(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Caller> {
         if let (Some(oidc), Some(token)) = (&self.oidc, bearer(headers)) {
             return oidc.caller(token);
         }
@@ -185,6 +212,19 @@ impl Identity {
                 "X-Forwarded-User is accepted only from a trusted proxy (auth.trusted_proxies), \
                  not from {from}"
             )));
+        }
+        if let Some(secret) = &self.proxy_secret {
+            let sent = headers
+                .get(PROXY_SECRET_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !constant_eq(sent, secret) {
+                return Err(ServiceError::Unauthenticated(
+                    "X-Forwarded-User is accepted only with the proxy's secret \
+                     (X-Jitgate-Proxy-Secret, auth.proxy_secret_file)"
+                        .into(),
+                ));
+            }
         }
         let user = user
             .to_str()
@@ -329,6 +369,14 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The one rule user names follow before anything compares them (self-approval, distinct
+/// approvers, grants the plugins match against Hadoop's short names): lower case, and no realm
+/// or host part (`Alice@EXAMPLE.COM`, `alice/host@EXAMPLE.COM` and `alice` are one person).
+pub fn canonical_user(name: &str) -> String {
+    let short = name.split(['@', '/']).next().unwrap_or(name).trim();
+    short.to_lowercase()
+}
+
 /// Whether a request a browser may have sent comes from this service's own pages: no `Origin`
 /// header (not a browser's cross-site request), or one naming the host the request was sent to.
 pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
@@ -382,6 +430,14 @@ mod tests {
             .contains("8.8.8.8".parse().unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("localhost").is_err());
+    }
+
+    #[test]
+    fn user_names_lose_case_realm_and_host() {
+        assert_eq!(canonical_user("Alice"), "alice");
+        assert_eq!(canonical_user("ALICE@EXAMPLE.COM"), "alice");
+        assert_eq!(canonical_user("alice/gw.example@EXAMPLE.COM"), "alice");
+        assert_eq!(canonical_user(" bob "), "bob");
     }
 
     #[test]

@@ -61,7 +61,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             if w.secret.is_some() { " (signed)" } else { "" }
         );
     }
-    let mut identity = Identity::new(settings.trusted_proxies.clone(), tokens);
+    let mut identity = Identity::new(settings.trusted_proxies.clone(), tokens)
+        .with_proxy_secret(settings.proxy_secret.clone())
+        .with_exact_user_names(settings.exact_user_names);
     match &settings.auth {
         AuthMode::TrustedHeader => {
             log_event!("auth: trusted headers from {:?}", settings.trusted_proxies)

@@ -463,3 +463,72 @@ fn control_characters_are_refused_in_resources_reasons_and_tickets() {
     assert_eq!(status, 201, "{r}");
     assert_eq!(r["reason"], "INC-1\nsecond line");
 }
+
+/// One person, however the proxy spells them: `Alice@EXAMPLE.COM` cannot approve `alice`'s request.
+#[test]
+fn user_names_are_canonical_before_self_approval_is_checked() {
+    let s = Server::start();
+    let (status, r) = s.call(
+        "POST",
+        "/v1/requests",
+        "alice",
+        Some(
+            json!({"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "5m",
+                    "reason": "INC-1"}),
+        ),
+    );
+    assert_eq!(status, 201, "{r}");
+    let id = r["id"].as_str().unwrap();
+    for alias in [
+        "Alice",
+        "ALICE@EXAMPLE.COM",
+        "alice/gateway.example@EXAMPLE.COM",
+    ] {
+        let (status, e) = s.call(
+            "POST",
+            &format!("/v1/requests/{id}/approve"),
+            &format!("{alias}:sales-owners"),
+            None,
+        );
+        assert_eq!(status, 403, "{alias}: {e}");
+        assert!(
+            e["error"].as_str().unwrap().contains("your own request"),
+            "{e}"
+        );
+    }
+    let (status, r) = s.call(
+        "GET",
+        &format!("/v1/requests/{id}"),
+        "Bob@EXAMPLE.COM",
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(r["user"], "alice");
+}
+
+/// A proxy may be required to send a shared secret with the user it vouches for.
+#[test]
+fn a_proxy_secret_is_required_when_configured() {
+    let secrets = tempfile::tempdir().unwrap();
+    let file = secrets.path().join("proxy-secret");
+    std::fs::write(&file, "0123456789abcdef-proxy\n").unwrap();
+    let s = Server::start_with(&format!(
+        "[auth]\nproxy_secret_file = \"{}\"\n[plugins]\ntokens_file = \"{{dir}}/tokens\"\n{}",
+        file.display(),
+        common::ZONES
+    ));
+    let get = |secret: Option<&str>| {
+        let mut r = ureq::get(&format!("{}/v1/grants", s.url)).set("X-Forwarded-User", "alice");
+        if let Some(v) = secret {
+            r = r.set("X-Jitgate-Proxy-Secret", v);
+        }
+        match r.call() {
+            Ok(resp) => resp.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(get(None), 401);
+    assert_eq!(get(Some("wrong-secret-of-some-length")), 401);
+    assert_eq!(get(Some("0123456789abcdef-proxy")), 200);
+}
