@@ -403,12 +403,29 @@ impl Lines {
     }
 }
 
+/// 64 bits from the kernel's random source; where it cannot be read, bits of the clock and of a
+/// fresh hasher's random keys (still not known ahead).
+fn unguessable() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_ok() {
+        return u64::from_le_bytes(bytes);
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(wire::now_millis());
+    h.finish()
+}
+
 /// Writes each record as the JSON line of its `wire::AuditEvent`, byte for byte what serde_json
 /// writes for the event (a test holds it to that), without building the event: the audit thread
 /// writes one per protected decision, and the owned event and serde's byte-wise escaping were
 /// most of its work.
 struct EventWriter {
-    /// `{"id":"<host>-<pid>-<start millis>-`, escaped once
+    /// `{"id":"<host>-<pid>-<start millis>-<64 random bits, hex>-`, escaped once: the random
+    /// part keeps anyone from knowing the ids ahead, so ids inserted before the real events
+    /// cannot make the service drop them as duplicates.
     id_head: Vec<u8>,
     seq: u64,
     /// `","plugin":"...","host":"...","user":"`, escaped once
@@ -421,7 +438,12 @@ struct EventWriter {
 impl EventWriter {
     fn new(plugin: &str, host: &str) -> EventWriter {
         let mut id_head = b"{\"id\":\"".to_vec();
-        let prefix = format!("{host}-{}-{}-", std::process::id(), wire::now_millis());
+        let prefix = format!(
+            "{host}-{}-{}-{:016x}-",
+            std::process::id(),
+            wire::now_millis(),
+            unguessable()
+        );
         json_chars(&mut id_head, &prefix);
         let mut origin = b"\",\"plugin\":\"".to_vec();
         json_chars(&mut origin, plugin);
@@ -725,6 +747,23 @@ mod tests {
     use super::*;
     use crate::model::Action;
     use crate::wire::AuditBatch;
+
+    /// Event ids carry 64 random bits: two writers of the same host, process and millisecond
+    /// still differ, and no one can list the ids a plugin will send.
+    #[test]
+    fn event_ids_cannot_be_known_ahead() {
+        let head = |w: &EventWriter| String::from_utf8(w.id_head.clone()).unwrap();
+        let (a, b) = (EventWriter::new("p", "h"), EventWriter::new("p", "h"));
+        assert_ne!(head(&a), head(&b));
+        let random = head(&a)
+            .trim_end_matches('-')
+            .rsplit('-')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(random.len(), 16, "{}", head(&a));
+        assert!(random.chars().all(|c| c.is_ascii_hexdigit()));
+    }
 
     /// Strings of characters JSON treats specially, and of one to four UTF-8 bytes.
     fn awkward_strings() -> Vec<String> {
