@@ -31,6 +31,9 @@ pub struct Config {
     pub audit_spill_max_bytes: u64,
     pub audit_queue_capacity: usize,
     pub audit_flush: Duration,
+    /// How far the host's clock may differ from the service's before decisions use the
+    /// service's time for expiry (`jitgate.clock.skew.millis`).
+    pub clock_skew: Duration,
 }
 
 impl Config {
@@ -48,6 +51,7 @@ impl Config {
             fallback_zones: vec![],
             feed_wait: Duration::from_secs(30),
             start_wait: Duration::from_secs(5),
+            clock_skew: Duration::from_secs(2),
             audit_spill_max_bytes: 256 << 20,
             audit_queue_capacity: 65_536,
             audit_flush: Duration::from_millis(200),
@@ -91,6 +95,7 @@ impl Config {
                 "jitgate.feed.wait.seconds" => {
                     c.feed_wait = Duration::from_secs(number(value)?.clamp(1, 60))
                 }
+                "jitgate.clock.skew.millis" => c.clock_skew = Duration::from_millis(number(value)?),
                 "jitgate.start.wait.millis" => {
                     c.start_wait = Duration::from_millis(number(value)?.min(600_000))
                 }

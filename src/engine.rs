@@ -2,7 +2,7 @@
 //! buffer. Decisions read the snapshot and the clock only.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -80,12 +80,26 @@ pub struct Core {
     wake: (Mutex<()>, Condvar),
     /// Set once the service has answered the follower, for `Engine::start` to wait on.
     answered: (Mutex<bool>, Condvar),
+    /// The service's clock minus this host's, in ms, when they differ by more than the allowed
+    /// skew (else 0): expiry is judged by the service's time (`Follower`, `clock_offset`).
+    clock_offset: AtomicI64,
 }
 
 impl Core {
     #[inline]
     pub fn snapshot(&self) -> Guard<Arc<Snapshot>> {
         self.snapshot.load()
+    }
+
+    /// Now, in ms since the epoch, by the service's clock where this host's has drifted from it.
+    #[inline]
+    pub fn now(&self) -> i64 {
+        wire::now_millis() + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    /// Decisions from now on judge time by `offset` ms added to this host's clock.
+    pub fn set_clock_offset(&self, offset: i64) {
+        self.clock_offset.store(offset, Ordering::Relaxed);
     }
 
     pub fn install(&self, s: Snapshot) {
@@ -173,6 +187,7 @@ impl Engine {
             closed: AtomicBool::new(false),
             wake: (Mutex::new(()), Condvar::new()),
             answered: (Mutex::new(false), Condvar::new()),
+            clock_offset: AtomicI64::new(0),
         });
         if let Some(client) = follower_client {
             let follower =
@@ -230,7 +245,7 @@ impl Engine {
         a: &Access,
         key: &str,
     ) -> Decision<&'s Arc<GrantRule>> {
-        let now = wire::now_millis();
+        let now = self.core.now();
         let d = snap.decide_on(p, a.user, key, a.actions, a.subtree, now);
         self.record(a, key, d, now)
     }
@@ -286,7 +301,7 @@ impl Engine {
         context: Option<&str>,
     ) -> Verdict {
         let snap = self.snapshot();
-        let now = wire::now_millis();
+        let now = self.core.now();
         let record = |resource: &str, actions, d| {
             let a = Access {
                 user,
@@ -396,7 +411,7 @@ impl Engine {
             Ok(won) => {
                 if won {
                     // Forget grants long expired: the list only needs those that can still match.
-                    let now = wire::now_millis();
+                    let now = self.core.now();
                     consumed.retain(|(id, _)| self.snapshot().grant_live(id, now));
                     consumed.push((g.id.clone(), context.to_string()));
                 }
@@ -424,7 +439,7 @@ impl Engine {
     ) -> Option<Arc<str>> {
         let key = canonical_key(resource).ok()?;
         let snap = self.snapshot();
-        match snap.decide(user, &key, actions, false, wire::now_millis()) {
+        match snap.decide(user, &key, actions, false, self.core.now()) {
             Decision::Allow(g) => Some(g.id.clone()),
             _ => None,
         }
@@ -433,12 +448,12 @@ impl Engine {
     /// Whether the grant `id` still holds: in the current snapshot (not revoked) and inside its
     /// time window. A running query polls this for the grants its check relied on.
     pub fn grant_live(&self, id: &str) -> bool {
-        self.snapshot().grant_live(id, wire::now_millis())
+        self.snapshot().grant_live(id, self.core.now())
     }
 
     /// Records and returns a denial decided before the snapshot could be asked.
     pub fn refuse(&self, a: &Access, reason: DenyReason) -> Decision {
-        self.record(a, a.resource, Decision::Deny(reason), wire::now_millis())
+        self.record(a, a.resource, Decision::Deny(reason), self.core.now())
             .owned()
     }
 

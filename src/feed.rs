@@ -76,7 +76,39 @@ impl Follower {
         }
     }
 
+    /// Judges expiry by the service's clock when this host's differs from it by more than the
+    /// allowed skew, and says so when that changes.
+    fn follow_clock(&mut self, server_time: &str) {
+        let Some(service) = wire::parse_time(server_time) else {
+            return;
+        };
+        let local = wire::now_millis();
+        let skew = self.core.config.clock_skew.as_millis() as i64;
+        let offset = clock_offset(service, local, skew);
+        let before = self.core.now() - local;
+        if offset != before {
+            if offset != 0 {
+                eprintln!(
+                    "jitgate: this host's clock is {} ms {} the service's (more than the {skew} ms \
+                     allowed): judging expiry by the service's time",
+                    offset.abs(),
+                    if offset > 0 { "behind" } else { "ahead of" }
+                );
+            } else if (service - local).abs() > MAX_TRUSTED_SKEW_MS {
+                eprintln!(
+                    "jitgate: WARNING: this host's clock and the service's differ by {} ms, too \
+                     much to trust either: judging expiry by this host's clock; fix the clocks",
+                    (service - local).abs()
+                );
+            } else {
+                eprintln!("jitgate: this host's clock agrees with the service's again");
+            }
+        }
+        self.core.set_clock_offset(offset);
+    }
+
     fn apply(&mut self, feed: Feed) {
+        self.follow_clock(&feed.server_time);
         if !feed.reset && !self.core.snapshot().verified {
             // Only a full snapshot can open a closed engine; the next poll (cursor 0) asks for one.
             eprintln!("jitgate: the change feed sent changes before a full snapshot; still closed");
@@ -137,7 +169,7 @@ impl Follower {
             zones,
             grants,
             &self.core.config.fallback_zones,
-            wire::now_millis(),
+            self.core.now(),
         );
         for s in skipped {
             eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
@@ -153,5 +185,49 @@ impl Follower {
                 self.cache.display()
             );
         }
+    }
+}
+
+/// A difference between the clocks beyond which neither is trusted to judge expiry by the other
+/// (a feed from a wrong or forged clock could otherwise bring expired grants back).
+const MAX_TRUSTED_SKEW_MS: i64 = 3_600_000;
+
+/// What to add to this host's clock to judge expiry: the service's time minus this host's when
+/// they differ by more than `skew` (and less than an hour), else nothing.
+fn clock_offset(service: i64, local: i64, skew: i64) -> i64 {
+    let d = service - local;
+    if d.abs() <= skew || d.abs() > MAX_TRUSTED_SKEW_MS {
+        0
+    } else {
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock_offset;
+
+    #[test]
+    fn expiry_follows_the_services_clock_beyond_the_allowed_skew() {
+        assert_eq!(
+            clock_offset(10_000, 9_000, 2_000),
+            0,
+            "within the skew: this host's clock"
+        );
+        assert_eq!(
+            clock_offset(10_000, 5_000, 2_000),
+            5_000,
+            "this host is 5 s behind"
+        );
+        assert_eq!(
+            clock_offset(5_000, 10_000, 2_000),
+            -5_000,
+            "this host is 5 s ahead"
+        );
+        assert_eq!(
+            clock_offset(10_000_000, 0, 2_000),
+            0,
+            "hours apart: neither is trusted"
+        );
     }
 }

@@ -700,3 +700,29 @@ fn a_view_covers_its_base_tables_in_its_own_zone_only() {
     );
     e.close();
 }
+
+/// Expiry is judged by the service's clock when this host's has drifted from it: every decision
+/// reads the engine's clock, which the follower sets from the feed's `server_time`.
+#[test]
+fn decisions_judge_expiry_by_the_clock_the_follower_sets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svc = Service::start(tmp.path());
+    let e = engine(
+        &svc.url,
+        tmp.path(),
+        "jitgate.fallback.zones=hdfs:/lake/sales",
+    );
+    let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "5m"));
+    eventually(WAIT, "grant to arrive", || {
+        e.grant_live(&grant).then_some(())
+    });
+    let part = "hdfs:/lake/sales/orders/part-0";
+    assert!(allowed(&read(&e, "alice", part)));
+    // The service's clock is ten minutes ahead of this host's: the 5-minute grant has ended.
+    e.core().set_clock_offset(10 * 60 * 1000);
+    assert_eq!(read(&e, "alice", part), Decision::Deny(DenyReason::NoGrant));
+    assert!(!e.grant_live(&grant));
+    e.core().set_clock_offset(0);
+    assert!(allowed(&read(&e, "alice", part)));
+    e.close();
+}
