@@ -97,6 +97,11 @@ impl Core {
         wire::now_millis() + self.clock_offset.load(Ordering::Relaxed)
     }
 
+    /// What decisions add to this host's clock, in ms.
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
     /// Decisions from now on judge time by `offset` ms added to this host's clock.
     pub fn set_clock_offset(&self, offset: i64) {
         self.clock_offset.store(offset, Ordering::Relaxed);

@@ -85,8 +85,7 @@ impl Follower {
         let local = wire::now_millis();
         let skew = self.core.config.clock_skew.as_millis() as i64;
         let offset = clock_offset(service, local, skew);
-        let before = self.core.now() - local;
-        if offset != before {
+        if offset != self.core.clock_offset() {
             if offset != 0 {
                 eprintln!(
                     "jitgate: this host's clock is {} ms {} the service's (more than the {skew} ms \
