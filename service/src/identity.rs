@@ -146,6 +146,12 @@ impl Identity {
         let mut caller = self.who(peer, headers)?;
         if !self.exact_user_names {
             caller.user = canonical_user(&caller.user);
+            if caller.user.is_empty() {
+                // `@EXAMPLE.COM` names no one
+                return Err(ServiceError::Unauthenticated(
+                    "the user name is empty once its realm is dropped".into(),
+                ));
+            }
         }
         Ok(caller)
     }
@@ -438,6 +444,12 @@ mod tests {
         assert_eq!(canonical_user("ALICE@EXAMPLE.COM"), "alice");
         assert_eq!(canonical_user("alice/gw.example@EXAMPLE.COM"), "alice");
         assert_eq!(canonical_user(" bob "), "bob");
+        assert_eq!(canonical_user("@EXAMPLE.COM"), "");
+        let id = Identity::new(vec![Cidr::parse("127.0.0.1/32").unwrap()], vec![]);
+        let mut h = HeaderMap::new();
+        h.insert(USER_HEADER, "@EXAMPLE.COM".parse().unwrap());
+        let err = id.caller(Some("127.0.0.1".parse().unwrap()), &h).unwrap_err();
+        assert_eq!(err.status(), 401, "{err}");
     }
 
     #[test]
