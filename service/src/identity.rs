@@ -448,7 +448,9 @@ mod tests {
         let id = Identity::new(vec![Cidr::parse("127.0.0.1/32").unwrap()], vec![]);
         let mut h = HeaderMap::new();
         h.insert(USER_HEADER, "@EXAMPLE.COM".parse().unwrap());
-        let err = id.caller(Some("127.0.0.1".parse().unwrap()), &h).unwrap_err();
+        let err = id
+            .caller(Some("127.0.0.1".parse().unwrap()), &h)
+            .unwrap_err();
         assert_eq!(err.status(), 401, "{err}");
     }
 
