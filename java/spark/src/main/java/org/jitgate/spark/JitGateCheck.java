@@ -2,6 +2,8 @@ package org.jitgate.spark;
 
 import java.net.URI;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.hadoop.fs.FileSystem;
@@ -9,6 +11,7 @@ import org.apache.hadoop.security.UserGroupInformation;
 import org.apache.spark.SparkContext;
 import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.QueryPlanningTracker;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.catalyst.trees.TreeNodeTag;
 import org.apache.spark.sql.execution.QueryExecution;
@@ -46,6 +49,8 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
     static final String GRANTS_PROPERTY = "jitgate.grants";
 
     private static final Logger LOG = LoggerFactory.getLogger(JitGateCheck.class);
+    /** The context of each query being analysed, by its planning tracker (Spark 4). */
+    private static final Map<QueryPlanningTracker, String> BY_TRACKER = new WeakHashMap<>();
     /** The context of the last query checked on each thread, for the plan that holds its subqueries. */
     private static final ThreadLocal<Recent> RECENT = new ThreadLocal<>();
     private static final AtomicLong QUERIES = new AtomicLong();
@@ -151,9 +156,20 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
      * the same query: it shares their context, so a single-use grant they consumed serves it too.
      */
     private static String queryContext(SparkContext sc, LogicalPlan plan) {
+        // Spark 4 analyses (and checks) a query under its planning tracker, the same object for
+        // the whole query and a new one for the next: the query's context hangs on it.
+        Option<QueryPlanningTracker> tracker = QueryPlanningTracker.get();
+        if (tracker.isDefined()) {
+            synchronized (BY_TRACKER) {
+                return BY_TRACKER.computeIfAbsent(tracker.get(), t -> context(sc, plan));
+            }
+        }
+        // Spark 3.5 checks outside the tracker: the plan that holds the plans checked just
+        // before is their query, once (a later plan reusing those plan objects is another query,
+        // which must not share a single-use grant the first consumed).
         Recent recent = RECENT.get();
         if (recent != null && recent.holdsAnyOf(plan)) {
-            recent.add(plan);
+            RECENT.remove();
             return recent.context;
         }
         String context = context(sc, plan);
@@ -161,17 +177,13 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
         return context;
     }
 
-    /** The plans last checked on a thread under one context (weakly: a plan is not kept alive here). */
+    /** The plan last checked on a thread with its context (weakly: a plan is not kept alive here). */
     private static final class Recent {
         final String context;
-        final List<java.lang.ref.WeakReference<LogicalPlan>> plans = new java.util.ArrayList<>(2);
+        final List<java.lang.ref.WeakReference<LogicalPlan>> plans = new java.util.ArrayList<>(1);
 
         Recent(String context, LogicalPlan plan) {
             this.context = context;
-            add(plan);
-        }
-
-        void add(LogicalPlan plan) {
             plans.add(new java.lang.ref.WeakReference<>(plan));
         }
 
