@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub const PLUGIN_TOKEN: &str = "test-plugin-token-1";
@@ -63,40 +63,52 @@ impl Server {
             format!("# test\n{PLUGIN_TOKEN}\n"),
         )
         .unwrap();
-        let port = free_port();
-        let text = format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{d}/data\"\n{}",
-            config.replace("{dir}", &d)
-        );
-        let config_path = dir.path().join("jitgate.toml");
-        std::fs::write(&config_path, text).unwrap();
-        let log = dir.path().join("serve.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_jitgate"))
-            .args(["serve", "--config"])
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("jitgate serve exited with {status}: {}", server.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "jitgate serve did not listen in time: {}",
-                server.log()
+        // A port free now may be taken before the server binds it (tests run in parallel): a
+        // server is ready when it says it listens on its port, and one that found the port
+        // taken is started again on another.
+        for _ in 0..5 {
+            let port = free_port();
+            let text = format!(
+                "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{d}/data\"\n{}",
+                config.replace("{dir}", &d)
             );
-            std::thread::sleep(Duration::from_millis(20));
+            let config_path = dir.path().join("jitgate.toml");
+            std::fs::write(&config_path, text).unwrap();
+            let log = dir.path().join("serve.log");
+            let out = std::fs::File::create(&log).unwrap();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_jitgate"))
+                .args(["serve", "--config"])
+                .arg(&config_path)
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .unwrap();
+            let listening = format!("listening on http://127.0.0.1:{port}");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                if text.contains(&listening) {
+                    return Server {
+                        child,
+                        url: format!("http://127.0.0.1:{port}"),
+                        dir,
+                        log,
+                    };
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    if text.contains("in use") {
+                        break; // another test's server took the port first
+                    }
+                    panic!("jitgate serve exited with {status}: {text}");
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "jitgate serve did not listen in time: {text}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        server
+        panic!("jitgate serve found no free port in five tries");
     }
 
     /// The service process's resident memory now and at its peak (VmRSS, VmHWM), in MiB.
