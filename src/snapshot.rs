@@ -296,8 +296,7 @@ impl Snapshot {
             p.len += 1;
             false
         });
-        let below = || subtree && self.index.any_below(key, |e| !e.zones.is_empty());
-        (p.in_zone || below()).then_some(p)
+        (p.in_zone || (subtree && self.zone_below(key))).then_some(p)
     }
 
     /// The decision for `user` doing `actions` on the canonical resource `key` at `now`.

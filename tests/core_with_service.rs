@@ -49,6 +49,29 @@ fn allowed(d: &Decision) -> bool {
     matches!(d, Decision::Allow(_))
 }
 
+/// Waits until the engine holds a snapshot it verified.
+fn wait_verified(e: &Engine) {
+    eventually(WAIT, "first snapshot", || {
+        e.snapshot().verified.then_some(())
+    });
+}
+
+/// Asks for and approves `actions` on `resource` for `user`, and waits until the engine has the grant.
+fn grant_arrived(
+    svc: &Service,
+    e: &Engine,
+    user: &str,
+    resource: &str,
+    actions: &[&str],
+    duration: &str,
+) -> String {
+    let grant = svc.approve(&svc.request(user, resource, actions, duration));
+    eventually(WAIT, "grant to arrive", || {
+        e.grant_live(&grant).then_some(())
+    });
+    grant
+}
+
 #[test]
 fn approval_revocation_and_audit_reach_the_core() {
     let tmp = tempfile::tempdir().unwrap();
@@ -60,9 +83,7 @@ fn approval_revocation_and_audit_reach_the_core() {
     );
     let part = "hdfs:/lake/sales/orders/part-0";
 
-    eventually(WAIT, "first snapshot", || {
-        (e.snapshot().verified).then_some(())
-    });
+    wait_verified(&e);
     assert_eq!(read(&e, "alice", part), Decision::Deny(DenyReason::NoGrant));
     assert_eq!(read(&e, "alice", "hdfs:/open/x"), Decision::NotProtected);
 
@@ -404,9 +425,7 @@ fn a_query_is_decided_whole_and_a_single_use_grant_serves_one_query() {
     let tmp = tempfile::tempdir().unwrap();
     let svc = Service::start(tmp.path());
     let e = engine(&svc.url, tmp.path(), "");
-    eventually(WAIT, "first snapshot", || {
-        (e.snapshot().verified).then_some(())
-    });
+    wait_verified(&e);
     let orders = query("hive:sales.orders", 1, false);
     let ctx = Some("hive.query.id=q1");
 
@@ -425,10 +444,7 @@ fn a_query_is_decided_whole_and_a_single_use_grant_serves_one_query() {
         Verdict::Deny("hive:sales.orders".into(), READ, DenyReason::NoGrant)
     );
 
-    let grant = svc.approve(&svc.request("alice", "hive:sales.*", &["read", "write"], "5m"));
-    eventually(WAIT, "grant to arrive", || {
-        e.grant_live(&grant).then_some(())
-    });
+    let grant = grant_arrived(&svc, &e, "alice", "hive:sales.*", &["read", "write"], "5m");
     assert_eq!(
         e.check("alice", &[orders], Some("QUERY"), ctx),
         Verdict::Allow(vec![grant.as_str().into()])
@@ -576,9 +592,7 @@ fn a_query_naming_a_path_above_a_zone_needs_the_zone_s_grant() {
     let tmp = tempfile::tempdir().unwrap();
     let svc = Service::start(tmp.path());
     let e = engine(&svc.url, tmp.path(), "");
-    eventually(WAIT, "first snapshot", || {
-        (e.snapshot().verified).then_some(())
-    });
+    wait_verified(&e);
     let ctx = Some("q-above");
     for above in [
         "hdfs:/lake",
@@ -604,10 +618,7 @@ fn a_query_naming_a_path_above_a_zone_needs_the_zone_s_grant() {
         Verdict::NotProtected
     );
 
-    let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "5m"));
-    eventually(WAIT, "grant to arrive", || {
-        e.grant_live(&grant).then_some(())
-    });
+    let grant = grant_arrived(&svc, &e, "alice", "hdfs:/lake/sales", &["read"], "5m");
     assert_eq!(
         e.check("alice", &[query("hdfs:/lake", 1, false)], None, ctx),
         Verdict::Allow(vec![grant.as_str().into()])
@@ -639,13 +650,8 @@ fn a_view_covers_its_base_tables_in_its_own_zone_only() {
         tmp.path(),
         "jitgate.fallback.zones=hive:sales.secret",
     );
-    eventually(WAIT, "first snapshot", || {
-        (e.snapshot().verified).then_some(())
-    });
-    let grant = svc.approve(&svc.request("vic", "hive:sales.orders_view", &["read"], "5m"));
-    eventually(WAIT, "grant to arrive", || {
-        e.grant_live(&grant).then_some(())
-    });
+    wait_verified(&e);
+    let grant = grant_arrived(&svc, &e, "vic", "hive:sales.orders_view", &["read"], "5m");
     let ctx = Some("q-view");
     let through = |view: &'static str| QueryAccess {
         resource: "hive:sales.orders",
@@ -712,10 +718,7 @@ fn decisions_judge_expiry_by_the_clock_the_follower_sets() {
         tmp.path(),
         "jitgate.fallback.zones=hdfs:/lake/sales",
     );
-    let grant = svc.approve(&svc.request("alice", "hdfs:/lake/sales", &["read"], "5m"));
-    eventually(WAIT, "grant to arrive", || {
-        e.grant_live(&grant).then_some(())
-    });
+    let grant = grant_arrived(&svc, &e, "alice", "hdfs:/lake/sales", &["read"], "5m");
     let part = "hdfs:/lake/sales/orders/part-0";
     assert!(allowed(&read(&e, "alice", part)));
     // The service's clock is ten minutes ahead of this host's: the 5-minute grant has ended.

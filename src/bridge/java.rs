@@ -521,6 +521,11 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_coveringGrant(
     )
 }
 
+/// The engine and operation naming a row of the core's mapping tables.
+fn read_row_name(env: &mut JNIEnv, engine: &JString, name: &JString) -> Option<(String, String)> {
+    Some((read_owned(env, engine)?, read_owned(env, name)?))
+}
+
 /// The FIELDS of a row of the core's mapping table (`""` when it has none), or null when the
 /// row is unknown (JitGate.fields).
 #[no_mangle]
@@ -533,9 +538,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_fields(
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
-            let (Some(engine), Some(name)) =
-                (read_owned(&mut env, &engine), read_owned(&mut env, &name))
-            else {
+            let Some((engine, name)) = read_row_name(&mut env, &engine, &name) else {
                 return std::ptr::null_mut();
             };
             match crate::engines::fields(&engine, &name) {
@@ -556,9 +559,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
-            let (Some(engine), Some(name)) =
-                (read_owned(&mut env, &engine), read_owned(&mut env, &name))
-            else {
+            let Some((engine, name)) = read_row_name(&mut env, &engine, &name) else {
                 return std::ptr::null_mut();
             };
             let Some((input, output)) = crate::engines::mapping(&engine, &name) else {
