@@ -376,10 +376,21 @@ pub fn random_token() -> String {
 }
 
 /// The one rule user names follow before anything compares them (self-approval, distinct
-/// approvers, grants the plugins match against Hadoop's short names): lower case, and no realm
-/// or host part (`Alice@EXAMPLE.COM`, `alice/host@EXAMPLE.COM` and `alice` are one person).
+/// approvers, grants the plugins match against Hadoop's short names): lower case, and no
+/// Kerberos realm or host part (`Alice@EXAMPLE.COM`, `alice/host@EXAMPLE.COM` and `alice` are
+/// one person). Only a realm in Kerberos's upper case is dropped: an e-mail address
+/// (`alice@evil.example`, an OIDC `email` claim) names someone else than `alice`, and keeps
+/// its domain.
 pub fn canonical_user(name: &str) -> String {
-    let short = name.split(['@', '/']).next().unwrap_or(name).trim();
+    let name = name.trim();
+    let short = match name.rsplit_once('@') {
+        Some((principal, realm))
+            if !realm.is_empty() && !realm.chars().any(|c| c.is_lowercase()) =>
+        {
+            principal.split('/').next().unwrap_or(principal)
+        }
+        _ => name,
+    };
     short.to_lowercase()
 }
 
@@ -444,6 +455,9 @@ mod tests {
         assert_eq!(canonical_user("ALICE@EXAMPLE.COM"), "alice");
         assert_eq!(canonical_user("alice/gw.example@EXAMPLE.COM"), "alice");
         assert_eq!(canonical_user(" bob "), "bob");
+        // an e-mail address is not a Kerberos principal: another domain is another person
+        assert_eq!(canonical_user("alice@evil.example"), "alice@evil.example");
+        assert_eq!(canonical_user("Alice@Corp.Example"), "alice@corp.example");
         assert_eq!(canonical_user("@EXAMPLE.COM"), "");
         let id = Identity::new(vec![Cidr::parse("127.0.0.1/32").unwrap()], vec![]);
         let mut h = HeaderMap::new();

@@ -532,3 +532,27 @@ fn a_proxy_secret_is_required_when_configured() {
     assert_eq!(get(Some("wrong-secret-of-some-length")), 401);
     assert_eq!(get(Some("0123456789abcdef-proxy")), 200);
 }
+
+/// An e-mail address is not a Kerberos principal: `alice@evil.example` is not `alice`, so a
+/// request she files is hers, not alice's, and grants the plugins match against `alice` are not hers.
+#[test]
+fn an_email_from_another_domain_is_another_person() {
+    let s = Server::start();
+    let (status, r) = s.call(
+        "POST",
+        "/v1/requests",
+        "alice@evil.example",
+        Some(
+            json!({"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "5m",
+                    "reason": "INC-1"}),
+        ),
+    );
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["user"], "alice@evil.example");
+    let id = r["id"].as_str().unwrap();
+    let (status, e) = s.call("POST", &format!("/v1/requests/{id}/cancel"), "alice", None);
+    assert_ne!(
+        status, 200,
+        "alice may not cancel another person's request: {e}"
+    );
+}
