@@ -4,7 +4,7 @@
 
 use crate::error::{Result, ServiceError};
 use crate::identity::Caller;
-use jitgate::model::{format_duration, parse_duration, ActionSet, Resource};
+use jitgate::model::{format_duration, parse_duration, ActionSet, Resource, Scheme};
 use jitgate::wire;
 use std::time::Duration;
 
@@ -122,14 +122,8 @@ impl ZoneRule {
     /// lie outside every zone, so the NameNode plugin does not guard them, and Hive and Spark
     /// ask export to write the zone's rows into them.
     pub fn storage_warning(&self) -> Option<String> {
-        let hive = self
-            .resources
-            .iter()
-            .any(|r| r.to_string().starts_with("hive:"));
-        let hdfs = self
-            .resources
-            .iter()
-            .any(|r| r.to_string().starts_with("hdfs:"));
+        let named = |scheme| self.resources.iter().any(|r| r.scheme() == scheme);
+        let (hive, hdfs) = (named(Scheme::Hive), named(Scheme::Hdfs));
         (hive && !hdfs).then(|| {
             format!(
                 "zone `{}` names hive: tables but no hdfs: storage: their files lie outside every \

@@ -34,8 +34,13 @@ public final class JitGate implements AutoCloseable {
      * @throws IllegalStateException when the core refuses the configuration
      */
     public static synchronized JitGate shared(Map<String, String> conf) {
+        return shared(() -> conf);
+    }
+
+    /** As {@link #shared(Map)}, building the configuration only when the engine is to be opened. */
+    public static synchronized JitGate shared(java.util.function.Supplier<Map<String, String>> conf) {
         if (shared == null) {
-            shared = open(conf);
+            shared = open(conf.get());
         }
         return shared;
     }

@@ -2,6 +2,7 @@ package org.jitgate.hive;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import org.apache.hadoop.hive.ql.security.authorization.plugin.HiveOperationType;
@@ -18,14 +19,17 @@ import org.jitgate.JitGate;
  * the operation for inputs and outputs.
  */
 final class HiveAccesses {
+    /**
+     * What a pointed-at location needs, by statement: the {@code location} role of the
+     * statement's FIELDS in the core's Hive table ({@code read} for a table or partition,
+     * {@code write} for a database).
+     */
+    private static final Map<HiveOperationType, Integer> POINTED_AT = pointedAt();
     /** Statements that point a table, a partition or a database at a location. */
-    static final Set<HiveOperationType> POINTING = Set.of(HiveOperationType.CREATETABLE,
-            HiveOperationType.ALTERTABLE_LOCATION, HiveOperationType.ALTERPARTITION_LOCATION,
-            HiveOperationType.ALTERTABLE_ADDPARTS, HiveOperationType.CREATEDATABASE,
-            HiveOperationType.ALTERDATABASE_LOCATION);
+    static final Set<HiveOperationType> POINTING = POINTED_AT.keySet();
     /** Of those, the ones whose location receives new tables' files. */
-    static final Set<HiveOperationType> POINTING_DATABASES = Set.of(HiveOperationType.CREATEDATABASE,
-            HiveOperationType.ALTERDATABASE_LOCATION);
+    static final Set<HiveOperationType> POINTING_DATABASES = Set.copyOf(POINTED_AT.entrySet().stream()
+            .filter(e -> e.getValue() == Action.WRITE).map(Map.Entry::getKey).toList());
 
     /** The core's table: {@code {input actions, output actions}} of an operation, or null. */
     static final Function<String, int[]> CORE_TABLE = name -> JitGate.mapping("hive", name);
@@ -60,7 +64,7 @@ final class HiveAccesses {
             // there; a database's receives its new tables' files: write. The statement moves what
             // it re-points (its input, the table or database) to the location, so re-pointing a
             // zone's table out of the zone's storage is an export.
-            int at = POINTING_DATABASES.contains(op) ? Action.WRITE : Action.READ;
+            int at = POINTED_AT.get(op);
             for (HivePrivilegeObject o : outputs) {
                 if (isLocation(o)) {
                     for (String r : HiveResources.of(o, dfs, workingDir)) {
@@ -130,6 +134,21 @@ final class HiveAccesses {
             }
         }
         return out;
+    }
+
+    private static Map<HiveOperationType, Integer> pointedAt() {
+        Map<HiveOperationType, Integer> out = new java.util.EnumMap<>(HiveOperationType.class);
+        for (HiveOperationType op : HiveOperationType.values()) {
+            String fields = JitGate.fields("hive", op.name());
+            for (String pair : fields == null ? new String[0] : fields.split(",")) {
+                if (pair.equals("location=read")) {
+                    out.put(op, Action.READ);
+                } else if (pair.equals("location=write")) {
+                    out.put(op, Action.WRITE);
+                }
+            }
+        }
+        return Map.copyOf(out);
     }
 
     private static boolean isLocation(HivePrivilegeObject o) {

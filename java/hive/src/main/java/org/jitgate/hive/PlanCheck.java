@@ -45,7 +45,8 @@ public final class PlanCheck implements ExecuteWithHookContext {
         QueryPlan plan = ctx.getQueryPlan();
         String context = JitGateAuthorizer.context(plan == null ? null : plan.getQueryId(),
                 plan == null ? null : plan.getQueryString());
-        JitGate engine = JitGate.shared(JitGateAuthorizer.engineConfig(ctx.getConf()));
+        // the authorizer opened it; its configuration (a walk of every HiveConf key) is built only if not
+        JitGate engine = JitGate.shared(() -> JitGateAuthorizer.engineConfig(ctx.getConf()));
         Verdict verdict = engine.check(user, accesses, operation, context);
         if (verdict.denied()) {
             String message = verdict.message();

@@ -3,6 +3,7 @@ package org.jitgate.spark;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -56,9 +57,23 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
     private static final AtomicLong QUERIES = new AtomicLong();
 
     private final SparkSession session;
+    /**
+     * The admin's {@value #METASTORE_CATALOGS_KEY}, read once: the SparkContext's configuration
+     * does not change while it runs, and {@code getConf} copies all of it.
+     */
+    private volatile Set<String> metastoreCatalogs;
 
     JitGateCheck(SparkSession session) {
         this.session = session;
+    }
+
+    private Set<String> metastoreCatalogs(SparkContext sc) {
+        Set<String> catalogs = metastoreCatalogs;
+        if (catalogs == null) {
+            catalogs = SparkResources.metastoreCatalogs(sc.getConf().get(METASTORE_CATALOGS_KEY, ""));
+            metastoreCatalogs = catalogs;
+        }
+        return catalogs;
     }
 
     @Override
@@ -82,7 +97,7 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
             };
             PlanAccesses accesses = PlanAccesses.of(plan, currentDatabase, defaultFs, workingDir,
                     new SessionTables(session),
-                    SparkResources.metastoreCatalogs(sc.getConf().get(METASTORE_CATALOGS_KEY, "")));
+                    metastoreCatalogs(sc));
 
             Checked enclosing = enclosingDecision(sc);
             if (enclosing != null && accesses.coveredBy(enclosing.accesses()) && watcher.allLive(enclosing.grants())) {
@@ -168,7 +183,7 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
         // before is their query, once (a later plan reusing those plan objects is another query,
         // which must not share a single-use grant the first consumed).
         Recent recent = RECENT.get();
-        if (recent != null && recent.holdsAnyOf(plan)) {
+        if (recent != null && recent.heldBy(plan)) {
             RECENT.remove();
             return recent.context;
         }
@@ -177,37 +192,31 @@ final class JitGateCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
         return context;
     }
 
-    /** The plan last checked on a thread with its context (weakly: a plan is not kept alive here). */
+    /** The plan last checked on a thread with its context (weakly: the plan is not kept alive here). */
     private static final class Recent {
         final String context;
-        final List<java.lang.ref.WeakReference<LogicalPlan>> plans = new java.util.ArrayList<>(1);
+        final java.lang.ref.WeakReference<LogicalPlan> plan;
 
         Recent(String context, LogicalPlan plan) {
             this.context = context;
-            plans.add(new java.lang.ref.WeakReference<>(plan));
+            this.plan = new java.lang.ref.WeakReference<>(plan);
         }
 
-        /** Whether one of these plans is a subquery somewhere in {@code plan}. */
-        boolean holdsAnyOf(LogicalPlan plan) {
-            java.util.Set<LogicalPlan> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-            for (java.lang.ref.WeakReference<LogicalPlan> ref : plans) {
-                LogicalPlan p = ref.get();
-                if (p != null) {
-                    mine.add(p);
-                }
-            }
-            return !mine.isEmpty() && holds(plan, mine);
+        /** Whether this plan is a subquery somewhere in {@code plan}. */
+        boolean heldBy(LogicalPlan plan) {
+            LogicalPlan mine = this.plan.get();
+            return mine != null && holds(plan, mine);
         }
 
-        private static boolean holds(LogicalPlan node, java.util.Set<LogicalPlan> subqueries) {
+        private static boolean holds(LogicalPlan node, LogicalPlan subquery) {
             for (scala.collection.Iterator<LogicalPlan> it = node.subqueries().iterator(); it.hasNext(); ) {
                 LogicalPlan s = it.next();
-                if (subqueries.contains(s) || holds(s, subqueries)) {
+                if (s == subquery || holds(s, subquery)) {
                     return true;
                 }
             }
             for (scala.collection.Iterator<LogicalPlan> it = node.children().iterator(); it.hasNext(); ) {
-                if (holds(it.next(), subqueries)) {
+                if (holds(it.next(), subquery)) {
                     return true;
                 }
             }

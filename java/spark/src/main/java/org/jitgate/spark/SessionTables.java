@@ -31,7 +31,7 @@ final class SessionTables implements PlanAccesses.Catalog {
     @Override
     public CatalogTable table(TableIdentifier id) {
         try {
-            return catalog().tableExists(id) ? catalog().getTableMetadata(id) : null;
+            return catalog().getTableMetadata(id); // one metastore call; a missing table throws
         } catch (NoSuchTableException | NoSuchDatabaseException gone) {
             return null;
         }
