@@ -43,6 +43,7 @@ pub fn snapshot(grants: usize) -> Snapshot {
             expires_at: wire::format_time(now + 3_600_000),
             approvers: vec!["bob".into()],
             single_use: false,
+            signature: None,
         })
         .collect();
     Snapshot::build(1, zones, grants, &[], now).0

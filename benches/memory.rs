@@ -50,6 +50,7 @@ fn inputs(n: usize) -> (Vec<Zone>, Vec<Grant>) {
             expires_at: wire::format_time(now + 3_600_000),
             approvers: vec!["bob".into()],
             single_use: false,
+            signature: None,
         })
         .collect();
     (zones, grants)

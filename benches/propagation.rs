@@ -59,10 +59,12 @@ fn main() {
     let svc = Service::start(tmp.path());
     std::fs::write(tmp.path().join("plugin-token"), TOKEN).unwrap();
     let config = format!(
-        "jitgate.service.url={}\njitgate.service.token.file={}\njitgate.cache.dir={}\njitgate.plugin=bench",
+        "jitgate.service.url={}\njitgate.service.token.file={}\njitgate.cache.dir={}\n\
+         jitgate.service.public.key={}\njitgate.plugin=bench",
         svc.url,
         tmp.path().join("plugin-token").display(),
-        tmp.path().join("cache").display()
+        tmp.path().join("cache").display(),
+        common::public_key()
     );
     let e = Engine::start(Config::parse(&config).unwrap()).unwrap();
     spin_until(Duration::from_secs(20), || e.snapshot().verified);

@@ -405,7 +405,7 @@ impl Lines {
 
 /// 64 bits from the kernel's random source; where it cannot be read, bits of the clock and of a
 /// fresh hasher's random keys (still not known ahead).
-fn unguessable() -> u64 {
+pub(crate) fn unguessable() -> u64 {
     use std::io::Read;
     let mut bytes = [0u8; 8];
     let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));

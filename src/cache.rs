@@ -2,24 +2,27 @@
 //! enforcing what the service last said.
 //!
 //! The file is one header line, then the snapshot as a reset feed body:
-//! `jitgate-snapshot 1 sha256:<hex of the body>\n{...}`. A file that is missing, truncated,
-//! corrupted on disk or changed without its digest fails the digest or the parse and is refused
-//! as a whole: a snapshot that protects less than the service said must never be mistaken for
-//! one that protects nothing. The engine then stays closed until the service answers
-//! (`Snapshot::closed`). The digest has no key, so it tells damage, not intent: what keeps
-//! others from writing the file is the cache dir (this process's user's, mode 0700, checked at
-//! start) and the file's own owner and type (checked here). A signature of the service's
-//! replaces the digest once the feed is signed.
+//! `jitgate-snapshot 2 sha256:<hex of the body>\n{...}`. The zone list and every grant in it
+//! carry the service's signatures (`crate::signature`), checked against the pinned key at load:
+//! a file that is missing, truncated, corrupted on disk, edited, or holds anything the service
+//! did not sign is refused as a whole, since a snapshot that protects less than the service
+//! said must never be mistaken for one that protects nothing. The engine then stays closed
+//! until the service answers (`Snapshot::closed`). The digest tells damage apart from tampering
+//! in the message. What signatures cannot tell is an old signed piece put back (a revoked grant
+//! restored before its expiry): what keeps others from writing the file is the cache dir (this
+//! process's user's, mode 0700, checked at start) and the file's own owner and type (checked
+//! here), and the service's first answer replaces it all.
 
 use std::io::Write;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::signature::PublicKey;
 use crate::snapshot::Snapshot;
 use crate::wire::{self, Feed};
 
-const MAGIC: &str = "jitgate-snapshot 1 sha256:";
+const MAGIC: &str = "jitgate-snapshot 2 sha256:";
 
 /// Why a cache file was not used.
 #[derive(Debug, PartialEq)]
@@ -57,27 +60,25 @@ pub fn decode(bytes: &[u8]) -> Result<Feed, String> {
     Ok(feed)
 }
 
-/// Saves `s`, written to a temp file and renamed so a crash never leaves half a file.
-pub fn save(path: &Path, s: &Snapshot) -> std::io::Result<()> {
-    let body = Feed {
-        cursor: s.cursor,
-        server_time: wire::format_time(wire::now_millis()),
-        reset: true,
-        zones: Some(s.zones.clone()),
-        grants: s.grants.clone(),
-        revoked: vec![],
-    };
+/// Saves `body` (a full snapshot as the service signed it), written to a temp file and renamed
+/// so a crash never leaves half a file.
+pub fn save(path: &Path, body: &Feed) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(&encode(&body))?;
+    f.write_all(&encode(body))?;
     // on disk before the rename, so a power loss leaves the old snapshot or the new, never an empty one
     f.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 
-/// The saved snapshot, verified, with `fallback` zones added; refused whole when anything in
-/// it cannot be read, since enforcing part of it would open what the rest protected.
-pub fn load(path: &Path, fallback: &[crate::model::Resource]) -> Result<Snapshot, Refused> {
+/// The saved snapshot, verified against `key`, with `fallback` zones added, and the body it was
+/// built from; refused whole when anything in it cannot be read or is not signed, since
+/// enforcing part of it would open what the rest protected.
+pub fn load(
+    path: &Path,
+    fallback: &[crate::model::Resource],
+    key: Option<&PublicKey>,
+) -> Result<(Snapshot, Feed), Refused> {
     use std::os::unix::fs::MetadataExt;
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Refused::Missing),
@@ -95,12 +96,16 @@ pub fn load(path: &Path, fallback: &[crate::model::Resource]) -> Result<Snapshot
         }
         Ok(_) => {}
     }
+    let key = key.ok_or_else(|| {
+        Refused::Unreadable("there is no jitgate.service.public.key to verify it with".into())
+    })?;
     let bytes = std::fs::read(path).map_err(|e| Refused::Unreadable(e.to_string()))?;
     let feed = decode(&bytes).map_err(Refused::Unreadable)?;
+    verify(&feed, key).map_err(Refused::Unreadable)?;
     let (s, skipped) = Snapshot::build(
         feed.cursor,
-        feed.zones.unwrap_or_default(),
-        feed.grants,
+        feed.zones.clone().unwrap_or_default(),
+        feed.grants.clone(),
         fallback,
         wire::now_millis(),
     );
@@ -109,8 +114,15 @@ pub fn load(path: &Path, fallback: &[crate::model::Resource]) -> Result<Snapshot
             "an entry cannot be read: {}",
             k.0
         ))),
-        None => Ok(s),
+        None => Ok((s, feed)),
     }
+}
+
+/// Every piece of a saved snapshot is the service's: its zone list and each grant.
+fn verify(feed: &Feed, key: &PublicKey) -> Result<(), String> {
+    let zones = feed.zones.as_deref().unwrap_or_default();
+    key.zones(zones, feed.zones_signature.as_deref())?;
+    feed.grants.iter().try_for_each(|g| key.grant(g))
 }
 
 /// The effective uid (`/proc/self` belongs to it).
@@ -126,23 +138,46 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::Zone;
+    use crate::signature::SigningKey;
+    use crate::wire::{Grant, Zone};
 
+    fn key() -> SigningKey {
+        SigningKey::from_seed([5; 32])
+    }
+
+    /// A full snapshot with one zone and one live grant, signed by `key()`.
     fn feed() -> Feed {
+        let now = 4_000_000_000_000; // in 2096: the grant is live whenever the test runs
+        let zones = vec![Zone {
+            name: "sales".into(),
+            resources: vec!["hdfs:/lake/sales".into()],
+            approvers: vec![],
+            approvals: 1,
+            actions: vec!["read".into()],
+            max_duration: "15m".into(),
+        }];
+        let mut grant = Grant {
+            id: "g-1".into(),
+            request_id: "r-1".into(),
+            user: "alice".into(),
+            resources: vec!["hdfs:/lake/sales/orders".into()],
+            actions: vec!["read".into()],
+            not_before: wire::format_time(now - 1000),
+            expires_at: wire::format_time(now + 600_000),
+            approvers: vec!["bob".into()],
+            single_use: false,
+            signature: None,
+        };
+        grant.signature = Some(key().grant(&grant));
         Feed {
             cursor: 7,
             server_time: wire::format_time(0),
             reset: true,
-            zones: Some(vec![Zone {
-                name: "sales".into(),
-                resources: vec!["hdfs:/lake/sales".into()],
-                approvers: vec![],
-                approvals: 1,
-                actions: vec!["read".into()],
-                max_duration: "15m".into(),
-            }]),
-            grants: vec![],
+            zones_signature: Some(key().zones(&zones)),
+            zones: Some(zones),
+            grants: vec![grant],
             revoked: vec![],
+            nonce: None,
         }
     }
 
@@ -169,20 +204,62 @@ mod tests {
     fn a_missing_or_corrupt_file_is_refused_never_empty() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snapshot.json");
-        assert_eq!(load(&path, &[]).unwrap_err(), Refused::Missing);
+        let public = key().public();
+        let load = |p: &Path| load(p, &[], Some(&public));
+        assert_eq!(load(&path).unwrap_err(), Refused::Missing);
         std::fs::write(&path, b"\0\0garbage").unwrap();
-        assert!(matches!(load(&path, &[]), Err(Refused::Unreadable(_))));
+        assert!(matches!(load(&path), Err(Refused::Unreadable(_))));
         let mut unreadable_zone = feed();
         unreadable_zone.zones.as_mut().unwrap()[0].resources = vec!["nonsense".into()];
+        unreadable_zone.zones_signature =
+            Some(key().zones(unreadable_zone.zones.as_ref().unwrap()));
         std::fs::write(&path, encode(&unreadable_zone)).unwrap();
-        assert!(matches!(load(&path, &[]), Err(Refused::Unreadable(m)) if m.contains("entry")));
-        std::fs::write(&path, encode(&feed())).unwrap();
-        let s = load(&path, &[]).unwrap();
+        assert!(matches!(load(&path), Err(Refused::Unreadable(m)) if m.contains("entry")));
+        save(&path, &feed()).unwrap();
+        let (s, body) = load(&path).unwrap();
         assert!(s.verified && s.cursor == 7);
+        assert_eq!(body, feed());
         // A link to an intact file elsewhere is not the cache file.
         let elsewhere = dir.path().join("elsewhere.json");
         std::fs::rename(&path, &elsewhere).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
-        assert!(matches!(load(&path, &[]), Err(Refused::Unreadable(m)) if m.contains("symlink")));
+        assert!(matches!(load(&path), Err(Refused::Unreadable(m)) if m.contains("symlink")));
+    }
+
+    /// Whoever edits the file can also fix its digest; only the service's key signs.
+    #[test]
+    fn an_edited_snapshot_with_a_correct_digest_is_refused_by_its_signatures() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.json");
+        let public = key().public();
+        let refused = |f: &Feed| {
+            std::fs::write(&path, encode(f)).unwrap();
+            match load(&path, &[], Some(&public)) {
+                Err(Refused::Unreadable(m)) => m,
+                other => panic!("an edited snapshot was taken: {:?}", other.map(|(_, f)| f)),
+            }
+        };
+        let mut no_zones = feed();
+        no_zones.zones = Some(vec![]);
+        assert!(refused(&no_zones).contains("zone list is not signed by the pinned"));
+        let mut longer = feed();
+        longer.grants[0].expires_at = wire::format_time(4_100_000_000_000);
+        assert!(refused(&longer).contains("grant g-1"));
+        let mut other_user = feed();
+        other_user.grants[0].user = "mallory".into();
+        assert!(refused(&other_user).contains("grant g-1"));
+        let mut unsigned = feed();
+        unsigned.grants[0].signature = None;
+        assert!(refused(&unsigned).contains("not signed"));
+        let mut foreign = feed();
+        let stranger = SigningKey::from_seed([6; 32]);
+        foreign.zones_signature = Some(stranger.zones(foreign.zones.as_ref().unwrap()));
+        assert!(refused(&foreign).contains("zone list"));
+        // Without a pinned key nothing in it can be trusted.
+        save(&path, &feed()).unwrap();
+        assert!(
+            matches!(load(&path, &[], None), Err(Refused::Unreadable(m)) if m.contains("public.key"))
+        );
+        assert!(load(&path, &[], Some(&public)).is_ok());
     }
 }

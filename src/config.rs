@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::Resource;
+use crate::signature::PublicKey;
 
 /// Keys under these belong to an engine's plugin (its own behaviour, e.g. Hive's fallback), not
 /// to the core, which passes over them.
@@ -19,6 +20,11 @@ const ENGINE_PREFIXES: [&str; 4] = [
 pub struct Config {
     pub service_url: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// The service's key every feed reply and the cache file must be signed with
+    /// (`jitgate.service.public.key`, or the file `jitgate.service.public.key.file` holds it in).
+    pub service_key: Option<PublicKey>,
+    /// PEM certificates to trust for an `https:` service URL instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
     pub cache_dir: PathBuf,
     pub request_url: Option<String>,
     pub plugin: String,
@@ -44,6 +50,8 @@ impl Config {
         let mut c = Config {
             service_url: None,
             token_file: None,
+            service_key: None,
+            ca_file: None,
             cache_dir: std::env::temp_dir().join(format!("jitgate-{user}")),
             request_url: None,
             plugin: "core".into(),
@@ -77,6 +85,23 @@ impl Config {
                     c.service_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string())
                 }
                 "jitgate.service.token.file" => c.token_file = non_empty(value).map(PathBuf::from),
+                "jitgate.service.public.key" => {
+                    c.service_key = non_empty(value)
+                        .map(|v| PublicKey::parse(v).map_err(|e| format!("{key}: {e}")))
+                        .transpose()?
+                }
+                "jitgate.service.public.key.file" => {
+                    c.service_key = non_empty(value)
+                        .map(|path| {
+                            std::fs::read_to_string(path)
+                                .map_err(|e| format!("{key}: cannot read {path}: {e}"))
+                                .and_then(|t| {
+                                    PublicKey::parse(&t).map_err(|e| format!("{key} {path}: {e}"))
+                                })
+                        })
+                        .transpose()?
+                }
+                "jitgate.service.ca.file" => c.ca_file = non_empty(value).map(PathBuf::from),
                 "jitgate.cache.dir" => c.cache_dir = PathBuf::from(value),
                 "jitgate.request.url" => {
                     c.request_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string())
@@ -150,6 +175,29 @@ mod tests {
         assert_eq!(c.service_url.as_deref(), Some("http://h:1"));
         assert_eq!(c.fallback_zones.len(), 2);
         assert_eq!(c.request_base(), "http://h:1");
+    }
+
+    #[test]
+    fn the_service_key_is_read_from_the_config_or_a_file() {
+        let key = crate::signature::SigningKey::from_seed([3; 32]).public();
+        let c = Config::parse(&format!("jitgate.service.public.key={key}")).unwrap();
+        assert_eq!(c.service_key, Some(key.clone()));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("service.pub");
+        std::fs::write(&file, format!("{key}\n")).unwrap();
+        let c = Config::parse(&format!(
+            "jitgate.service.public.key.file={}",
+            file.display()
+        ));
+        assert_eq!(c.unwrap().service_key, Some(key));
+        let missing = format!(
+            "jitgate.service.public.key.file={}/none",
+            dir.path().display()
+        );
+        assert!(Config::parse(&missing).unwrap_err().contains("cannot read"));
+        assert!(Config::parse("jitgate.service.public.key=abc")
+            .unwrap_err()
+            .contains("jitgate.service.public.key"));
     }
 
     #[test]

@@ -154,8 +154,20 @@ impl Engine {
         private_dir(&config.cache_dir)?;
         let snapshot_path = config.cache_dir.join("snapshot.json");
         let shown = snapshot_path.display();
-        let snapshot = match cache::load(&snapshot_path, &config.fallback_zones) {
-            Ok(s) => s,
+        if config.service_url.is_some() && config.service_key.is_none() {
+            return Err(
+                "jitgate.service.url is set but no jitgate.service.public.key (or \
+                        jitgate.service.public.key.file) to verify the service's feed with: \
+                        `jitgate serve --print-public-key` prints it"
+                    .into(),
+            );
+        }
+        let (snapshot, cached) = match cache::load(
+            &snapshot_path,
+            &config.fallback_zones,
+            config.service_key.as_ref(),
+        ) {
+            Ok((s, body)) => (s, Some(body)),
             Err(why) => {
                 let why = match why {
                     Refused::Missing => format!("there is no cached snapshot at {shown}"),
@@ -165,14 +177,25 @@ impl Engine {
                     "jitgate: WARNING: {why}; every hdfs: and hive: resource is denied \
                      (no grant data yet) until the approval service answers"
                 );
-                Snapshot::closed()
+                (Snapshot::closed(), None)
             }
         };
+        let tls = match &config.service_url {
+            Some(u) if u.starts_with("https://") => {
+                Some(crate::service::tls_config(config.ca_file.as_deref())?)
+            }
+            _ => None,
+        };
         let client = |wait| {
-            config
-                .service_url
-                .as_deref()
-                .map(|u| ServiceClient::new(u, config.token_file.clone(), wait))
+            config.service_url.as_deref().map(|u| {
+                ServiceClient::new(
+                    u,
+                    config.token_file.clone(),
+                    config.service_key.clone(),
+                    tls.clone(),
+                    wait,
+                )
+            })
         };
         let audit = Audit::start(
             config.audit_queue_capacity,
@@ -195,8 +218,13 @@ impl Engine {
             clock_offset: AtomicI64::new(0),
         });
         if let Some(client) = follower_client {
-            let follower =
-                Follower::new(core.clone(), client, core.config.feed_wait, snapshot_path);
+            let follower = Follower::new(
+                core.clone(),
+                client,
+                core.config.feed_wait,
+                snapshot_path,
+                cached,
+            );
             std::thread::Builder::new()
                 .name("jitgate-feed".into())
                 .spawn(move || follower.run())

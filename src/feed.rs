@@ -1,6 +1,7 @@
 //! The follower of the service's change feed. It keeps the zones and grants it was told about,
-//! turns each change into a new immutable snapshot, swaps it in, and saves it under the cache
-//! dir (`crate::cache`) so a restart while the service is down keeps enforcing.
+//! with the service's signatures, turns each change into a new immutable snapshot, swaps it in,
+//! and saves what it was told under the cache dir (`crate::cache`) so a restart while the
+//! service is down keeps enforcing.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -21,27 +22,42 @@ pub struct Follower {
     cache: PathBuf,
     cursor: u64,
     zones: Vec<wire::Zone>,
+    zones_signature: Option<String>,
     grants: HashMap<String, wire::Grant>,
 }
 
 impl Follower {
-    pub fn new(core: Arc<Core>, client: ServiceClient, wait: Duration, cache: PathBuf) -> Follower {
-        let current = core.snapshot();
-        let (cursor, zones) = (current.cursor, current.zones.clone());
-        let grants = current
-            .grants
-            .iter()
-            .map(|g| (g.id.clone(), g.clone()))
-            .collect();
-        drop(current);
+    /// Follows on from `cached`, the snapshot the engine started with, if any.
+    pub fn new(
+        core: Arc<Core>,
+        client: ServiceClient,
+        wait: Duration,
+        cache: PathBuf,
+        cached: Option<Feed>,
+    ) -> Follower {
+        let cached = cached.unwrap_or_else(|| Feed {
+            cursor: 0,
+            server_time: String::new(),
+            reset: true,
+            zones: None,
+            zones_signature: None,
+            grants: vec![],
+            revoked: vec![],
+            nonce: None,
+        });
         Follower {
             core,
             client,
             wait,
             cache,
-            cursor,
-            zones,
-            grants,
+            cursor: cached.cursor,
+            zones: cached.zones.unwrap_or_default(),
+            zones_signature: cached.zones_signature,
+            grants: cached
+                .grants
+                .into_iter()
+                .map(|g| (g.id.clone(), g))
+                .collect(),
         }
     }
 
@@ -122,8 +138,10 @@ impl Follower {
         }
         if let Some(zones) = feed.zones {
             self.zones = zones;
+            self.zones_signature = feed.zones_signature;
         } else if feed.reset {
             self.zones.clear();
+            self.zones_signature = None;
         }
         for g in feed.grants {
             self.grants.insert(g.id.clone(), g);
@@ -178,7 +196,17 @@ impl Follower {
         self.grants.retain(|id, _| kept.contains(id.as_str()));
         // Decisions see the change first; the copy on disk only matters at the next start.
         self.core.install(snapshot);
-        if let Err(e) = cache::save(&self.cache, &self.core.snapshot()) {
+        let saved = Feed {
+            cursor: self.cursor,
+            server_time: wire::format_time(wire::now_millis()),
+            reset: true,
+            zones: Some(self.zones.clone()),
+            zones_signature: self.zones_signature.clone(),
+            grants: self.grants.values().cloned().collect(),
+            revoked: vec![],
+            nonce: None,
+        };
+        if let Err(e) = cache::save(&self.cache, &saved) {
             eprintln!(
                 "jitgate: cannot save snapshot to {}: {e}",
                 self.cache.display()

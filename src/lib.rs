@@ -12,6 +12,7 @@ pub mod feed;
 pub mod model;
 pub mod places;
 pub mod service;
+pub mod signature;
 pub mod snapshot;
 pub mod trie;
 pub mod wire;

@@ -1,27 +1,91 @@
-//! The core's HTTP client of the approval service: the change feed and audit ingest.
+//! The core's HTTP client of the approval service: the change feed and audit ingest, over HTTPS
+//! when the service URL says so (`tls_config`).
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::unguessable;
+use crate::signature::PublicKey;
 use crate::wire::Feed;
+
+/// The largest feed reply read (a reset carries every live grant: ~300 bytes each).
+const MAX_FEED_BYTES: u64 = 1 << 30;
 
 pub struct ServiceClient {
     agent: ureq::Agent,
     base: String,
     token_file: Option<PathBuf>,
+    key: Option<PublicKey>,
+}
+
+/// How this client trusts the service's certificate: the system's roots, or the PEM certificates
+/// of `ca_file` alone (`jitgate.service.ca.file`, the CLI's `--ca-file`). Loaded once, at start.
+pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let shown = path.display();
+            for cert in CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read the CA file {shown}: {e}"))?
+            {
+                let cert = cert.map_err(|e| format!("the CA file {shown}: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("the CA file {shown}: {e}"))?;
+            }
+            if roots.is_empty() {
+                return Err(format!("the CA file {shown} holds no PEM certificate"));
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(found.certs);
+            if roots.is_empty() {
+                return Err(format!(
+                    "no CA certificates found on this system ({:?}): name one with \
+                     jitgate.service.ca.file",
+                    found.errors
+                ));
+            }
+        }
+    }
+    // ring builds with a C compiler alone (aws-lc-rs, which rustls now prefers for its
+    // post-quantum key exchange, needs cmake and more).
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 impl ServiceClient {
-    pub fn new(base: &str, token_file: Option<PathBuf>, feed_wait: Duration) -> ServiceClient {
-        let agent = ureq::AgentBuilder::new()
+    /// `tls` is used when `base` is an `https:` URL.
+    pub fn new(
+        base: &str,
+        token_file: Option<PathBuf>,
+        key: Option<PublicKey>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        feed_wait: Duration,
+    ) -> ServiceClient {
+        let mut agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(5))
             // the long poll may hold the answer for `feed_wait`
-            .timeout(feed_wait + Duration::from_secs(15))
-            .build();
+            .timeout(feed_wait + Duration::from_secs(15));
+        if let Some(tls) = tls {
+            agent = agent.tls_config(tls);
+        }
+        let agent = agent.build();
         ServiceClient {
             agent,
             base: base.to_string(),
             token_file,
+            key,
         }
     }
 
@@ -52,9 +116,16 @@ impl ServiceClient {
         })
     }
 
+    /// The changes after `after`, taken only when the reply is signed by the pinned key and
+    /// answers this call's own nonce (so neither a forged nor a recorded reply is applied).
     pub fn feed(&self, after: u64, wait: Duration) -> Result<Feed, String> {
+        let key = self
+            .key
+            .as_ref()
+            .ok_or("no jitgate.service.public.key to verify the feed with: refusing it")?;
+        let nonce = format!("{:016x}{:016x}", unguessable(), unguessable());
         let url = format!(
-            "{}/v1/feed?after={after}&wait={}",
+            "{}/v1/feed?after={after}&wait={}&nonce={nonce}",
             self.base,
             wait.as_secs()
         );
@@ -62,8 +133,22 @@ impl ServiceClient {
             .with_auth(self.agent.get(&url))?
             .call()
             .map_err(describe)?;
-        resp.into_json::<Feed>()
-            .map_err(|e| format!("unreadable feed from {url}: {e}"))
+        let signature = resp.header(SIGNATURE_HEADER).map(str::to_string);
+        let mut body = vec![];
+        resp.into_reader()
+            .take(MAX_FEED_BYTES)
+            .read_to_end(&mut body)
+            .map_err(|e| format!("reading the feed from {url}: {e}"))?;
+        key.reply(&body, signature.as_deref())
+            .map_err(|e| format!("refusing the feed from {url}: {e}"))?;
+        let feed: Feed = serde_json::from_slice(&body)
+            .map_err(|e| format!("unreadable feed from {url}: {e}"))?;
+        if feed.nonce.as_deref() != Some(nonce.as_str()) {
+            return Err(format!(
+                "refusing the feed from {url}: a signed reply to another request (played back)"
+            ));
+        }
+        Ok(feed)
     }
 
     /// Posts a `wire::AuditBatch` the audit buffer wrote as JSON itself.
@@ -76,6 +161,9 @@ impl ServiceClient {
         Ok(())
     }
 }
+
+/// The header carrying a feed reply's signature.
+const SIGNATURE_HEADER: &str = "X-Jitgate-Signature";
 
 /// Body of `POST /v1/grants/{id}/consume`.
 #[derive(serde::Serialize)]

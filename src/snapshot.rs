@@ -506,6 +506,7 @@ mod tests {
             expires_at: wire::format_time(to),
             approvers: vec!["bob".into()],
             single_use: false,
+            signature: None,
         }
     }
 

@@ -49,6 +49,9 @@ pub struct Grant {
     pub approvers: Vec<String>,
     #[serde(default)]
     pub single_use: bool,
+    /// The service's signature of the fields above (`crate::signature`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// One answer of `GET /v1/feed`.
@@ -59,8 +62,15 @@ pub struct Feed {
     pub reset: bool,
     /// The full zone list when it changed (always on a reset), else null.
     pub zones: Option<Vec<Zone>>,
+    /// The service's signature of `zones`, sent with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zones_signature: Option<String>,
     pub grants: Vec<Grant>,
     pub revoked: Vec<String>,
+    /// The follower's nonce this reply answers, inside the signed body so a recorded reply
+    /// cannot be played back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// One recorded decision, as posted to `POST /v1/audit`.

@@ -4,7 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use jitgate::signature::SigningKey;
 use jitgate::wire::{self, Feed, Grant, Zone};
+
+/// The service key the snapshot is signed with, as if the service had sent it.
+fn service_key() -> SigningKey {
+    SigningKey::from_seed([9; 32])
+}
 
 fn cdylib_dir() -> PathBuf {
     // target/<profile>/deps/c_example-… → target/<profile>
@@ -14,7 +20,7 @@ fn cdylib_dir() -> PathBuf {
 
 fn write_snapshot(dir: &Path) {
     let now = wire::now_millis();
-    let feed = Feed {
+    let mut feed = Feed {
         cursor: 7,
         server_time: wire::format_time(now),
         reset: true,
@@ -36,9 +42,17 @@ fn write_snapshot(dir: &Path) {
             expires_at: wire::format_time(now + 600_000),
             approvers: vec!["bob".into()],
             single_use: false,
+            signature: None,
         }],
         revoked: vec![],
+        zones_signature: None,
+        nonce: None,
     };
+    let key = service_key();
+    feed.zones_signature = Some(key.zones(feed.zones.as_ref().unwrap()));
+    for g in &mut feed.grants {
+        g.signature = Some(key.grant(g));
+    }
     std::fs::write(dir.join("snapshot.json"), jitgate::cache::encode(&feed)).unwrap();
 }
 
@@ -74,8 +88,10 @@ fn c_program_decides_through_the_header_and_library() {
             .env(
                 "JITGATE_CONFIG",
                 format!(
-                    "jitgate.cache.dir={}\njitgate.request.url=http://svc",
-                    cache.display()
+                    "jitgate.cache.dir={}\njitgate.request.url=http://svc\n\
+                     jitgate.service.public.key={}",
+                    cache.display(),
+                    service_key().public()
                 ),
             )
             .output()

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, Service, TOKEN};
+use common::{eventually, public_key, Service, TOKEN};
 use jitgate::engine::{QueryAccess, Verdict};
 use jitgate::{Access, ActionSet, Config, Decision, DenyReason, Engine};
 
@@ -16,9 +16,11 @@ fn engine(svc_url: &str, dir: &std::path::Path, extra: &str) -> Engine {
     std::fs::write(dir.join("plugin-token"), TOKEN).unwrap();
     let config = format!(
         "jitgate.service.url={svc_url}\njitgate.service.token.file={}\njitgate.cache.dir={}\n\
-         jitgate.plugin=test\njitgate.feed.wait.seconds=5\njitgate.audit.flush.millis=50\n{extra}",
+         jitgate.service.public.key={}\njitgate.plugin=test\njitgate.feed.wait.seconds=5\n\
+         jitgate.audit.flush.millis=50\n{extra}",
         dir.join("plugin-token").display(),
-        dir.join("cache").display()
+        dir.join("cache").display(),
+        public_key()
     );
     Engine::start(Config::parse(&config).unwrap()).unwrap()
 }
@@ -236,11 +238,20 @@ fn closed_until_a_verified_snapshot_whatever_the_cache_holds() {
     let at = good.windows(11).position(|w| w == b"/lake/sales").unwrap();
     let mut edited = good.clone();
     edited[at + 6] = b'S'; // the zone now names /lake/Sales: parses, protects the wrong path
-    let caches: [(&str, Option<&[u8]>); 5] = [
+                           // Edited by someone who also fixes the digest: only the service's signatures tell.
+    let mut body = jitgate::cache::decode(&good).unwrap();
+    body.zones.as_mut().unwrap()[0].resources[0] = "hdfs:/lake/Sales".into();
+    let resigned_zone = jitgate::cache::encode(&body);
+    let mut body = jitgate::cache::decode(&good).unwrap();
+    body.grants[0].user = "mallory".into();
+    let resigned_grant = jitgate::cache::encode(&body);
+    let caches: [(&str, Option<&[u8]>); 7] = [
         ("no cache file", None),
         ("garbage", Some(b"\x00\x13garbage")),
         ("truncated", Some(&good[..good.len() / 2])),
         ("an edited zone", Some(&edited)),
+        ("an edited zone with its digest fixed", Some(&resigned_zone)),
+        ("a grant given to another user", Some(&resigned_grant)),
         ("an empty file", Some(b"")),
     ];
     for (what, bytes) in caches {

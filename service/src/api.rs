@@ -3,9 +3,10 @@
 //! store decides state, this module only translates.
 
 use crate::error::{Result, ServiceError};
-use crate::feed::{self, ChangeSignal};
+use crate::feed::{self, ChangeSignal, FeedSigner};
 use crate::identity::{Caller, Identity};
 use crate::store::{AuditFilter, Db, GrantView, RequestView, Status};
+use crate::tls::Peer;
 use crate::zones::Zones;
 use axum::body::Bytes;
 use axum::extract::{
@@ -20,7 +21,6 @@ use jitgate::wire::{self, now_millis, parse_time, AuditBatch, AuditEvent};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +40,7 @@ pub struct AppState {
     pub wire_zones: Arc<Vec<wire::Zone>>,
     pub identity: Arc<Identity>,
     pub signal: ChangeSignal,
+    pub signer: Arc<FeedSigner>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -104,8 +105,8 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .get::<ConnectInfo<Peer>>()
+            .map(|c| c.0 .0.ip());
         state.identity.caller(peer, &parts.headers)
     }
 }
@@ -420,13 +421,25 @@ async fn consume(
 struct FeedQuery {
     after: Option<String>,
     wait: Option<u64>,
+    nonce: Option<String>,
 }
+
+/// The header carrying a feed reply's signature (`jitgate::signature`).
+const SIGNATURE_HEADER: &str = "x-jitgate-signature";
 
 async fn feed(
     State(st): State<AppState>,
     _: Plugin,
     Params(q): Params<FeedQuery>,
-) -> Result<Json<wire::Feed>> {
+) -> Result<Response> {
+    let nonce = q.nonce.filter(|n| !n.is_empty());
+    if let Some(n) = &nonce {
+        if n.len() > 64 || !n.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ServiceError::BadInput(
+                "nonce is up to 64 hex digits, fresh for each feed request".into(),
+            ));
+        }
+    }
     let after = match q.after.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
@@ -436,9 +449,20 @@ async fn feed(
         })?),
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
-    Ok(Json(
-        feed::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?,
-    ))
+    let changes = feed::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?;
+    // A reset carries every live grant: sign it off the threads that answer requests.
+    let signer = st.signer.clone();
+    let (body, signature) = tokio::task::spawn_blocking(move || signer.sign(changes, nonce))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("signing the feed failed: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::HeaderName::from_static(SIGNATURE_HEADER), signature),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn ingest_audit(
@@ -622,6 +646,9 @@ mod tests {
                 vec!["plugin-secret".into()],
             )),
             signal,
+            signer: Arc::new(FeedSigner::new(jitgate::signature::SigningKey::from_seed(
+                [7; 32],
+            ))),
         };
         router(state)
     }
@@ -645,7 +672,10 @@ mod tests {
         }
         let mut req = req.body(Body::from(body.to_string())).unwrap();
         req.extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+            .insert(ConnectInfo(Peer(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                40000,
+            )))));
         let resp = app.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)

@@ -34,6 +34,14 @@ pub struct Settings {
     /// Whether user names keep their case and realm (`auth.user_names = "exact"`); by default
     /// they are lower-cased with any realm or host part dropped, as Hadoop's short names are.
     pub exact_user_names: bool,
+    /// `[tls]`: serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<Tls>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 /// How people are recognised (`auth.mode`).
@@ -91,6 +99,14 @@ struct FileConfig {
     zones: Option<Vec<ZoneSection>>,
     #[serde(default)]
     notify: NotifySection,
+    tls: Option<TlsSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    cert_file: PathBuf,
+    key_file: PathBuf,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,6 +224,7 @@ impl Settings {
     pub fn public_url(&self) -> String {
         match &self.configured_public_url {
             Some(url) => url.clone(),
+            None if self.tls.is_some() => format!("https://{}", self.listen),
             None => format!("http://{}", self.listen),
         }
     }
@@ -291,6 +308,10 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         webhooks,
         proxy_secret,
         exact_user_names,
+        tls: file.tls.map(|t| Tls {
+            cert_file: t.cert_file,
+            key_file: t.key_file,
+        }),
     })
 }
 

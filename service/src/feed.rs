@@ -1,11 +1,18 @@
 //! The change feed plugins follow. Every issued grant, revocation and zone change is a row of
 //! the store's change log, numbered by a cursor that only grows; this module wakes waiting
 //! long-polls the moment a new row is committed, so a revoke reaches plugins in milliseconds.
+//! Every reply goes out signed with the service's key (`FeedSigner`).
 
 use crate::error::Result;
 use crate::store::Db;
+use jitgate::signature::{PublicKey, SigningKey};
 use jitgate::wire::{self, format_time, now_millis};
-use std::sync::Arc;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -80,5 +87,93 @@ pub async fn next(
                 return Ok(feed);
             }
         }
+    }
+}
+
+/// Signs what the feed sends (`jitgate::signature`) with the service's key, kept in the data
+/// dir. A grant is signed once and its signature remembered, not signed again for every
+/// follower's reset.
+pub struct FeedSigner {
+    key: SigningKey,
+    memo: Mutex<HashMap<[u8; 32], String>>,
+}
+
+/// Beyond this many remembered grant signatures the memo starts over (grants are short-lived;
+/// the live ones are signed again at the next reset).
+const MEMO_MAX: usize = 500_000;
+
+impl FeedSigner {
+    /// The key in `<data_dir>/feed-signing-key` (hex, mode 0600), created at the first start.
+    pub fn open(data_dir: &Path) -> std::result::Result<(FeedSigner, bool), String> {
+        let path = data_dir.join("feed-signing-key");
+        let shown = path.display();
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            format!(
+                "cannot create the data directory {}: {e}",
+                data_dir.display()
+            )
+        })?;
+        let (seed, created) = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let seed: [u8; 32] = jitgate::signature::unhex(text.trim())
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        format!("{shown} does not hold a feed signing key (64 hex digits)")
+                    })?;
+                (seed, false)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).map_err(|e| format!("no random source: {e}"))?;
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true).mode(0o600);
+                options
+                    .open(&path)
+                    .and_then(|mut f| {
+                        f.write_all(format!("{}\n", jitgate::signature::hex(&seed)).as_bytes())?;
+                        f.sync_all()
+                    })
+                    .map_err(|e| format!("cannot write the feed signing key {shown}: {e}"))?;
+                (seed, true)
+            }
+            Err(e) => return Err(format!("cannot read the feed signing key {shown}: {e}")),
+        };
+        Ok((FeedSigner::new(SigningKey::from_seed(seed)), created))
+    }
+
+    pub fn new(key: SigningKey) -> FeedSigner {
+        FeedSigner {
+            key,
+            memo: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn public(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    /// The reply's body, with its zones and grants signed and `nonce` inside, and the body's
+    /// signature for the `X-Jitgate-Signature` header.
+    pub fn sign(&self, mut feed: wire::Feed, nonce: Option<String>) -> (Vec<u8>, String) {
+        if let Some(zones) = &feed.zones {
+            feed.zones_signature = Some(self.key.zones(zones));
+        }
+        {
+            let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+            if memo.len() > MEMO_MAX {
+                memo.clear();
+            }
+            for g in &mut feed.grants {
+                g.signature = None;
+                let digest: [u8; 32] =
+                    Sha256::digest(serde_json::to_vec(&*g).expect("a grant serialises")).into();
+                let signature = memo.entry(digest).or_insert_with(|| self.key.grant(g));
+                g.signature = Some(signature.clone());
+            }
+        }
+        feed.nonce = nonce;
+        let body = serde_json::to_vec(&feed).expect("a feed serialises");
+        let signature = self.key.reply(&body);
+        (body, signature)
     }
 }

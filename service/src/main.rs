@@ -18,6 +18,7 @@ mod notify;
 mod oidc;
 mod serve;
 mod store;
+mod tls;
 mod web;
 mod zones;
 
@@ -57,6 +58,10 @@ struct ServeArgs {
     /// Directory for the database and the generated plugin token (overrides `data_dir`)
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Print the public key plugins pin (jitgate.service.public.key), creating the key pair in
+    /// the data directory at the first use, and exit
+    #[arg(long)]
+    print_public_key: bool,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +84,18 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.print_public_key {
+        return match feed::FeedSigner::open(&settings.data_dir) {
+            Ok((signer, _)) => {
+                println!("{}", signer.public());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("jitgate: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

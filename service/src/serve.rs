@@ -3,13 +3,13 @@
 
 use crate::api::{self, AppState};
 use crate::config::{AuthMode, Settings};
-use crate::feed::ChangeSignal;
+use crate::feed::{ChangeSignal, FeedSigner};
 use crate::identity::{self, Identity, TokenSource};
 use crate::notify;
 use crate::oidc::Oidc;
 use crate::store::{Db, Store};
+use crate::tls::{self, Peer, TlsListener};
 use jitgate::wire::now_millis;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +35,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             p.display()
         ),
     }
+    let (signer, created) = FeedSigner::open(&settings.data_dir)?;
+    log_event!(
+        "feed signing key: {} {}; plugins pin its public key: jitgate.service.public.key={}",
+        settings.data_dir.join("feed-signing-key").display(),
+        if created { "(new)" } else { "" },
+        signer.public()
+    );
     let wire_zones = settings.zones.to_wire();
     store
         .record_zones(&wire_zones, now_millis())
@@ -108,12 +115,24 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         wire_zones: Arc::new(wire_zones),
         identity: Arc::new(identity),
         signal,
+        signer: Arc::new(signer),
+    };
+    // Read before binding, so a bad certificate stops the start before anyone connects.
+    let tls = match &settings.tls {
+        Some(t) => Some(tls::server_config(&t.cert_file, &t.key_file)?),
+        None => None,
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("jitgate serve listening on http://{addr}");
+    if tls.is_none() && !tls::loopback_only(&settings.listen) {
+        log_event!(
+            "WARNING: listening on {addr} WITHOUT TLS: plugin tokens, sign-in tokens, requests and \
+             audit events cross the network in clear, readable and changeable by anyone on the \
+             path (the feed stays signed). Set [tls] cert_file and key_file."
+        );
+    }
     log_event!(
         "data in {}; links use {}",
         settings.data_dir.display(),
@@ -137,10 +156,17 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         }
     });
 
-    axum::serve(
-        listener,
-        api::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    let app = api::router(state).into_make_service_with_connect_info::<Peer>();
+    match tls {
+        Some(config) => {
+            let listener = TlsListener::new(listener, config).map_err(|e| e.to_string())?;
+            println!("jitgate serve listening on https://{addr}");
+            axum::serve(listener, app).await
+        }
+        None => {
+            println!("jitgate serve listening on http://{addr}");
+            axum::serve(listener, app).await
+        }
+    }
     .map_err(|e| format!("the server stopped: {e}"))
 }

@@ -433,6 +433,7 @@ fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
                     expires_at: format_time(expires_at),
                     approvers: from_json(&approvers)?,
                     single_use,
+                    signature: None,
                 },
                 revoked_at: revoked_at.map(format_time),
                 revoked_by,
@@ -1035,8 +1036,10 @@ impl Store {
             server_time: format_time(now),
             reset: incremental.is_none(),
             zones: None,
+            zones_signature: None,
             grants: vec![],
             revoked: vec![],
+            nonce: None,
         };
         match incremental {
             None => {

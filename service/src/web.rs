@@ -12,6 +12,7 @@ use crate::api::{html_escape as e, AppState};
 use crate::error::{Result, ServiceError};
 use crate::identity::{cookie, Caller, DEV_USER_COOKIE};
 use crate::store::{AuditFilter, GrantView, ReportRow, RequestView, Status};
+use crate::tls::Peer;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +21,6 @@ use axum::Router;
 use jitgate::model::Resource;
 use jitgate::wire::{format_time, now_millis, parse_time};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 pub const CSRF_COOKIE: &str = "jitgate_csrf";
 const LIST_LIMIT: usize = 200;
@@ -61,8 +61,8 @@ impl FromRequestParts<AppState> for Ctx {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self> {
         let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .get::<ConnectInfo<Peer>>()
+            .map(|c| c.0 .0.ip());
         let caller = st.identity.caller(peer, &parts.headers);
         let (csrf, new_csrf) = match cookie(&parts.headers, CSRF_COOKIE).filter(|t| valid_token(t))
         {

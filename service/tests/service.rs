@@ -258,6 +258,74 @@ fn a_generated_plugin_token_is_written_to_the_data_dir() {
 }
 
 #[test]
+fn the_printed_public_key_is_stable_and_verifies_every_feed_reply() {
+    let s = Server::start();
+    let printed = |data: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jitgate"))
+            .args(["serve", "--print-public-key", "--data"])
+            .arg(data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let data = s.dir.path().join("data");
+    let key = jitgate::signature::PublicKey::parse(&printed(&data)).unwrap();
+    assert_eq!(
+        printed(&data),
+        key.to_string() + "\n",
+        "the same key every time"
+    );
+    assert!(
+        s.log().contains(&key.to_string()),
+        "the key is logged at start"
+    );
+    let key_file = data.join("feed-signing-key");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the private key is the service user's alone"
+    );
+
+    let id = s.ask("hdfs:/lake/sales/q4", "10m");
+    let (_, r) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        BOB,
+        Some(json!({})),
+    );
+    let grant = r["grant"]["id"].as_str().unwrap().to_string();
+    let resp = ureq::get(&format!("{}/v1/feed?nonce=1f2e", s.url))
+        .set("Authorization", &format!("Bearer {PLUGIN_TOKEN}"))
+        .call()
+        .unwrap();
+    let signature = resp.header("x-jitgate-signature").map(str::to_string);
+    let body = resp.into_string().unwrap();
+    key.reply(body.as_bytes(), signature.as_deref()).unwrap();
+    let feed: jitgate::wire::Feed = serde_json::from_str(&body).unwrap();
+    assert_eq!(feed.nonce.as_deref(), Some("1f2e"));
+    key.zones(
+        feed.zones.as_deref().unwrap(),
+        feed.zones_signature.as_deref(),
+    )
+    .unwrap();
+    let g = feed.grants.iter().find(|g| g.id == grant).unwrap();
+    key.grant(g).unwrap();
+
+    let (status, _) = s.plugin("GET", "/v1/feed?nonce=not-hex", Some(PLUGIN_TOKEN), None);
+    assert_eq!(status, 400);
+    // Another data dir is another service with another key.
+    let other = tempfile::tempdir().unwrap();
+    assert_ne!(printed(other.path()), key.to_string() + "\n");
+}
+
+#[test]
 fn trusted_headers_from_an_untrusted_address_are_refused() {
     let s = Server::start_with(&format!(
         "[auth]\ntrusted_proxies = [\"10.9.9.9/32\"]\n{}",

@@ -307,24 +307,55 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_snapshotFile(
     mut env: JNIEnv,
     _: JClass,
     feed: JString,
+    seed: JByteArray,
 ) -> jbyteArray {
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
+            let Some(key) = signing_key(&mut env, &seed) else {
+                return std::ptr::null_mut();
+            };
             let Some(text) = read_owned(&mut env, &feed) else {
                 return std::ptr::null_mut();
             };
-            let Ok(feed) = serde_json::from_str::<crate::wire::Feed>(&text) else {
+            let Ok(mut feed) = serde_json::from_str::<crate::wire::Feed>(&text) else {
                 return std::ptr::null_mut();
             };
             if !feed.reset || feed.zones.is_none() {
                 return std::ptr::null_mut();
             }
+            key.sign_contents(&mut feed);
             env.byte_array_from_slice(&crate::cache::encode(&feed))
                 .map(|a| a.into_raw())
                 .unwrap_or(std::ptr::null_mut())
         }),
     )
+}
+
+/// The public half of the key `seed` makes, as `jitgate.service.public.key` takes it.
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_publicKey(
+    mut env: JNIEnv,
+    _: JClass,
+    seed: JByteArray,
+) -> jstring {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let Some(key) = signing_key(&mut env, &seed) else {
+                return std::ptr::null_mut();
+            };
+            env.new_string(key.public().to_string())
+                .map(|s| s.into_raw())
+                .unwrap_or(std::ptr::null_mut())
+        }),
+    )
+}
+
+/// A signing key from 32 bytes of Java's (for snapshots written by tools and tests).
+fn signing_key(env: &mut JNIEnv, seed: &JByteArray) -> Option<crate::signature::SigningKey> {
+    let bytes: [u8; 32] = env.convert_byte_array(seed).ok()?.try_into().ok()?;
+    Some(crate::signature::SigningKey::from_seed(bytes))
 }
 
 #[no_mangle]

@@ -11,6 +11,17 @@ use serde_json::Value;
 
 pub const TOKEN: &str = "test-plugin-token-5b8e";
 
+/// The feed signing key the test service is given (an admin may provision it likewise), so a
+/// plugin can pin its public key before the service first starts.
+const SIGNING_SEED: [u8; 32] = [0x5b; 32];
+
+/// The `jitgate.service.public.key` of the test service.
+pub fn public_key() -> String {
+    jitgate::signature::SigningKey::from_seed(SIGNING_SEED)
+        .public()
+        .to_string()
+}
+
 /// target/<profile>, where cargo puts the `jitgate` binary and the cdylib.
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -39,6 +50,12 @@ impl Service {
             child: None,
         };
         std::fs::write(dir.join("tokens"), format!("{TOKEN}\n")).unwrap();
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(
+            dir.join("data").join("feed-signing-key"),
+            jitgate::signature::hex(&SIGNING_SEED),
+        )
+        .unwrap();
         std::fs::write(
             dir.join("jitgate.toml"),
             format!(

@@ -103,17 +103,25 @@ public final class JitGate implements AutoCloseable {
 
     /**
      * Writes {@code feed}, a full snapshot as the service's feed sends it ({@code "reset": true}), as
-     * the verified cache file an engine opened on {@code cacheDir} starts from with no service: for
-     * tools, tests and benchmarks. The file's format is the core's.
+     * the cache file an engine opened on {@code cacheDir} starts from with no service: for tools,
+     * tests and benchmarks. The file's format is the core's. Its zones and grants are signed with a
+     * key made for this call, whose public half is returned: the engine takes the file only when
+     * it pins that key ({@value #PUBLIC_KEY}), as a plugin pins its service's.
      */
-    public static void writeSnapshot(java.nio.file.Path cacheDir, String feed) throws java.io.IOException {
-        byte[] file = JitGateNative.snapshotFile(feed);
+    public static String writeSnapshot(java.nio.file.Path cacheDir, String feed) throws java.io.IOException {
+        byte[] seed = new byte[32];
+        new java.security.SecureRandom().nextBytes(seed);
+        byte[] file = JitGateNative.snapshotFile(feed, seed);
         if (file == null) {
             throw new IllegalArgumentException("jitgate: not a full snapshot (a feed body with \"reset\": true)");
         }
         java.nio.file.Files.createDirectories(cacheDir);
         java.nio.file.Files.write(cacheDir.resolve("snapshot.json"), file);
+        return JitGateNative.publicKey(seed);
     }
+
+    /** The key naming the service's public key, which the feed and the cache file must be signed with. */
+    public static final String PUBLIC_KEY = "jitgate.service.public.key";
 
     /** The message to show for a denial, naming user, resource, action and the link to request it. */
     public String explain(String user, String resource, int actions, int code) {

@@ -43,8 +43,11 @@ final class JitGateNative {
     static native String explainMove(long engine, String user, String source, String destination, int actions,
                                      int code);
 
-    /** A snapshot file's bytes for a full feed body (JSON), or null when it is not one. */
-    static native byte[] snapshotFile(String feed);
+    /** A snapshot file's bytes for a full feed body (JSON) signed with the key {@code seed} (32 bytes) makes, or null when it is not one. */
+    static native byte[] snapshotFile(String feed, byte[] seed);
+
+    /** The public key the key {@code seed} (32 bytes) makes, as {@code jitgate.service.public.key} takes it. */
+    static native String publicKey(byte[] seed);
 
     /** The user-facing denial message for a decision code. */
     static native String explain(long engine, String user, String resource, int actions, int code);

@@ -18,9 +18,15 @@ class JitGateTest {
     @TempDir
     Path cache;
 
+    /** The key the last snapshot written was signed with. */
+    private String key;
+
     private Map<String, String> offline(String fallbackZones) {
         Map<String, String> conf = new LinkedHashMap<>();
         conf.put("jitgate.cache.dir", cache.toString());
+        if (key != null) {
+            conf.put(JitGate.PUBLIC_KEY, key);
+        }
         conf.put("jitgate.plugin", "test");
         conf.put("jitgate.fallback.zones", fallbackZones);
         return conf;
@@ -71,7 +77,7 @@ class JitGateTest {
                     "a cache file without its digest is not verified");
         }
         assertThrows(IllegalArgumentException.class, () -> JitGate.writeSnapshot(cache, "{\"reset\":false}"));
-        JitGate.writeSnapshot(cache, SALES);
+        key = JitGate.writeSnapshot(cache, SALES);
         try (JitGate gate = JitGate.open(offline(""))) {
             int inside = gate.decide("alice", "hdfs:/lake/sales/orders", Action.READ, "open", null);
             assertEquals(Decision.DENY_NO_GRANT, inside);
@@ -82,6 +88,12 @@ class JitGateTest {
             assertTrue(Decision.denied(
                     gate.decide("alice", "hdfs:/lake", Action.WRITE | Action.SUBTREE, "delete", null)),
                     "deleting an ancestor of a zone must be denied");
+        }
+        Map<String, String> otherKey = offline("");
+        otherKey.put(JitGate.PUBLIC_KEY, JitGate.writeSnapshot(cache.resolve("elsewhere"), SALES));
+        try (JitGate gate = JitGate.open(otherKey)) {
+            assertEquals(Decision.DENY_NO_SNAPSHOT, gate.decide("alice", "/open/data.txt", Action.READ, "open", null),
+                    "a snapshot signed with another key than the pinned one is not verified");
         }
     }
 
@@ -153,7 +165,7 @@ class JitGateTest {
 
     @Test
     void aDoubledSlashReachesTheZone() throws Exception {
-        JitGate.writeSnapshot(cache, SALES);
+        key = JitGate.writeSnapshot(cache, SALES);
         try (JitGate gate = JitGate.open(offline(""))) {
             assertEquals(Decision.DENY_NO_GRANT,
                     gate.decide("alice", JitGate.hdfsResource("//lake/sales/x"), Action.READ, null, null));

@@ -67,9 +67,10 @@ public class DecideBenchmark {
     @Setup(Level.Trial)
     public void start() throws IOException {
         cache = Files.createTempDirectory("jitgate-bench");
-        JitGate.writeSnapshot(cache, snapshot(grants));
+        String key = JitGate.writeSnapshot(cache, snapshot(grants));
         engine = JitGate.open(Map.of(
                 "jitgate.cache.dir", cache.toString(),
+                JitGate.PUBLIC_KEY, key,
                 "jitgate.plugin", "bench",
                 "jitgate.audit.flush.millis", "5",
                 "jitgate.audit.spill.max.bytes", String.valueOf(1L << 40)));

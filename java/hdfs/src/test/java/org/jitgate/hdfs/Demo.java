@@ -53,6 +53,14 @@ public final class Demo {
             conf.setBoolean(DFSConfigKeys.DFS_PERMISSIONS_ENABLED_KEY, true);
             conf.set("jitgate.service.url", "http://127.0.0.1:8470");
             conf.set("jitgate.service.token.file", out.resolve("data/plugin-token").toString());
+            // The plugin pins the key the service signs its feed with.
+            Process key = new ProcessBuilder(bin, "serve", "--print-public-key", "--data", out.resolve("data").toString())
+                    .redirectErrorStream(true).start();
+            String publicKey = new String(key.getInputStream().readAllBytes()).trim();
+            if (key.waitFor() != 0) {
+                throw new IllegalStateException("jitgate serve --print-public-key: " + publicKey);
+            }
+            conf.set("jitgate.service.public.key", publicKey);
             conf.set("jitgate.cache.dir", out.resolve("plugin-cache").toString());
             cluster = new MiniDFSCluster.Builder(conf, out.resolve("dfs").toFile()).numDataNodes(1).build();
             cluster.waitActive();

@@ -37,9 +37,10 @@ class JitGateEnforcerTest {
 
     @BeforeEach
     void open() throws Exception {
-        JitGate.writeSnapshot(cache, "{\"cursor\":1,\"server_time\":\"2026-12-05T00:00:00Z\",\"reset\":true,"
+        String key = JitGate.writeSnapshot(cache, "{\"cursor\":1,\"server_time\":\"2026-12-05T00:00:00Z\",\"reset\":true,"
                 + "\"zones\":[{\"name\":\"sales\",\"resources\":[\"hdfs:/lake/sales\"]}],\"grants\":[],\"revoked\":[]}");
-        gate = JitGate.open(Map.of("jitgate.cache.dir", cache.toString(), "jitgate.plugin", "hdfs"));
+        gate = JitGate.open(Map.of("jitgate.cache.dir", cache.toString(), "jitgate.plugin", "hdfs",
+                JitGate.PUBLIC_KEY, key));
     }
 
     @AfterEach

@@ -98,6 +98,7 @@ class JitGateHdfsTest {
         conf.setLong(DFSConfigKeys.DFS_NAMENODE_MIN_BLOCK_SIZE_KEY, 0);
         conf.set("jitgate.service.url", service.url());
         conf.set("jitgate.service.token.file", service.tokensFile().toString());
+        conf.set("jitgate.service.public.key.file", service.publicKeyFile().toString());
         conf.set("jitgate.cache.dir", dir.resolve("plugin-cache").toString());
         try {
             cluster = new MiniDFSCluster.Builder(conf, dir.resolve("dfs").toFile()).numDataNodes(1).build();

@@ -86,8 +86,9 @@ class JitGateAuthorizerTest {
     void fallback_deny_refuses_what_no_zone_covers_and_allow_lets_it_run(@TempDir Path dir) throws Exception {
         HiveConf conf = new HiveConf();
         conf.set("jitgate.cache.dir", dir.resolve("cache").toString());
-        JitGate.writeSnapshot(dir.resolve("cache"), "{\"cursor\":1,\"server_time\":\"2026-12-05T00:00:00Z\","
-                + "\"reset\":true,\"zones\":[],\"grants\":[],\"revoked\":[]}");
+        conf.set(JitGate.PUBLIC_KEY, JitGate.writeSnapshot(dir.resolve("cache"),
+                "{\"cursor\":1,\"server_time\":\"2026-12-05T00:00:00Z\","
+                + "\"reset\":true,\"zones\":[],\"grants\":[],\"revoked\":[]}"));
         HivePrivilegeObject notes = new HivePrivilegeObject(HivePrivilegeObjectType.TABLE_OR_VIEW, "open", "notes");
         try {
             new JitGateAuthorizer(conf, user("gina")).checkPrivileges(HiveOperationType.QUERY, List.of(notes),

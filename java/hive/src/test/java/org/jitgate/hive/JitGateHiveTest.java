@@ -67,22 +67,23 @@ class JitGateHiveTest {
     static void startServiceAndHiveServer() throws Exception {
         Path serviceDir = Files.createDirectories(dir.resolve("service"));
         service = JitGateService.start(serviceDir);
-        hive = InProcessHiveServer.start(dir.resolve("hive"), Map.of(
-                "hive.security.authorization.enabled", "true",
-                "hive.security.authorization.manager", JitGateAuthorizerFactory.class.getName(),
-                "hive.security.authenticator.manager",
-                "org.apache.hadoop.hive.ql.security.SessionStateUserAuthenticator",
-                "jitgate.service.url", service.url(),
-                "jitgate.service.token.file", service.tokensFile().toString(),
-                "jitgate.cache.dir", dir.resolve("plugin-cache").toString(),
+        hive = InProcessHiveServer.start(dir.resolve("hive"), Map.ofEntries(
+                Map.entry("hive.security.authorization.enabled", "true"),
+                Map.entry("hive.security.authorization.manager", JitGateAuthorizerFactory.class.getName()),
+                Map.entry("hive.security.authenticator.manager",
+                        "org.apache.hadoop.hive.ql.security.SessionStateUserAuthenticator"),
+                Map.entry("jitgate.service.url", service.url()),
+                Map.entry("jitgate.service.token.file", service.tokensFile().toString()),
+                Map.entry("jitgate.service.public.key.file", service.publicKeyFile().toString()),
+                Map.entry("jitgate.cache.dir", dir.resolve("plugin-cache").toString()),
                 // Until the first snapshot arrives, the zone is denied rather than open.
-                "jitgate.fallback.zones", "hive:sales.*,hdfs:/lake/sales",
+                Map.entry("jitgate.fallback.zones", "hive:sales.*,hdfs:/lake/sales"),
                 // An admin's addition to the keys sessions may SET.
-                JitGateAuthorizer.SET_ALLOW_KEY, "team\\.etl\\..*",
+                Map.entry(JitGateAuthorizer.SET_ALLOW_KEY, "team\\.etl\\..*"),
                 // Hive 4 turns plain managed tables into external ones, whose EXPORT would copy
                 // only the schema and name no table to the authorizer; export the data instead.
-                "hive.repl.include.external.tables", "true",
-                "hive.repl.dump.metadata.only.for.external.table", "false"));
+                Map.entry("hive.repl.include.external.tables", "true"),
+                Map.entry("hive.repl.dump.metadata.only.for.external.table", "false")));
         createData();
     }
 

@@ -30,13 +30,14 @@ public final class EnforcerLoop {
     public static void main(String[] args) throws Exception {
         Path cache = Files.createTempDirectory("jitgate-enforcer-loop");
         Instant now = Instant.now();
-        JitGate.writeSnapshot(cache, "{\"cursor\":1,\"server_time\":\"" + now + "\",\"reset\":true,\"revoked\":[],"
+        String key = JitGate.writeSnapshot(cache, "{\"cursor\":1,\"server_time\":\"" + now + "\",\"reset\":true,\"revoked\":[],"
                 + "\"zones\":[{\"name\":\"sales\",\"resources\":[\"hdfs:/lake/sales\"]}],"
                 + "\"grants\":[{\"id\":\"g-1\",\"request_id\":\"r-1\",\"user\":\"bench\",\"resources\":[\"hdfs:/lake/sales\"],"
                 + "\"actions\":[\"read\",\"write\"],\"not_before\":\"" + now.minusSeconds(60) + "\",\"expires_at\":\""
                 + now.plusSeconds(3600) + "\"}]}");
         Configuration conf = new Configuration(false);
         conf.set("jitgate.cache.dir", cache.toString());
+        conf.set(JitGate.PUBLIC_KEY, key);
         conf.set("jitgate.audit.spill.max.bytes", String.valueOf(1L << 40));
         conf.set("jitgate.audit.flush.millis", "5");
         JitGateAttributeProvider provider = new JitGateAttributeProvider();

@@ -265,7 +265,7 @@ public final class NameNodeThroughput {
             String elsewhere = System.getProperty("nnbench.jitgate.cache");
             Path cache = elsewhere == null ? dir.resolve("jitgate-cache") : Path.of(elsewhere);
             Files.createDirectories(cache);
-            JitGate.writeSnapshot(cache, snapshot(grants));
+            conf.set(JitGate.PUBLIC_KEY, JitGate.writeSnapshot(cache, snapshot(grants)));
             conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY,
                     (TIMED ? TimedJitGateProvider.class : JitGateAttributeProvider.class).getName());
             conf.set("jitgate.cache.dir", cache.toString());

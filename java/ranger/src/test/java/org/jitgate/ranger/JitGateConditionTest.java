@@ -70,6 +70,7 @@ class JitGateConditionTest {
         Map<String, String> options = Map.of(
                 "jitgate.service.url", service.url(),
                 "jitgate.service.token.file", service.tokensFile().toString(),
+                "jitgate.service.public.key.file", service.publicKeyFile().toString(),
                 "jitgate.cache.dir", dir.resolve("plugin-cache").toString());
 
         hdfs = RangerServices.plugin("hdfs", HDFS_SERVICE, RangerServices.defWithCondition("hdfs", options), List.of(

@@ -117,13 +117,14 @@ public class RangerComparisonBenchmark {
             long t0 = System.nanoTime();
             cache = Files.createTempDirectory("jitgate-rangerbench");
             Path snapshot = cache.resolve("snapshot.json");
-            JitGate.writeSnapshot(cache, snapshot(grants));
+            String key = JitGate.writeSnapshot(cache, snapshot(grants));
             long written = System.nanoTime();
             // Measured across open() only, once the JSON text is garbage: the RSS it adds is the core's.
             Memory before = Memory.now();
             long t1 = System.nanoTime();
             engine = JitGate.open(Map.of(
                     "jitgate.cache.dir", cache.toString(),
+                    JitGate.PUBLIC_KEY, key,
                     "jitgate.plugin", "bench",
                     // the audit thread drains the queue within milliseconds (the batches pause for it)
                     "jitgate.audit.flush.millis", "5",

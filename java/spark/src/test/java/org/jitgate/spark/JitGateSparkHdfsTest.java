@@ -73,6 +73,7 @@ class JitGateSparkHdfsTest {
         conf.setBoolean(DFSConfigKeys.DFS_PERMISSIONS_ENABLED_KEY, true);
         conf.set("jitgate.service.url", service.url());
         conf.set("jitgate.service.token.file", service.tokensFile().toString());
+        conf.set("jitgate.service.public.key.file", service.publicKeyFile().toString());
         conf.set("jitgate.cache.dir", dir.resolve("jitgate-cache").toString());
         cluster = new MiniDFSCluster.Builder(conf, dir.resolve("dfs").toFile()).numDataNodes(1).build();
         cluster.waitActive();

@@ -42,6 +42,7 @@ final class SparkFixture {
                 .config("spark.sql.extensions", JitGateExtension.class.getName())
                 .config("spark.jitgate.service.url", service.url())
                 .config("spark.jitgate.service.token.file", service.tokensFile().toString())
+                .config("spark.jitgate.service.public.key.file", service.publicKeyFile().toString())
                 .config("spark.jitgate.cache.dir", dir.resolve("jitgate-cache").toString())
                 .enableHiveSupport();
         extra.forEach(b::config);

@@ -89,6 +89,15 @@ public final class JitGateService implements AutoCloseable {
                     + " (build it with `cargo build --release` at the repository root, or set -D"
                     + BIN_PROPERTY + "=PATH)");
         }
+        // The key plugins pin, as an admin would take it: printed by the binary, before the first start.
+        Process print = new ProcessBuilder(bin, "serve", "--print-public-key", "--data", dir.resolve("data").toString())
+                .redirectErrorStream(true)
+                .redirectOutput(publicKeyFile().toFile())
+                .start();
+        if (print.waitFor() != 0) {
+            throw new IllegalStateException("jitgate serve --print-public-key failed: "
+                    + Files.readString(publicKeyFile()));
+        }
         process = new ProcessBuilder(bin, "serve", "--config", dir.resolve("jitgate.toml").toString())
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
@@ -123,6 +132,11 @@ public final class JitGateService implements AutoCloseable {
 
     public Path tokensFile() {
         return tokensFile;
+    }
+
+    /** The file holding the service's public key, for {@code jitgate.service.public.key.file}. */
+    public Path publicKeyFile() {
+        return dir.resolve("service.pub");
     }
 
     /** Files a request as {@code user}; returns its id. */
