@@ -145,6 +145,21 @@ pub struct Engine {
     core: Arc<Core>,
 }
 
+/// The host of a URL's `host[:port][/...]` part (an IPv6 address without its brackets).
+fn url_host(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(['/', ':']).next().unwrap_or_default(),
+    }
+}
+
+fn loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Engine {
     /// Loads the last snapshot from the cache dir, or starts closed (every `hdfs:` and `hive:`
     /// key denied) when there is none it can verify; starts the audit worker and, when a service
@@ -180,6 +195,16 @@ impl Engine {
                 (Snapshot::closed(), None)
             }
         };
+        let plain = config
+            .service_url
+            .as_deref()
+            .and_then(|u| u.strip_prefix("http://"));
+        if let Some(host) = plain.map(url_host).filter(|h| !loopback(h)) {
+            eprintln!(
+                "jitgate: WARNING: jitgate.service.url is plain http to {host}: the plugin token \
+                 and audit events cross the network in clear (the feed stays signed); use https"
+            );
+        }
         let tls = match &config.service_url {
             Some(u) if u.starts_with("https://") => {
                 Some(crate::service::tls_config(config.ca_file.as_deref())?)
@@ -680,6 +705,20 @@ fn encode_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_url_is_local_only_on_a_loopback_host() {
+        for (authority, local) in [
+            ("127.0.0.1:8470", true),
+            ("localhost:8470/x", true),
+            ("[::1]:8470", true),
+            ("jitgate.example:8470", false),
+            ("10.1.2.3", false),
+            ("[2001:db8::1]:8470", false),
+        ] {
+            assert_eq!(loopback(url_host(authority)), local, "{authority}");
+        }
+    }
 
     #[test]
     fn a_query_is_known_by_its_context_and_detail_added_to_it() {

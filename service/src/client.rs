@@ -24,6 +24,9 @@ pub struct Options {
     /// Print JSON instead of a table
     #[arg(long, global = true)]
     pub json: bool,
+    /// PEM certificates to trust for an https:// server instead of the system's roots
+    #[arg(long, global = true, env = "JITGATE_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -172,10 +175,13 @@ impl Client {
                 }
             },
         };
-        let agent = ureq::AgentBuilder::new()
+        let mut agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .build();
+            .timeout(Duration::from_secs(60));
+        if opts.server.starts_with("https://") {
+            agent = agent.tls_config(jitgate::service::tls_config(opts.ca_file.as_deref())?);
+        }
+        let agent = agent.build();
         Ok(Client {
             agent,
             server: opts.server.trim_end_matches('/').to_string(),

@@ -325,6 +325,69 @@ fn the_printed_public_key_is_stable_and_verifies_every_feed_reply() {
     assert_ne!(printed(other.path()), key.to_string() + "\n");
 }
 
+/// Runs `jitgate serve` on `config` until it prints `until` or exits; returns what it logged.
+fn serve_until(config: &str, until: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jitgate.toml");
+    let text = config.replace("{dir}", &dir.path().display().to_string());
+    std::fs::write(
+        &path,
+        format!("data_dir = \"{}/data\"\n{text}", dir.path().display()),
+    )
+    .unwrap();
+    let log = dir.path().join("serve.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let exited = child.try_wait().unwrap().is_some();
+        if text.contains(until) || exited || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return std::fs::read_to_string(&log).unwrap_or_default();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn listening_beyond_this_machine_without_tls_is_warned_about_loudly() {
+    let open = serve_until(
+        &format!("listen = \"0.0.0.0:0\"\n{}", common::ZONES),
+        "listening on",
+    );
+    assert!(
+        open.contains("WARNING") && open.contains("WITHOUT TLS"),
+        "{open}"
+    );
+    let local = serve_until(
+        &format!("listen = \"127.0.0.1:0\"\n{}", common::ZONES),
+        "listening on",
+    );
+    assert!(local.contains("listening on http://127.0.0.1:"), "{local}");
+    assert!(!local.contains("WITHOUT TLS"), "{local}");
+    // A certificate that cannot be read stops the start, naming the file.
+    let bad = serve_until(
+        &format!(
+            "listen = \"0.0.0.0:0\"\n[tls]\ncert_file = \"{{dir}}/missing.pem\"\nkey_file = \"{{dir}}/key.pem\"\n{}",
+            common::ZONES
+        ),
+        "listening on",
+    );
+    assert!(
+        bad.contains("tls.cert_file") && bad.contains("missing.pem"),
+        "{bad}"
+    );
+    assert!(!bad.contains("listening on"), "{bad}");
+}
+
 #[test]
 fn trusted_headers_from_an_untrusted_address_are_refused() {
     let s = Server::start_with(&format!(

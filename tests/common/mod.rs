@@ -33,21 +33,62 @@ pub struct Service {
     pub url: String,
     port: u16,
     child: Option<Child>,
+    agent: ureq::Agent,
 }
 
 impl Service {
     /// Writes a config with the `sales` zone into `dir` and starts the service on a free port.
     pub fn start(dir: &Path) -> Service {
+        Service::start_with(dir, None)
+    }
+
+    /// The same, serving HTTPS with a certificate for 127.0.0.1 and localhost issued by a test
+    /// CA; returns the CA's certificate file too.
+    pub fn start_tls(dir: &Path) -> (Service, PathBuf) {
+        let ca = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec![]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "jitgate test CA");
+        let ca_cert = params.self_signed(&ca).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+        let cert = params.signed_by(&key, &ca_cert, &ca).unwrap();
+        let (ca_file, cert_file, key_file) = (
+            dir.join("ca.pem"),
+            dir.join("cert.pem"),
+            dir.join("key.pem"),
+        );
+        std::fs::write(&ca_file, ca_cert.pem()).unwrap();
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        let tls = format!(
+            "[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            cert_file.display(),
+            key_file.display()
+        );
+        (Service::start_with(dir, Some((&tls, &ca_file))), ca_file)
+    }
+
+    fn start_with(dir: &Path, tls: Option<(&str, &Path)>) -> Service {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        let mut agent = ureq::AgentBuilder::new();
+        if let Some((_, ca)) = tls {
+            agent = agent.tls_config(jitgate::service::tls_config(Some(ca)).unwrap());
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut s = Service {
             dir: dir.to_path_buf(),
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             port,
             child: None,
+            agent: agent.build(),
         };
         std::fs::write(dir.join("tokens"), format!("{TOKEN}\n")).unwrap();
         std::fs::create_dir_all(dir.join("data")).unwrap();
@@ -61,7 +102,7 @@ impl Service {
             format!(
                 r#"listen = "127.0.0.1:{port}"
 data_dir = "{data}"
-public_url = "http://127.0.0.1:{port}"
+public_url = "{scheme}://127.0.0.1:{port}"
 
 [auth]
 mode = "trusted-header"
@@ -76,9 +117,10 @@ approvers = ["sales-owners"]
 approvals = 1
 actions = ["read", "write", "export", "transform"]
 max_duration = "15m"
-"#,
+{tls}"#,
                 data = dir.join("data").display(),
-                tokens = dir.join("tokens").display()
+                tokens = dir.join("tokens").display(),
+                tls = tls.map_or("", |t| t.0),
             ),
         )
         .unwrap();
@@ -109,7 +151,9 @@ max_duration = "15m"
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ok = ureq::get(&format!("{}/v1/feed?wait=0", self.url))
+            let ok = self
+                .agent
+                .get(&format!("{}/v1/feed?wait=0", self.url))
                 .set("Authorization", &format!("Bearer {TOKEN}"))
                 .call()
                 .is_ok();
@@ -148,7 +192,9 @@ max_duration = "15m"
         groups: &str,
         body: Option<Value>,
     ) -> Value {
-        let req = ureq::request(method, &format!("{}{path}", self.url))
+        let req = self
+            .agent
+            .request(method, &format!("{}{path}", self.url))
             .set("X-Forwarded-User", user)
             .set("X-Forwarded-Groups", groups);
         let resp = match body {
