@@ -4,9 +4,10 @@
 
 use crate::error::{Result, ServiceError};
 use crate::feed::{self, ChangeSignal, FeedSigner};
-use crate::identity::{Caller, Identity};
+use crate::identity::{canonical_user, Caller, Identity};
 use crate::store::{AuditFilter, Db, GrantView, RequestView, Status};
 use crate::tls::Peer;
+use crate::tokens::Scope;
 use crate::zones::Zones;
 use axum::body::Bytes;
 use axum::extract::{
@@ -111,14 +112,14 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Proof that the request carries a valid plugin token.
-pub struct Plugin;
+/// Proof that the request carries a valid plugin token, with what that token may act for.
+pub struct Plugin(Scope);
 
 impl FromRequestParts<AppState> for Plugin {
     type Rejection = ServiceError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        state.identity.check_plugin(&parts.headers).map(|()| Plugin)
+        state.identity.check_plugin(&parts.headers).map(Plugin)
     }
 }
 
@@ -405,13 +406,14 @@ struct ConsumeBody {
 
 async fn consume(
     State(st): State<AppState>,
-    _: Plugin,
+    Plugin(scope): Plugin,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ConsumeBody>,
 ) -> Result<Json<GrantView>> {
+    let user = scope.user;
     Ok(Json(
         st.db
-            .call(move |s| s.consume(&id, &body.context, now_millis()))
+            .call(move |s| s.consume(&id, user.as_deref(), &body.context, now_millis()))
             .await?,
     ))
 }
@@ -429,7 +431,7 @@ const SIGNATURE_HEADER: &str = "x-jitgate-signature";
 
 async fn feed(
     State(st): State<AppState>,
-    _: Plugin,
+    Plugin(scope): Plugin,
     Params(q): Params<FeedQuery>,
 ) -> Result<Response> {
     let nonce = q.nonce.filter(|n| !n.is_empty());
@@ -449,7 +451,11 @@ async fn feed(
         })?),
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
-    let changes = feed::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?;
+    let mut changes = feed::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?;
+    // A token bound to one user (a Spark driver's) learns only that user's grants.
+    if let Some(user) = &scope.user {
+        changes.grants.retain(|g| &g.user == user);
+    }
     // A reset carries every live grant: sign it off the threads that answer requests.
     let signer = st.signer.clone();
     let (body, signature) = tokio::task::spawn_blocking(move || signer.sign(changes, nonce))
@@ -467,9 +473,23 @@ async fn feed(
 
 async fn ingest_audit(
     State(st): State<AppState>,
-    _: Plugin,
-    JsonBody(batch): JsonBody<AuditBatch>,
+    Plugin(scope): Plugin,
+    JsonBody(mut batch): JsonBody<AuditBatch>,
 ) -> Result<Json<serde_json::Value>> {
+    // The token says where events come from, whatever the body says.
+    for e in &mut batch.events {
+        if let Some(user) = &scope.user {
+            if &canonical_user(&e.user) != user {
+                return Err(ServiceError::Forbidden(format!(
+                    "this plugin token is bound to user {user}: it cannot record {}'s accesses",
+                    e.user
+                )));
+            }
+        }
+        if let Some(host) = &scope.host {
+            e.host.clone_from(host);
+        }
+    }
     let accepted = st
         .db
         .call(move |s| s.ingest_audit(&batch.events, now_millis()))
@@ -643,7 +663,7 @@ mod tests {
             zones: Arc::new(zones),
             identity: Arc::new(Identity::new(
                 vec![Cidr::parse("127.0.0.1").unwrap()],
-                vec!["plugin-secret".into()],
+                Arc::new(crate::tokens::PluginTokens::fixed(&["plugin-secret"])),
             )),
             signal,
             signer: Arc::new(FeedSigner::new(jitgate::signature::SigningKey::from_seed(

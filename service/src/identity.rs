@@ -6,10 +6,9 @@
 
 use crate::error::{Result, ServiceError};
 use crate::oidc::Oidc;
+use crate::tokens::{PluginTokens, Scope};
 use axum::http::HeaderMap;
-use std::io::Write;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const USER_HEADER: &str = "x-forwarded-user";
@@ -78,14 +77,14 @@ pub struct Identity {
     proxy_secret: Option<String>,
     /// Keep user names as sent (`auth.user_names = "exact"`).
     exact_user_names: bool,
-    plugin_tokens: Vec<String>,
+    plugin_tokens: Arc<PluginTokens>,
     oidc: Option<Arc<Oidc>>,
     /// Dev mode: the people the picker offers.
     dev_users: Vec<Caller>,
 }
 
 impl Identity {
-    pub fn new(trusted_proxies: Vec<Cidr>, plugin_tokens: Vec<String>) -> Identity {
+    pub fn new(trusted_proxies: Vec<Cidr>, plugin_tokens: Arc<PluginTokens>) -> Identity {
         Identity {
             trusted_proxies,
             proxy_secret: None,
@@ -257,8 +256,8 @@ impl Identity {
         })
     }
 
-    /// Succeeds when the request carries one of the plugin tokens as a Bearer token.
-    pub fn check_plugin(&self, headers: &HeaderMap) -> Result<()> {
+    /// What the plugin token the request carries as a Bearer token may act for.
+    pub fn check_plugin(&self, headers: &HeaderMap) -> Result<Scope> {
         let Some(token) = bearer(headers) else {
             return Err(ServiceError::Unauthenticated(
                 "a plugin token is required: send `Authorization: Bearer <token>` \
@@ -266,18 +265,9 @@ impl Identity {
                     .into(),
             ));
         };
-        // Compare every token in full so the time taken says nothing about how close a guess was.
-        let known = self
-            .plugin_tokens
-            .iter()
-            .fold(false, |hit, t| constant_eq(t, token) | hit);
-        if known {
-            Ok(())
-        } else {
-            Err(ServiceError::Unauthenticated(
-                "the plugin token is not valid".into(),
-            ))
-        }
+        self.plugin_tokens
+            .check(token)
+            .ok_or_else(|| ServiceError::Unauthenticated("the plugin token is not valid".into()))
     }
 }
 
@@ -312,60 +302,6 @@ pub fn constant_eq(a: &str, b: &str) -> bool {
         diff |= (a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0)) as usize;
     }
     diff == 0
-}
-
-/// Where the plugin tokens came from, to tell the admin at start.
-#[derive(Debug)]
-pub enum TokenSource {
-    File(PathBuf),
-    Generated(PathBuf),
-    Existing(PathBuf),
-}
-
-/// Reads the configured tokens file, or without one uses (and on first start creates)
-/// `<data_dir>/plugin-token`, readable by its owner only.
-pub fn plugin_tokens(
-    tokens_file: Option<&Path>,
-    data_dir: &Path,
-) -> Result<(Vec<String>, TokenSource), String> {
-    if let Some(path) = tokens_file {
-        let tokens = read_tokens(path)?;
-        if tokens.is_empty() {
-            return Err(format!(
-                "plugins.tokens_file {}: no token in it",
-                path.display()
-            ));
-        }
-        return Ok((tokens, TokenSource::File(path.to_path_buf())));
-    }
-    let path = data_dir.join("plugin-token");
-    if path.exists() {
-        let tokens = read_tokens(&path)?;
-        if !tokens.is_empty() {
-            return Ok((tokens, TokenSource::Existing(path)));
-        }
-    }
-    let token = random_token();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(&path)
-        .and_then(|mut f| f.write_all(format!("{token}\n").as_bytes()))
-        .map_err(|e| format!("cannot write the plugin token to {}: {e}", path.display()))?;
-    Ok((vec![token], TokenSource::Generated(path)))
-}
-
-fn read_tokens(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read plugin tokens from {}: {e}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect())
 }
 
 /// 32 random bytes as hex.
@@ -417,7 +353,8 @@ mod tests {
 
     fn identity() -> Identity {
         let proxies = ["127.0.0.1/32", "::1/128", "10.1.0.0/16"].map(|c| Cidr::parse(c).unwrap());
-        Identity::new(proxies.to_vec(), vec!["secret-token".into()])
+        let tokens = Arc::new(PluginTokens::fixed(&["secret-token"]));
+        Identity::new(proxies.to_vec(), tokens)
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -459,7 +396,10 @@ mod tests {
         assert_eq!(canonical_user("alice@evil.example"), "alice@evil.example");
         assert_eq!(canonical_user("Alice@Corp.Example"), "alice@corp.example");
         assert_eq!(canonical_user("@EXAMPLE.COM"), "");
-        let id = Identity::new(vec![Cidr::parse("127.0.0.1/32").unwrap()], vec![]);
+        let id = Identity::new(
+            vec![Cidr::parse("127.0.0.1/32").unwrap()],
+            Arc::new(PluginTokens::fixed(&[])),
+        );
         let mut h = HeaderMap::new();
         h.insert(USER_HEADER, "@EXAMPLE.COM".parse().unwrap());
         let err = id
@@ -526,39 +466,6 @@ mod tests {
             .check_plugin(&headers(&[("authorization", "Bearer secret-token2")]))
             .is_err());
         assert!(id.check_plugin(&HeaderMap::new()).is_err());
-    }
-
-    #[test]
-    fn a_token_is_generated_once_with_owner_only_access() {
-        let dir = tempfile::tempdir().unwrap();
-        let (first, source) = plugin_tokens(None, dir.path()).unwrap();
-        assert!(matches!(source, TokenSource::Generated(_)));
-        assert_eq!(first[0].len(), 64);
-        let (again, source) = plugin_tokens(None, dir.path()).unwrap();
-        assert!(matches!(source, TokenSource::Existing(_)));
-        assert_eq!(first, again);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("plugin-token"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-    }
-
-    #[test]
-    fn tokens_file_skips_blank_and_comment_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("tokens");
-        std::fs::write(&file, "# hdfs\n\n  tok-a  \ntok-b\n").unwrap();
-        let (tokens, _) = plugin_tokens(Some(&file), dir.path()).unwrap();
-        assert_eq!(tokens, ["tok-a", "tok-b"]);
-        std::fs::write(&file, "# none\n").unwrap();
-        assert!(plugin_tokens(Some(&file), dir.path())
-            .unwrap_err()
-            .contains("no token"));
     }
 
     #[test]

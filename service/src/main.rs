@@ -19,6 +19,7 @@ mod oidc;
 mod serve;
 mod store;
 mod tls;
+mod tokens;
 mod web;
 mod zones;
 
@@ -43,6 +44,9 @@ struct Cli {
 enum Command {
     /// Run the approval service
     Serve(ServeArgs),
+    /// Manage plugin tokens (on the service's host, in its tokens file)
+    #[command(subcommand)]
+    Token(TokenCommand),
     #[command(flatten)]
     Client(client::Command),
 }
@@ -64,10 +68,63 @@ struct ServeArgs {
     print_public_key: bool,
 }
 
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a plugin token bound to a host (and optionally a user); prints it once. The
+    /// running service picks it up without a restart.
+    Add {
+        /// The host whose name the service stamps on every audit event this token posts
+        #[arg(long, value_name = "NAME")]
+        host: String,
+        /// Bind it to one user too (a Spark driver's): its feed carries only that user's
+        /// grants, and it records and consumes for that user alone
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// The service's TOML config (for `plugins.tokens_file` or `data_dir`)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The service's data directory (overrides `data_dir`)
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Token(TokenCommand::Add {
+            host,
+            user,
+            config,
+            data,
+        }) => {
+            let overrides = config::Overrides {
+                listen: None,
+                data_dir: data,
+            };
+            let added = config::load(config.as_deref(), &overrides).and_then(|settings| {
+                let file = tokens::file(settings.tokens_file.as_deref(), &settings.data_dir);
+                std::fs::create_dir_all(&settings.data_dir).map_err(|e| e.to_string())?;
+                tokens::add(&file, &host, user.as_deref()).map(|t| (t, file))
+            });
+            match added {
+                Ok((token, file)) => {
+                    println!("{token}");
+                    eprintln!(
+                        "jitgate: token for host {host}{} added to {} (only its digest is kept): \
+                         put it in the plugin's jitgate.service.token.file, and set jitgate.host={host}",
+                        user.map(|u| format!(" and user {u}")).unwrap_or_default(),
+                        file.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("jitgate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Client(command) => client::run(&cli.client, command),
     }
 }

@@ -4,11 +4,12 @@
 use crate::api::{self, AppState};
 use crate::config::{AuthMode, Settings};
 use crate::feed::{ChangeSignal, FeedSigner};
-use crate::identity::{self, Identity, TokenSource};
+use crate::identity::Identity;
 use crate::notify;
 use crate::oidc::Oidc;
 use crate::store::{Db, Store};
 use crate::tls::{self, Peer, TlsListener};
+use crate::tokens::{self, TokenSource};
 use jitgate::wire::now_millis;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,11 +24,11 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 pub async fn run(settings: Settings) -> Result<(), String> {
     let signal = ChangeSignal::new();
     let mut store = Store::open(&settings.data_dir, settings.pending_timeout, signal.clone())?;
-    let (tokens, source) =
-        identity::plugin_tokens(settings.tokens_file.as_deref(), &settings.data_dir)?;
+    let (tokens, source) = tokens::open(settings.tokens_file.as_deref(), &settings.data_dir)?;
+    let (count, unbound) = tokens.counts();
     match source {
         TokenSource::File(p) => {
-            log_event!("plugin tokens: {} ({} tokens)", p.display(), tokens.len())
+            log_event!("plugin tokens: {} ({count} tokens)", p.display())
         }
         TokenSource::Generated(p) | TokenSource::Existing(p) => log_event!(
             "plugin token: {} (plugins on this host: jitgate.service.token.file={})",
@@ -68,7 +69,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             if w.secret.is_some() { " (signed)" } else { "" }
         );
     }
-    let mut identity = Identity::new(settings.trusted_proxies.clone(), tokens)
+    if unbound > 0 {
+        log_event!(
+            "WARNING: {unbound} plugin token(s) bound to no host: whoever holds one may post audit \
+             events in any host's name; issue bound ones with `jitgate token add --host NAME`"
+        );
+    }
+    let mut identity = Identity::new(settings.trusted_proxies.clone(), Arc::new(tokens))
         .with_proxy_secret(settings.proxy_secret.clone())
         .with_exact_user_names(settings.exact_user_names);
     match &settings.auth {

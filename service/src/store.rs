@@ -965,9 +965,22 @@ impl Store {
 
     /// Uses up a single-use grant for the query a plugin describes in `context`; only the first
     /// caller succeeds, so two engines cannot both run a query on it.
-    pub fn consume(&mut self, id: &str, context: &str, now: i64) -> Result<GrantView> {
+    /// Uses single-use grant `id` for the query `context`; with `only_user`, only a grant of
+    /// that user (a plugin token bound to one user).
+    pub fn consume(
+        &mut self,
+        id: &str,
+        only_user: Option<&str>,
+        context: &str,
+        now: i64,
+    ) -> Result<GrantView> {
         let tx = self.begin()?;
         let g = load_grant(&tx, id)?;
+        if only_user.is_some_and(|u| u != g.view.grant.user) {
+            return Err(ServiceError::Forbidden(format!(
+                "grant {id} is not the grant of the user this plugin token is bound to"
+            )));
+        }
         let refuse = |why: &str| Err(ServiceError::Conflict(format!("grant {id} {why}")));
         if !g.view.grant.single_use {
             return refuse("is not single-use");
@@ -2470,10 +2483,12 @@ mod tests {
             .unwrap();
         let g = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
         let id = g.grant.id.clone();
-        let used = s.consume(&id, "hive.query.id=q1", T0 + 1).unwrap();
+        let used = s.consume(&id, None, "hive.query.id=q1", T0 + 1).unwrap();
         assert_eq!(used.consumed_by.as_deref(), Some("hive.query.id=q1"));
         assert!(used.consumed_at.is_some());
-        let again = s.consume(&id, "hive.query.id=q2", T0 + 2).unwrap_err();
+        let again = s
+            .consume(&id, None, "hive.query.id=q2", T0 + 2)
+            .unwrap_err();
         assert!(again.to_string().contains("already used"), "{again}");
         let plain = ask(&mut s, &alice(), &["hive:sales.orders"], 5, T0);
         let plain = s
@@ -2481,16 +2496,16 @@ mod tests {
             .unwrap()
             .grant
             .unwrap();
-        let e = s.consume(&plain.grant.id, "q", T0).unwrap_err();
+        let e = s.consume(&plain.grant.id, None, "q", T0).unwrap_err();
         assert!(e.to_string().contains("not single-use"), "{e}");
-        assert!(s.consume("g-nosuch", "q", T0).is_err());
+        assert!(s.consume("g-nosuch", None, "q", T0).is_err());
         // Expired before use: refused.
         let r = s
             .create_request(&alice(), &plan, "too late", None, T0)
             .unwrap();
         let late = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
         let e = s
-            .consume(&late.grant.id, "q", T0 + 10 * 60_000)
+            .consume(&late.grant.id, None, "q", T0 + 10 * 60_000)
             .unwrap_err();
         assert!(e.to_string().contains("expired"), "{e}");
     }

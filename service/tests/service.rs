@@ -687,3 +687,141 @@ fn an_email_from_another_domain_is_another_person() {
         "alice may not cancel another person's request: {e}"
     );
 }
+
+/// `jitgate token add` against the running server's config; returns the printed token.
+fn add_token(s: &Server, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .args(["token", "add", "--config"])
+        .arg(s.dir.path().join("jitgate.toml"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A granted single-use request of `who` (`user:group`) on the sales zone; returns the grant id.
+fn single_use_grant(s: &Server, who: &str) -> String {
+    let (status, r) = s.call(
+        "POST",
+        "/v1/requests",
+        who,
+        Some(
+            json!({"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "10m",
+                    "reason": "INC-1", "single_use": true}),
+        ),
+    );
+    assert_eq!(status, 201, "{r}");
+    let id = r["id"].as_str().unwrap();
+    let (_, r) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        BOB,
+        Some(json!({})),
+    );
+    r["grant"]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_plugin_token_acts_only_for_its_host_and_user() {
+    let s = Server::start();
+    // Issued while the service runs, and taken without a restart.
+    let nn1 = add_token(&s, &["--host", "nn1.example"]);
+    let spark = add_token(&s, &["--host", "spark-gw", "--user", "Alice"]);
+    let tokens = std::fs::read_to_string(s.dir.path().join("tokens")).unwrap();
+    assert!(
+        !tokens.contains(&nn1) && !tokens.contains(&spark),
+        "only digests are kept"
+    );
+
+    // The service stamps the token's host on every event, whatever the body says.
+    let mut forged = event("e-1", 0, "alice", "hive:sales.orders", "SELECT");
+    forged["host"] = json!("nn2.example");
+    let (status, r) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(&nn1),
+        Some(json!({"events": [forged]})),
+    );
+    assert_eq!(status, 200, "{r}");
+    let (_, all) = s.call("GET", "/v1/audit", "auditor", None);
+    assert_eq!(all["events"][0]["host"], "nn1.example");
+
+    // A user's token records only that user's accesses, under its own host.
+    let bobs = event("e-2", 1, "bob", "hive:sales.orders", "SELECT");
+    let (status, _) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(&spark),
+        Some(json!({"events": [bobs]})),
+    );
+    assert_eq!(status, 403);
+    let alices = event("e-3", 2, "alice", "hive:sales.orders", "SELECT");
+    let (status, _) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(&spark),
+        Some(json!({"events": [alices]})),
+    );
+    assert_eq!(status, 200);
+    let (_, all) = s.call("GET", "/v1/audit?user=alice", "auditor", None);
+    let hosts: Vec<_> = all["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["host"].clone())
+        .collect();
+    assert!(hosts.contains(&json!("spark-gw")), "{all}");
+
+    // ... reads only that user's grants, and uses only that user's single-use grants.
+    let alice_grant = single_use_grant(&s, "alice:analysts");
+    let carol_grant = single_use_grant(&s, "carol:analysts");
+    let (_, f) = s.plugin("GET", "/v1/feed", Some(&spark), None);
+    let users: Vec<_> = f["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["user"].clone())
+        .collect();
+    assert_eq!(users, [json!("alice")], "{f}");
+    let (_, f) = s.plugin("GET", "/v1/feed", Some(&nn1), None);
+    assert_eq!(
+        f["grants"].as_array().unwrap().len(),
+        2,
+        "a host's token reads every grant"
+    );
+    let consume = |token: &str, grant: &str| {
+        s.plugin(
+            "POST",
+            &format!("/v1/grants/{grant}/consume"),
+            Some(token),
+            Some(json!({"context": "q"})),
+        )
+        .0
+    };
+    assert_eq!(
+        consume(&spark, &carol_grant),
+        403,
+        "another user's grant cannot be burnt"
+    );
+    assert_eq!(consume(&spark, &alice_grant), 200);
+
+    // A plugin token is not a person.
+    let (status, _) = s.plugin("GET", "/v1/grants", Some(&nn1), None);
+    assert_eq!(status, 401);
+    // A token removed from the file stops at once.
+    std::fs::write(s.dir.path().join("tokens"), format!("{PLUGIN_TOKEN}\n")).unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(s.dir.path().join("tokens"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let (status, _) = s.plugin("GET", "/v1/feed", Some(&nn1), None);
+    assert_eq!(status, 401);
+}
