@@ -5,7 +5,7 @@
 use crate::error::{Result, ServiceError};
 use crate::feed::{self, ChangeSignal, FeedSigner};
 use crate::identity::{canonical_user, Caller, Identity};
-use crate::store::{AuditFilter, Db, GrantView, RequestView, Status};
+use crate::store::{read_audit, AuditFilter, Db, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use crate::tokens::Scope;
 use crate::zones::Zones;
@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/grants/{id}", get(get_grant))
         .route("/v1/grants/{id}/revoke", post(revoke))
         .route("/v1/grants/{id}/consume", post(consume))
+        .route("/v1/audit/verify", get(verify_audit))
         .route("/v1/feed", get(feed))
         .route(
             "/v1/audit",
@@ -499,6 +500,36 @@ async fn ingest_audit(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct VerifyQuery {
+    expect: Option<String>,
+}
+
+/// Walks the audit chain (`crate::chain`) and names its first broken link; with `expect`, also
+/// whether a head written down earlier is still on it.
+async fn verify_audit(
+    State(st): State<AppState>,
+    _: Caller,
+    Params(q): Params<VerifyQuery>,
+) -> Result<Json<crate::chain::Verdict>> {
+    let expect = q.expect.filter(|e| !e.is_empty());
+    if let Some(e) = &expect {
+        if e.len() != 64 || !e.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ServiceError::BadInput(
+                "expect is a chain hash: 64 hex digits, as a report or an earlier verify printed it"
+                    .into(),
+            ));
+        }
+    }
+    let expect = expect.map(|e| e.to_ascii_lowercase());
+    Ok(Json(
+        st.db
+            .read(move |c| crate::chain::verify(c, expect.as_deref()))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AuditQuery {
     user: Option<String>,
     resource: Option<String>,
@@ -546,7 +577,7 @@ async fn query_audit(
         until: time_param("until", q.until)?,
         limit: limit(q.limit, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT),
     };
-    let events = st.db.call(move |s| s.audit(&filter)).await?;
+    let events = st.db.read(move |c| read_audit(c, &filter)).await?;
     if csv {
         Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],

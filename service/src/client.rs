@@ -30,6 +30,16 @@ pub struct Options {
 }
 
 #[derive(Subcommand)]
+pub enum AuditCheck {
+    /// Walk the audit chain and name its first broken link (exit status 1 when one is broken)
+    Verify {
+        /// A chain hash written down earlier (a report's head): it must still be on the chain
+        #[arg(long, value_name = "HASH")]
+        expect: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum Command {
     /// Ask for actions on resources, for a while, with a reason
     Request(RequestArgs),
@@ -68,8 +78,11 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Show the audit trail, oldest first
+    /// Show the audit trail, oldest first (or `audit verify`: check its chain)
+    #[command(args_conflicts_with_subcommands = true)]
     Audit {
+        #[command(subcommand)]
+        check: Option<AuditCheck>,
         #[arg(long)]
         user: Option<String>,
         /// Events on this resource or under it
@@ -471,6 +484,52 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
+            check: Some(AuditCheck::Verify { expect }),
+            ..
+        } => {
+            let v = c.json(
+                "GET",
+                "/v1/audit/verify",
+                &[("expect", expect.as_deref())],
+                None,
+            )?;
+            if as_json {
+                print_json(&v);
+            } else {
+                let text = |k: &str| v[k].to_string();
+                match v["broken"].as_object() {
+                    None => println!(
+                        "audit chain holds: {} links, head {} {}{}",
+                        text("links"),
+                        v["head"]["seq"],
+                        v["head"]["hash"].as_str().unwrap_or("(none)"),
+                        match v["unchained"].as_i64() {
+                            Some(n) if n > 0 => format!("; {n} older rows predate the chain"),
+                            _ => String::new(),
+                        }
+                    ),
+                    Some(b) => println!(
+                        "audit chain BROKEN at link {}: {}: {}",
+                        b["seq"],
+                        b["record"].as_str().unwrap_or_default(),
+                        b["why"].as_str().unwrap_or_default()
+                    ),
+                }
+                if v["expected_found"] == Value::Bool(false) {
+                    println!(
+                        "the expected head {} is NOT on the chain",
+                        expect.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(if v["ok"] == Value::Bool(true) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Audit {
+            check: None,
             user,
             resource,
             grant,

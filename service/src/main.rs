@@ -9,6 +9,7 @@ macro_rules! log_event {
 }
 
 mod api;
+mod chain;
 mod client;
 mod config;
 mod error;

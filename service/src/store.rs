@@ -5,6 +5,7 @@
 //! racing for the last slot can never issue two grants, even with several connections.
 //! Every operation takes `now` so tests can move the clock.
 
+use crate::chain::{self, Appender};
 use crate::error::{Result, ServiceError};
 use crate::feed::ChangeSignal;
 use crate::identity::Caller;
@@ -20,8 +21,11 @@ use std::time::Duration;
 
 /// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
 const CHANGE_RETENTION_MS: i64 = 24 * 3600 * 1000;
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 const MAX_REASON_CHARS: usize = 4000;
+
+/// The changes from version 1 on, in order.
+const MIGRATIONS: [&str; 3] = [MIGRATION_2, MIGRATION_3, MIGRATION_4];
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -97,6 +101,19 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (time);
 CREATE INDEX audit_by_user ON audit (user, time);
 CREATE INDEX audit_by_grant ON audit (grant_id);
+";
+
+/// Version 4: the audit chain (`crate::chain`): audit events and history steps carry their
+/// link. Rows stored before stay outside the chain.
+const MIGRATION_4: &str = "
+ALTER TABLE audit ADD COLUMN seq INTEGER;
+ALTER TABLE audit ADD COLUMN prev TEXT;
+ALTER TABLE audit ADD COLUMN hash TEXT;
+ALTER TABLE events ADD COLUMN seq INTEGER;
+ALTER TABLE events ADD COLUMN prev TEXT;
+ALTER TABLE events ADD COLUMN hash TEXT;
+CREATE UNIQUE INDEX audit_by_seq ON audit (seq);
+CREATE UNIQUE INDEX events_by_seq ON events (seq);
 ";
 
 /// Version 3: single-use grants record the query that consumed them.
@@ -272,6 +289,8 @@ pub struct AuditFilter {
 
 pub struct Store {
     conn: Connection,
+    /// The database file (None in memory), for the read connections `Db` opens beside it.
+    path: Option<std::path::PathBuf>,
     pending_timeout_ms: i64,
     signal: ChangeSignal,
     /// How many webhooks each notified event is queued for.
@@ -291,17 +310,110 @@ struct FeedCache {
 const FEED_CACHE_ENTRIES: usize = 64;
 
 /// The store shared by the request handlers. SQLite calls block, so they run on the blocking
-/// pool, one at a time.
+/// pool: every change (and the feed) one at a time on the store's connection, and the reads that
+/// may scan much (audit, report, the chain's check) on read connections of their own, which WAL
+/// lets run beside the writer. So no query, however broad, delays a revoke or the feed.
 #[derive(Clone)]
 pub struct Db {
     store: Arc<Mutex<Store>>,
+    readers: Arc<Readers>,
 }
+
+/// Read connections waiting for a query.
+struct Readers {
+    free: Mutex<Vec<Connection>>,
+    returned: std::sync::Condvar,
+}
+
+/// Read connections beside the writer: on two cores, more would only share the same CPUs.
+const READERS: usize = 2;
+
+/// How long one read may scan before it is stopped (a broad audit query over millions of
+/// events): the caller is told to narrow it.
+const READ_BUDGET: Duration = Duration::from_secs(20);
 
 impl Db {
     pub fn new(store: Store) -> Db {
+        let readers = store
+            .path
+            .as_deref()
+            .map(|path| {
+                (0..READERS)
+                    .filter_map(|_| {
+                        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                        let c = Connection::open_with_flags(path, flags).ok()?;
+                        c.busy_timeout(Duration::from_secs(5)).ok()?;
+                        Some(c)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Db {
             store: Arc::new(Mutex::new(store)),
+            readers: Arc::new(Readers {
+                free: Mutex::new(readers),
+                returned: std::sync::Condvar::new(),
+            }),
         }
+    }
+
+    /// Runs a read on a read connection (on the store's own where there is none, in memory),
+    /// stopping it after `READ_BUDGET`.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let readers = self.readers.clone();
+        if readers
+            .free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+            && self.store.lock().map_or(true, |s| s.path.is_none())
+        {
+            return self.call(move |s| f(&s.conn)).await;
+        }
+        tokio::task::spawn_blocking(move || {
+            let mut conn = {
+                let mut free = readers.free.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    if let Some(c) = free.pop() {
+                        break c;
+                    }
+                    free = readers
+                        .returned
+                        .wait(free)
+                        .unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            let deadline = std::time::Instant::now() + READ_BUDGET;
+            let budget =
+                conn.progress_handler(10_000, Some(move || std::time::Instant::now() > deadline));
+            let result = match budget {
+                Ok(()) => f(&conn),
+                Err(e) => Err(e.into()),
+            };
+            let _ = conn.progress_handler(0, None::<fn() -> bool>);
+            readers
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
+            readers.returned.notify_one();
+            match result {
+                Err(_) if std::time::Instant::now() > deadline => {
+                    Err(ServiceError::BadInput(format!(
+                        "the query ran longer than {} s and was stopped: narrow it (since, until, \
+                     user, resource) or page through it with a smaller limit",
+                        READ_BUDGET.as_secs()
+                    )))
+                }
+                other => other,
+            }
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("store task failed: {e}")))?
     }
 
     pub async fn call<T: Send + 'static>(
@@ -465,7 +577,10 @@ impl Store {
         let path = dir.join("jitgate.db");
         let conn =
             Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        Store::init(conn, pending_timeout, signal).map_err(|e| format!("{}: {e}", path.display()))
+        let mut store = Store::init(conn, pending_timeout, signal)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        store.path = Some(path);
+        Ok(store)
     }
 
     #[cfg(test)]
@@ -494,12 +609,12 @@ impl Store {
         if version > SCHEMA_VERSION {
             return Err(format!("the database has schema version {version}, newer than this jitgate ({SCHEMA_VERSION})"));
         }
-        if version == 1 || version == 2 {
+        if (1..SCHEMA_VERSION).contains(&version) {
             let tx = conn.transaction().map_err(e)?;
-            if version == 1 {
-                tx.execute_batch(MIGRATION_2).map_err(e)?;
+            // MIGRATIONS[i] takes version i + 2 from the one before
+            for m in &MIGRATIONS[version as usize - 1..] {
+                tx.execute_batch(m).map_err(e)?;
             }
-            tx.execute_batch(MIGRATION_3).map_err(e)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(e)?;
             tx.commit().map_err(e)?;
@@ -507,8 +622,9 @@ impl Store {
         if version == 0 {
             let tx = conn.transaction().map_err(e)?;
             tx.execute_batch(SCHEMA).map_err(e)?;
-            tx.execute_batch(MIGRATION_2).map_err(e)?;
-            tx.execute_batch(MIGRATION_3).map_err(e)?;
+            for m in MIGRATIONS {
+                tx.execute_batch(m).map_err(e)?;
+            }
             // Cursors of a new database start above any cursor an older database (made before
             // it) could have handed out, so a plugin following a replaced database gets a reset.
             let floor = wire::now_millis() * 1000;
@@ -528,6 +644,7 @@ impl Store {
         }
         let store = Store {
             conn,
+            path: None,
             pending_timeout_ms: pending_timeout.as_millis() as i64,
             signal,
             webhooks: 0,
@@ -1123,13 +1240,30 @@ impl Store {
         let tx = self.begin()?;
         let mut accepted = 0;
         {
+            let mut chain = Appender::start(&tx)?;
             let mut stmt = tx.prepare(
                 "INSERT OR IGNORE INTO audit (id, time, plugin, host, user, resource, resource_key, action, \
-                 decision, reason, grant_id, request_id, operation, context, received_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 decision, reason, grant_id, request_id, operation, context, received_at, seq, prev, hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )?;
             for (e, time, key) in checked {
-                accepted += stmt.execute(params![
+                let link = chain.next(&chain::audit_content(
+                    &e.id,
+                    time,
+                    &e.plugin,
+                    &e.host,
+                    &e.user,
+                    &e.resource,
+                    &e.action,
+                    &e.decision,
+                    e.reason.as_deref(),
+                    e.grant_id.as_deref(),
+                    e.request_id.as_deref(),
+                    e.operation.as_deref(),
+                    e.context.as_deref(),
+                    now,
+                ));
+                let inserted = stmt.execute(params![
                     e.id,
                     time,
                     e.plugin,
@@ -1144,16 +1278,33 @@ impl Store {
                     e.request_id,
                     e.operation,
                     e.context,
-                    now
+                    now,
+                    link.seq,
+                    link.prev,
+                    link.hash
                 ])?;
+                // A re-sent event is stored once, and is one link.
+                if inserted == 1 {
+                    chain.advance(link);
+                    accepted += 1;
+                }
             }
+            chain.finish(&tx)?;
         }
         tx.commit()?;
         Ok(accepted)
     }
 
     /// Oldest first. `resource` matches every event on that resource or under it.
+    #[cfg(test)]
     pub fn audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        read_audit(&self.conn, f)
+    }
+}
+
+/// The audit events `f` selects, oldest first (see `Store::audit`).
+pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+    {
         let mut sql = String::from(
             "SELECT id, time, plugin, host, user, resource, action, decision, reason, grant_id, \
              request_id, operation, context, resource_key FROM audit WHERE 1 = 1",
@@ -1185,7 +1336,7 @@ impl Store {
             arg(&mut sql, "?", Value::Text(r.key().to_string()));
         }
         sql.push_str(" ORDER BY time, rowid");
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = vec![];
         while let Some(row) = rows.next()? {
@@ -1216,7 +1367,9 @@ impl Store {
         }
         Ok(out)
     }
+}
 
+impl Store {
     /// Periodic housekeeping: expires stale pending requests and prunes the old change log.
     pub fn sweep(&mut self, zones: &Zones, now: i64) -> Result<()> {
         self.expire(now)?;
@@ -1376,8 +1529,21 @@ pub struct ReportRow {
 
 impl Store {
     /// Every audited access in `[since, until)`, by user, then resource, then time.
+    #[cfg(test)]
     pub fn report(&mut self, since: i64, until: i64, limit: usize) -> Result<Vec<ReportRow>> {
-        let mut stmt = self.conn.prepare(
+        read_report(&self.conn, since, until, limit)
+    }
+}
+
+/// See `Store::report`.
+pub fn read_report(
+    conn: &Connection,
+    since: i64,
+    until: i64,
+    limit: usize,
+) -> Result<Vec<ReportRow>> {
+    {
+        let mut stmt = conn.prepare(
             "SELECT a.time, a.user, a.resource, a.action, a.decision, a.plugin, a.operation, a.context, \
              a.grant_id, g.request_id, r.reason, r.ticket, g.approvers, r.created_at, g.not_before, \
              g.expires_at, g.revoked_at, g.revoked_by \
@@ -1423,12 +1589,15 @@ impl Store {
         }
         Ok(out)
     }
+}
 
+impl Store {
     /// Changes whenever anything a page shows changes (a request step, a grant, an audit
-    /// event), so open pages know to refresh.
+    /// event: each is a new link of the audit chain), so open pages know to refresh. Reads two
+    /// values, whatever the size of the audit trail: pages poll it.
     pub fn stamp(&mut self) -> Result<String> {
         Ok(self.conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM events) || '-' || (SELECT COUNT(*) FROM audit) || '-' || \
+            "SELECT COALESCE((SELECT value FROM meta WHERE key = 'chain_head'), '0') || '-' || \
              (SELECT COALESCE(MAX(seq), 0) FROM changes)",
             [],
             |r| r.get(0),
@@ -1447,10 +1616,17 @@ fn record(
     kind: &str,
     comment: Option<&str>,
 ) -> Result<()> {
+    let mut chain = Appender::start(conn)?;
+    let link = chain.next(&chain::history_content(
+        request_id, now, actor, kind, comment,
+    ));
     conn.execute(
-        "INSERT INTO events (request_id, time, actor, kind, comment) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![request_id, now, actor, kind, comment],
+        "INSERT INTO events (request_id, time, actor, kind, comment, seq, prev, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![request_id, now, actor, kind, comment, link.seq, link.prev, link.hash],
     )?;
+    chain.advance(link);
+    chain.finish(conn)?;
     if NOTIFIED.contains(&kind) {
         queue(conn, hooks, request_id, now, actor, kind)?;
     }
@@ -1511,10 +1687,7 @@ fn issue_grant(
         ],
     )?;
     let note = format!("grant {grant_id} until {}", format_time(expires_at));
-    conn.execute(
-        "INSERT INTO events (request_id, time, actor, kind, comment) VALUES (?1, ?2, 'jitgate', 'granted', ?3)",
-        params![req.id, now, note],
-    )?;
+    record(conn, 0, &req.id, now, "jitgate", "granted", Some(&note))?;
     queue(conn, hooks, &req.id, now, &approvers.join(","), "approved")?;
     let seq = append_change(conn, "grant", Some(&grant_id), now)?;
     Ok((grant_id, seq))

@@ -864,7 +864,11 @@ async fn audit_page(State(st): State<AppState>, ctx: Ctx, Query(f): Query<AuditF
         }
     }
     let query = params.join("&");
-    let events = match st.db.call(move |s| s.audit(&filter)).await {
+    let events = match st
+        .db
+        .read(move |c| crate::store::read_audit(c, &filter))
+        .await
+    {
         Ok(ev) => ev,
         Err(err) => return ctx.error(&err),
     };
@@ -984,22 +988,34 @@ async fn report_page(
         Ok(p) => p,
         Err(err) => return ctx.error(&err),
     };
-    let rows = match st
+    // The audit chain's head as the report was made: written down with the report, it lets a
+    // later `jitgate audit verify --expect` show the trail it came from was not rewritten.
+    let (rows, head) = match st
         .db
-        .call(move |s| s.report(since, until, REPORT_LIMIT))
+        .read(move |c| {
+            let rows = crate::store::read_report(c, since, until, REPORT_LIMIT)?;
+            Ok((rows, crate::chain::current_head(c)?))
+        })
         .await
     {
         Ok(r) => r,
         Err(err) => return ctx.error(&err),
     };
+    let head_text = head
+        .as_ref()
+        .map_or_else(|| "none".to_string(), |h| format!("{} {}", h.seq, h.hash));
     match f.format.as_deref() {
         Some("csv") => {
             return (
                 [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                     (
                         header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"jitgate-report.csv\"",
+                        "attachment; filename=\"jitgate-report.csv\"".to_string(),
+                    ),
+                    (
+                        header::HeaderName::from_static("x-jitgate-chain-head"),
+                        head_text,
                     ),
                 ],
                 report_csv(&rows),
@@ -1008,7 +1024,8 @@ async fn report_page(
         }
         Some("json") => {
             return axum::Json(serde_json::json!({
-                "since": format_time(since), "until": format_time(until), "accesses": rows
+                "since": format_time(since), "until": format_time(until), "accesses": rows,
+                "chain_head": head.map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
             }))
             .into_response()
         }
@@ -1025,12 +1042,14 @@ async fn report_page(
          <input type=\"text\" id=\"since\" name=\"since\" value=\"{s}\"><label for=\"until\">Until</label>\
          <input type=\"text\" id=\"until\" name=\"until\" value=\"{u}\"><p><button type=\"submit\">Show</button></p></form>\
          <p>{n} accesses from {s} to {u}. Export: <a href=\"/report?since={qs}&amp;until={qu}&amp;format=csv\">CSV</a> · \
-         <a href=\"/report?since={qs}&amp;until={qu}&amp;format=json\">JSON</a></p>",
+         <a href=\"/report?since={qs}&amp;until={qu}&amp;format=json\">JSON</a></p>\
+         <p>Audit chain head now: <code>{head}</code> (check it later with <code>jitgate audit verify --expect HASH</code>)</p>",
         s = e(&s),
         u = e(&u),
         qs = e(&q(&s)),
         qu = e(&q(&u)),
         n = rows.len(),
+        head = e(&head_text),
     );
     let mut last: Option<(&str, &str)> = None;
     let mut table = String::new();

@@ -825,3 +825,88 @@ fn a_plugin_token_acts_only_for_its_host_and_user() {
     let (status, _) = s.plugin("GET", "/v1/feed", Some(&nn1), None);
     assert_eq!(status, 401);
 }
+
+/// `jitgate audit verify` as a client of `s`: exit success and what it printed.
+fn verify(s: &Server, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .env_remove("JITGATE_SERVER")
+        .args(["--server", &s.url, "--as", "auditor", "audit", "verify"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn sqlite(s: &Server, sql: &str) {
+    let db = s.dir.path().join("data/jitgate.db");
+    let out = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 command (Debian package sqlite3; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_audit_chain_names_the_first_row_edited_or_deleted() {
+    let s = Server::start();
+    let id = s.ask("hdfs:/lake/sales/q4", "10m");
+    let (status, _) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        BOB,
+        Some(json!({})),
+    );
+    assert_eq!(status, 200);
+    let batch = json!({"events": [
+        event("e-1", 1, "alice", "hive:sales.orders", "SELECT"),
+        event("e-2", 2, "alice", "hive:sales.orders", "SELECT"),
+        event("e-3", 3, "alice", "hive:sales.orders", "SELECT"),
+    ]});
+    let (status, _) = s.plugin("POST", "/v1/audit", Some(PLUGIN_TOKEN), Some(batch.clone()));
+    assert_eq!(status, 200);
+    // A re-sent batch is stored once and adds no links.
+    s.plugin("POST", "/v1/audit", Some(PLUGIN_TOKEN), Some(batch));
+    let (ok, text) = verify(&s, &[]);
+    assert!(ok && text.contains("audit chain holds"), "{text}");
+
+    // The period report carries the head; it is on the chain, a made-up one is not.
+    let (_, report) = s.call("GET", "/report?format=json", "auditor", None);
+    let head = report["chain_head"]["hash"].as_str().unwrap().to_string();
+    let (_, v) = s.call("GET", "/v1/audit/verify", "auditor", None);
+    assert_eq!(v["head"]["hash"], head.as_str(), "{v}");
+    // created, approved, granted, and three audit events
+    assert_eq!(v["links"], 6, "{v}");
+    assert!(verify(&s, &["--expect", &head]).0);
+    let (ok, text) = verify(&s, &["--expect", &"ab".repeat(32)]);
+    assert!(!ok && text.contains("NOT on the chain"), "{text}");
+
+    // An intruder with the database edits one event: verify names it.
+    sqlite(&s, "UPDATE audit SET user = 'mallory' WHERE id = 'e-2'");
+    let (ok, text) = verify(&s, &[]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("audit event e-2") && text.contains("edited"),
+        "{text}"
+    );
+    sqlite(&s, "UPDATE audit SET user = 'alice' WHERE id = 'e-2'");
+    assert!(
+        verify(&s, &[]).0,
+        "put back as it was, the chain holds again"
+    );
+
+    // The newest event deleted: the chain ends before its head.
+    sqlite(&s, "DELETE FROM audit WHERE id = 'e-3'");
+    let (ok, text) = verify(&s, &[]);
+    assert!(!ok && text.contains("ends at link 5"), "{text}");
+    // A history step deleted: the link it held is named missing.
+    sqlite(&s, "DELETE FROM events WHERE kind = 'approved'");
+    let (ok, text) = verify(&s, &[]);
+    assert!(!ok && text.contains("missing"), "{text}");
+}

@@ -1,0 +1,324 @@
+//! The audit chain: every stored audit event and every step of a request's history is a link
+//! that carries the hash of the link before it (`prev`) and its own (`hash`, SHA-256 of `prev`
+//! and the row's contents), numbered by `seq` across both tables: one chain per service. The
+//! head (newest seq and hash) lives in `meta`. Editing, deleting or reordering a row breaks the
+//! chain at that row, and `verify` names it. Whoever can rewrite the database can also rewrite
+//! every hash after the row they change; a head written down elsewhere before (the period
+//! report carries it; `jitgate audit verify --expect` checks one) tells that apart.
+
+use crate::error::{Result, ServiceError};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first link.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One link's place in the chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub seq: i64,
+    pub prev: String,
+    pub hash: String,
+}
+
+/// The chain's head while rows are appended in one transaction.
+pub struct Appender {
+    seq: i64,
+    hash: String,
+}
+
+impl Appender {
+    pub fn start(conn: &Connection) -> Result<Appender> {
+        let head = head(conn)?;
+        Ok(Appender {
+            seq: head.as_ref().map_or(0, |h| h.0),
+            hash: head.map_or_else(|| GENESIS.to_string(), |h| h.1),
+        })
+    }
+
+    /// The link `content` would be next; `advance` once its row is stored.
+    pub fn next(&self, content: &[u8]) -> Link {
+        Link {
+            seq: self.seq + 1,
+            prev: self.hash.clone(),
+            hash: link_hash(&self.hash, content),
+        }
+    }
+
+    pub fn advance(&mut self, link: Link) {
+        self.seq = link.seq;
+        self.hash = link.hash;
+    }
+
+    /// Writes the head back; in the transaction that stored the rows.
+    pub fn finish(self, conn: &Connection) -> Result<()> {
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('chain_head', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![format!("{} {}", self.seq, self.hash)],
+        )?;
+        Ok(())
+    }
+}
+
+/// The newest link's seq and hash, for reports to carry.
+pub fn current_head(conn: &Connection) -> Result<Option<Link>> {
+    Ok(head(conn)?.map(|(seq, hash)| Link {
+        seq,
+        prev: String::new(),
+        hash,
+    }))
+}
+
+fn head(conn: &Connection) -> Result<Option<(i64, String)>> {
+    let text: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'chain_head'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(text) = text else { return Ok(None) };
+    text.split_once(' ')
+        .and_then(|(s, h)| Some((s.parse().ok()?, h.to_string())))
+        .map(Some)
+        .ok_or_else(|| ServiceError::Internal(format!("the chain head `{text}` is unreadable")))
+}
+
+fn link_hash(prev: &str, content: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(content);
+    jitgate::signature::hex(&h.finalize())
+}
+
+/// What an audit row's link covers: every stored column but the derived resource key.
+#[allow(clippy::too_many_arguments)]
+pub fn audit_content(
+    id: &str,
+    time: i64,
+    plugin: &str,
+    host: &str,
+    user: &str,
+    resource: &str,
+    action: &str,
+    decision: &str,
+    reason: Option<&str>,
+    grant_id: Option<&str>,
+    request_id: Option<&str>,
+    operation: Option<&str>,
+    context: Option<&str>,
+    received_at: i64,
+) -> Vec<u8> {
+    serde_json::to_vec(&(
+        "audit",
+        id,
+        time,
+        plugin,
+        host,
+        user,
+        resource,
+        action,
+        decision,
+        reason,
+        grant_id,
+        request_id,
+        operation,
+        context,
+        received_at,
+    ))
+    .expect("plain data serialises")
+}
+
+/// What a history step's link covers.
+pub fn history_content(
+    request_id: &str,
+    time: i64,
+    actor: &str,
+    kind: &str,
+    comment: Option<&str>,
+) -> Vec<u8> {
+    serde_json::to_vec(&("history", request_id, time, actor, kind, comment))
+        .expect("plain data serialises")
+}
+
+/// What `verify` found.
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    pub ok: bool,
+    /// Links walked.
+    pub links: i64,
+    /// The newest link, as the chain's head.
+    pub head: Option<Link>,
+    /// Rows stored before the chain began (older databases).
+    pub unchained: i64,
+    /// The first link that does not hold, and why.
+    pub broken: Option<Broken>,
+    /// Whether the expected head (`--expect`) is a link of the chain; null when none was given.
+    pub expected_found: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Broken {
+    pub seq: i64,
+    /// `audit event <id>` or `history step of <request> at <time>`.
+    pub record: String,
+    pub why: String,
+}
+
+/// One stored row as a link: where it is, what it claims, what it holds.
+struct Row {
+    seq: i64,
+    prev: String,
+    hash: String,
+    record: String,
+    content: Vec<u8>,
+}
+
+/// Walks the chain from its first link to the head, oldest first, over both tables.
+pub fn verify(conn: &Connection, expect: Option<&str>) -> Result<Verdict> {
+    let mut audit = conn.prepare(
+        "SELECT seq, prev, hash, id, time, plugin, host, user, resource, action, decision, reason, \
+         grant_id, request_id, operation, context, received_at FROM audit WHERE seq IS NOT NULL ORDER BY seq",
+    )?;
+    let mut audit = audit.query_map([], |r| {
+        let (id, time): (String, i64) = (r.get(3)?, r.get(4)?);
+        let s = |i: usize| r.get::<_, String>(i);
+        let o = |i: usize| r.get::<_, Option<String>>(i);
+        let content = audit_content(
+            &id,
+            time,
+            &s(5)?,
+            &s(6)?,
+            &s(7)?,
+            &s(8)?,
+            &s(9)?,
+            &s(10)?,
+            o(11)?.as_deref(),
+            o(12)?.as_deref(),
+            o(13)?.as_deref(),
+            o(14)?.as_deref(),
+            o(15)?.as_deref(),
+            r.get(16)?,
+        );
+        Ok(Row {
+            seq: r.get(0)?,
+            prev: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            hash: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            record: format!("audit event {id}"),
+            content,
+        })
+    })?;
+    let mut history = conn.prepare(
+        "SELECT seq, prev, hash, request_id, time, actor, kind, comment FROM events \
+         WHERE seq IS NOT NULL ORDER BY seq",
+    )?;
+    let mut history = history.query_map([], |r| {
+        let (request, time): (String, i64) = (r.get(3)?, r.get(4)?);
+        let content = history_content(
+            &request,
+            time,
+            &r.get::<_, String>(5)?,
+            &r.get::<_, String>(6)?,
+            r.get::<_, Option<String>>(7)?.as_deref(),
+        );
+        Ok(Row {
+            seq: r.get(0)?,
+            prev: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            hash: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            record: format!(
+                "history step of {request} at {}",
+                jitgate::wire::format_time(time)
+            ),
+            content,
+        })
+    })?;
+    let unchained: i64 = conn.query_row(
+        "SELECT (SELECT count(*) FROM audit WHERE seq IS NULL) + (SELECT count(*) FROM events WHERE seq IS NULL)",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut verdict = Verdict {
+        ok: true,
+        links: 0,
+        head: None,
+        unchained,
+        broken: None,
+        expected_found: expect.map(|_| false),
+    };
+    let (mut a, mut h) = (audit.next().transpose()?, history.next().transpose()?);
+    let mut last = Link {
+        seq: 0,
+        prev: String::new(),
+        hash: GENESIS.to_string(),
+    };
+    loop {
+        let take_audit = match (&a, &h) {
+            (Some(x), Some(y)) => x.seq < y.seq,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let row = if take_audit {
+            std::mem::replace(&mut a, audit.next().transpose()?)
+        } else {
+            std::mem::replace(&mut h, history.next().transpose()?)
+        }
+        .expect("the side taken has a row");
+        let why = if row.seq != last.seq + 1 {
+            Some(if row.seq <= last.seq {
+                format!("link {} appears twice", row.seq)
+            } else {
+                format!(
+                    "links {} to {} are missing (deleted) before it",
+                    last.seq + 1,
+                    row.seq - 1
+                )
+            })
+        } else if row.prev != last.hash {
+            Some("it does not carry the hash of the link before it".to_string())
+        } else if row.hash != link_hash(&row.prev, &row.content) {
+            Some("its contents do not match its hash (edited)".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            verdict.ok = false;
+            verdict.broken = Some(Broken {
+                seq: row.seq,
+                record: row.record,
+                why,
+            });
+            return Ok(verdict);
+        }
+        if expect == Some(row.hash.as_str()) {
+            verdict.expected_found = Some(true);
+        }
+        verdict.links += 1;
+        last = Link {
+            seq: row.seq,
+            prev: row.prev,
+            hash: row.hash,
+        };
+    }
+    // The newest links removed leave a chain that holds, but ends before the head.
+    if let Some((seq, hash)) = head(conn)? {
+        if seq != last.seq || hash != last.hash {
+            verdict.ok = false;
+            verdict.broken = Some(Broken {
+                seq: last.seq + 1,
+                record: "the newest links".into(),
+                why: format!(
+                    "the chain ends at link {}, but its head is link {seq} (deleted)",
+                    last.seq
+                ),
+            });
+            return Ok(verdict);
+        }
+    }
+    if expect.is_some() && verdict.expected_found == Some(false) {
+        verdict.ok = false;
+    }
+    verdict.head = (last.seq > 0).then_some(last);
+    Ok(verdict)
+}
