@@ -5,7 +5,7 @@
 use crate::error::{Result, ServiceError};
 use crate::feed::{self, ChangeSignal, FeedSigner};
 use crate::identity::{canonical_user, Caller, Identity};
-use crate::store::{read_audit, AuditFilter, Db, GrantView, RequestView, Status};
+use crate::store::{page_cursor, read_audit, AuditFilter, Db, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use crate::tokens::Scope;
 use crate::zones::Zones;
@@ -537,6 +537,7 @@ struct AuditQuery {
     since: Option<String>,
     until: Option<String>,
     limit: Option<usize>,
+    after: Option<String>,
     format: Option<String>,
 }
 
@@ -576,16 +577,28 @@ async fn query_audit(
         since: time_param("since", q.since)?,
         until: time_param("until", q.until)?,
         limit: limit(q.limit, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT),
+        after: match q.after.filter(|a| !a.is_empty()) {
+            None => None,
+            Some(a) => Some(page_cursor(&a).ok_or_else(|| {
+                ServiceError::BadInput(format!(
+                    "after `{a}` is not a page cursor: pass the `next` of the page before"
+                ))
+            })?),
+        },
     };
-    let events = st.db.read(move |c| read_audit(c, &filter)).await?;
+    let page = st.db.read(move |c| read_audit(c, &filter)).await?;
     if csv {
+        let next = page.next.unwrap_or_default();
         Ok((
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            audit_csv(&events),
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::HeaderName::from_static("x-jitgate-next"), next),
+            ],
+            audit_csv(&page.events),
         )
             .into_response())
     } else {
-        Ok(Json(json!({ "events": events })).into_response())
+        Ok(Json(json!({ "events": page.events, "next": page.next })).into_response())
     }
 }
 

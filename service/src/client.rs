@@ -97,6 +97,9 @@ pub enum Command {
         until: Option<String>,
         #[arg(long)]
         limit: Option<usize>,
+        /// Start after the page that ended here (the `next` a page printed)
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
         /// Print CSV (with a header row)
         #[arg(long, conflicts_with = "json")]
         csv: bool,
@@ -422,6 +425,9 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                     )
                 );
             }
+            if let Some(next) = r["next"].as_str() {
+                eprintln!("jitgate: more events follow: add --after {next}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Grants { all, user, limit } => {
@@ -536,10 +542,12 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
             since,
             until,
             limit,
+            after,
             csv,
         } => {
             let limit = limit.map(|l| l.to_string());
             let query = [
+                ("after", after.as_deref()),
                 ("user", user.as_deref()),
                 ("resource", resource.as_deref()),
                 ("grant", grant.as_deref()),

@@ -285,6 +285,21 @@ pub struct AuditFilter {
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub limit: usize,
+    /// Where the page before ended (`AuditPage::next`).
+    pub after: Option<(i64, i64)>,
+}
+
+/// A page of audit events and, when more follow, where the next page starts.
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// `<time>.<rowid>` of the last event: pass it as `after` for the next page.
+    pub next: Option<String>,
+}
+
+/// Reads `after` as `AuditPage::next` wrote it.
+pub fn page_cursor(text: &str) -> Option<(i64, i64)> {
+    let (t, r) = text.split_once('.')?;
+    Some((t.parse().ok()?, r.parse().ok()?))
 }
 
 pub struct Store {
@@ -310,23 +325,38 @@ struct FeedCache {
 const FEED_CACHE_ENTRIES: usize = 64;
 
 /// The store shared by the request handlers. SQLite calls block, so they run on the blocking
-/// pool: every change (and the feed) one at a time on the store's connection, and the reads that
-/// may scan much (audit, report, the chain's check) on read connections of their own, which WAL
-/// lets run beside the writer. So no query, however broad, delays a revoke or the feed.
+/// pool: every change (and the feed) one at a time on the store's connection. The reads that
+/// may scan much (audit, report, the chain's check) run on threads of their own, each with its
+/// own read connection (WAL lets them read while the writer writes) and a lower CPU priority,
+/// so no query, however broad, holds up a revoke or the feed.
 #[derive(Clone)]
 pub struct Db {
     store: Arc<Mutex<Store>>,
-    readers: Arc<Readers>,
+    /// Where reads go; None in memory (tests), where they run on the store's connection.
+    readers: Option<std::sync::mpsc::SyncSender<Read>>,
+    /// How long one read may scan (`READ_BUDGET`).
+    budget: Duration,
 }
 
-/// Read connections waiting for a query.
-struct Readers {
-    free: Mutex<Vec<Connection>>,
-    returned: std::sync::Condvar,
-}
+/// A read for a reader thread to run on its connection.
+type Read = Box<dyn FnOnce(&mut Connection) + Send>;
 
-/// Read connections beside the writer: on two cores, more would only share the same CPUs.
+/// Reader threads: on two cores, more would only share the same CPUs.
 const READERS: usize = 2;
+
+/// Reader threads run only when no other thread of the machine wants the CPU (Linux's
+/// SCHED_IDLE; where that is refused, at the lowest nice value): a broad search yields the CPU
+/// to a revoke at once. Under a machine kept busy by other work a search is slower, and past
+/// its budget stopped, never the other way round.
+fn lower_priority() {
+    // SAFETY: both calls only read their arguments; on Linux they act on the calling thread.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
+    }
+}
 
 /// How long one read may scan before it is stopped (a broad audit query over millions of
 /// events): the caller is told to narrow it.
@@ -334,86 +364,84 @@ const READ_BUDGET: Duration = Duration::from_secs(20);
 
 impl Db {
     pub fn new(store: Store) -> Db {
-        let readers = store
-            .path
-            .as_deref()
-            .map(|path| {
-                (0..READERS)
-                    .filter_map(|_| {
-                        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                        let c = Connection::open_with_flags(path, flags).ok()?;
-                        c.busy_timeout(Duration::from_secs(5)).ok()?;
-                        Some(c)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let readers = store.path.clone().map(|path| {
+            // Reads wait here when every reader is busy; beyond that, callers wait to hand theirs in.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Read>(64);
+            let rx = Arc::new(Mutex::new(rx));
+            for n in 0..READERS {
+                let (rx, path) = (rx.clone(), path.clone());
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let mut conn = match Connection::open_with_flags(&path, flags) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        log_event!("cannot open a read connection to {}: {e}", path.display());
+                        continue;
+                    }
+                };
+                let _ = conn.busy_timeout(Duration::from_secs(5));
+                let _ = std::thread::Builder::new()
+                    .name(format!("jitgate-read-{n}"))
+                    .spawn(move || {
+                        lower_priority();
+                        loop {
+                            let read = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                            match read {
+                                Ok(read) => read(&mut conn),
+                                Err(_) => return, // the service is stopping
+                            }
+                        }
+                    });
+            }
+            tx
+        });
         Db {
             store: Arc::new(Mutex::new(store)),
-            readers: Arc::new(Readers {
-                free: Mutex::new(readers),
-                returned: std::sync::Condvar::new(),
-            }),
+            readers,
+            budget: READ_BUDGET,
         }
     }
 
-    /// Runs a read on a read connection (on the store's own where there is none, in memory),
-    /// stopping it after `READ_BUDGET`.
+    /// Runs a read on a reader thread (on the store's connection in memory), stopping it after
+    /// `READ_BUDGET`.
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let readers = self.readers.clone();
-        if readers
-            .free
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
-            && self.store.lock().map_or(true, |s| s.path.is_none())
-        {
+        let Some(readers) = self.readers.clone() else {
             return self.call(move |s| f(&s.conn)).await;
-        }
-        tokio::task::spawn_blocking(move || {
-            let mut conn = {
-                let mut free = readers.free.lock().unwrap_or_else(|p| p.into_inner());
-                loop {
-                    if let Some(c) = free.pop() {
-                        break c;
-                    }
-                    free = readers
-                        .returned
-                        .wait(free)
-                        .unwrap_or_else(|p| p.into_inner());
-                }
-            };
-            let deadline = std::time::Instant::now() + READ_BUDGET;
-            let budget =
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let budget = self.budget;
+        let read: Read = Box::new(move |conn: &mut Connection| {
+            let deadline = std::time::Instant::now() + budget;
+            let handler =
                 conn.progress_handler(10_000, Some(move || std::time::Instant::now() > deadline));
-            let result = match budget {
-                Ok(()) => f(&conn),
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match handler {
+                Ok(()) => f(conn),
                 Err(e) => Err(e.into()),
-            };
+            }))
+            .unwrap_or_else(|_| Err(ServiceError::Internal("a read failed".into())));
             let _ = conn.progress_handler(0, None::<fn() -> bool>);
-            readers
-                .free
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
-            readers.returned.notify_one();
-            match result {
+            let result = match result {
                 Err(_) if std::time::Instant::now() > deadline => {
                     Err(ServiceError::BadInput(format!(
-                        "the query ran longer than {} s and was stopped: narrow it (since, until, \
-                     user, resource) or page through it with a smaller limit",
-                        READ_BUDGET.as_secs()
+                        "the query ran longer than {} s and was stopped: narrow it (since, \
+                         until, user, resource) or ask for fewer rows with limit",
+                        budget.as_secs()
                     )))
                 }
                 other => other,
-            }
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("store task failed: {e}")))?
+            };
+            let _ = tx.send(result);
+        });
+        // Handing it in may wait for a free slot: off the async threads.
+        tokio::task::spawn_blocking(move || readers.send(read))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("store task failed: {e}")))?
+            .map_err(|_| ServiceError::Internal("the readers stopped".into()))?;
+        rx.await
+            .map_err(|_| ServiceError::Internal("a read was dropped".into()))?
     }
 
     pub async fn call<T: Send + 'static>(
@@ -1298,16 +1326,16 @@ impl Store {
     /// Oldest first. `resource` matches every event on that resource or under it.
     #[cfg(test)]
     pub fn audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
-        read_audit(&self.conn, f)
+        read_audit(&self.conn, f).map(|p| p.events)
     }
 }
 
-/// The audit events `f` selects, oldest first (see `Store::audit`).
-pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+/// A page of the audit events `f` selects, oldest first (see `Store::audit`).
+pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<AuditPage> {
     {
         let mut sql = String::from(
             "SELECT id, time, plugin, host, user, resource, action, decision, reason, grant_id, \
-             request_id, operation, context, resource_key FROM audit WHERE 1 = 1",
+             request_id, operation, context, resource_key, rowid FROM audit WHERE 1 = 1",
         );
         let mut args: Vec<Value> = vec![];
         let mut arg = |sql: &mut String, cond: &str, v: Value| {
@@ -1335,20 +1363,29 @@ pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>>
             );
             arg(&mut sql, "?", Value::Text(r.key().to_string()));
         }
+        if let Some((t, r)) = f.after {
+            arg(&mut sql, " AND (time > ?", Value::Integer(t));
+            arg(&mut sql, " OR (time = ? AND ", Value::Integer(t));
+            arg(&mut sql, "rowid > ?))", Value::Integer(r));
+        }
         sql.push_str(" ORDER BY time, rowid");
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = vec![];
+        let mut last: (i64, i64) = (0, 0);
+        let mut next = None;
         while let Some(row) = rows.next()? {
-            if out.len() >= f.limit {
-                break;
-            }
             if let Some(r) = &f.resource {
                 let key: Option<String> = row.get(13)?;
                 if !key.is_some_and(|k| key_covers(r.key(), &k)) {
                     continue;
                 }
             }
+            if out.len() >= f.limit {
+                next = Some(format!("{}.{}", last.0, last.1));
+                break;
+            }
+            last = (row.get(1)?, row.get(14)?);
             out.push(AuditEvent {
                 id: row.get(0)?,
                 time: format_time(row.get(1)?),
@@ -1365,7 +1402,7 @@ pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>>
                 context: row.get(12)?,
             });
         }
-        Ok(out)
+        Ok(AuditPage { events: out, next })
     }
 }
 
@@ -1863,6 +1900,39 @@ fn load_view(conn: &Connection, id: &str) -> Result<RequestView> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_read_runs_beside_the_writer_and_is_stopped_past_its_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Duration::from_secs(60), ChangeSignal::new()).unwrap();
+        let mut db = Db::new(store);
+        db.budget = Duration::from_millis(300);
+        // A read that would never end.
+        let endless = async {
+            let r = db
+                .read(|c| {
+                    Ok(c.query_row(
+                        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) \
+                         SELECT count(*) FROM n",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )?)
+                })
+                .await;
+            (r, std::time::Instant::now())
+        };
+        let writer = db.clone();
+        let write = async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            writer.call(|s| s.record_zones(&[], T0)).await.unwrap();
+            std::time::Instant::now()
+        };
+        let ((read, read_ended), wrote) = tokio::join!(endless, write);
+        let err = read.unwrap_err();
+        assert_eq!(err.status(), 400, "{err}");
+        assert!(err.message().contains("narrow it"), "{err}");
+        assert!(wrote < read_ended, "the write waited for the read to end");
+    }
     use crate::zones::tests::example;
 
     const T0: i64 = 1_800_000_000_000;

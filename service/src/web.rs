@@ -818,6 +818,7 @@ async fn audit_page(State(st): State<AppState>, ctx: Ctx, Query(f): Query<AuditF
             since: page_time("since", &f.since)?,
             until: page_time("until", &f.until)?,
             limit: 1000,
+            after: None,
         })
     })();
     let field = |name: &str, label: &str, v: &Option<String>, hint: &str| {
@@ -869,7 +870,7 @@ async fn audit_page(State(st): State<AppState>, ctx: Ctx, Query(f): Query<AuditF
         .read(move |c| crate::store::read_audit(c, &filter))
         .await
     {
-        Ok(ev) => ev,
+        Ok(page) => page.events,
         Err(err) => return ctx.error(&err),
     };
     let rows: String = events

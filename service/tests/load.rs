@@ -192,3 +192,157 @@ fn thousand_feed_followers_and_a_stream_of_approvals() {
         "every follower saw every grant"
     );
 }
+
+/// Revoke → a following plugin's feed, with no other load and then while ten clients keep
+/// running audit queries that each scan every one of JITGATE_LOAD_EVENTS (1,000,000) events.
+///
+///   cargo test --release -p jitgate-service --test load revoke -- --ignored --nocapture
+#[test]
+#[ignore = "load test: run explicitly"]
+fn revoke_reaches_a_follower_while_audit_queries_scan_a_million_events() {
+    let events = env("JITGATE_LOAD_EVENTS", 1_000_000);
+    let trials = env("JITGATE_LOAD_TRIALS", 300);
+    let s = Server::start();
+    let url = s.url.clone();
+
+    // The trail: batches as plugins post them.
+    let t0 = Instant::now();
+    let batch = 10_000;
+    for b in 0..events.div_ceil(batch) {
+        let list: Vec<Value> = (0..batch.min(events - b * batch))
+            .map(|i| {
+                let n = b * batch + i;
+                json!({"id": format!("load-{n}"), "time": "2026-12-01T10:00:00.000Z", "plugin": "hdfs",
+                       "host": "nn1", "user": format!("user{}", n % 500), "resource": format!("hdfs:/lake/sales/t{}/part-{n}", n % 100),
+                       "action": "read", "decision": "allow", "grant_id": null, "request_id": null,
+                       "operation": "open", "context": null})
+            })
+            .collect();
+        let (status, r) = s.plugin(
+            "POST",
+            "/v1/audit",
+            Some(PLUGIN_TOKEN),
+            Some(json!({"events": list})),
+        );
+        assert_eq!(status, 200, "{r}");
+    }
+    println!("{events} audit events stored in {:.1?}", t0.elapsed());
+
+    // One follower, long-polling as a plugin does, noting when each revoked id arrives.
+    let revoked_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let (url, revoked_at, stop) = (url.clone(), revoked_at.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let agent = ureq::AgentBuilder::new()
+                .timeout_read(Duration::from_secs(40))
+                .build();
+            let mut cursor: Option<u64> = None;
+            while !stop.load(Ordering::SeqCst) {
+                let q = cursor.map_or(String::new(), |c| format!("?after={c}&wait=2"));
+                let f: Value = agent
+                    .get(&format!("{url}/v1/feed{q}"))
+                    .set("Authorization", &format!("Bearer {PLUGIN_TOKEN}"))
+                    .call()
+                    .expect("feed answers")
+                    .into_json()
+                    .unwrap();
+                let now = Instant::now();
+                cursor = f["cursor"].as_u64();
+                let mut map = revoked_at.lock().unwrap();
+                for id in f["revoked"].as_array().unwrap() {
+                    map.entry(id.as_str().unwrap().to_string()).or_insert(now);
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+
+    let measure = |label: &str| {
+        let mut lags = vec![];
+        for i in 0..trials {
+            let (_, r) = s.call(
+                "POST",
+                "/v1/requests",
+                "alice",
+                Some(json!({"resources": [format!("hive:sales.r{i}")], "actions": ["read"], "duration": "10m", "reason": "load"})),
+            );
+            let id = r["id"].as_str().unwrap();
+            let (_, r) = s.call(
+                "POST",
+                &format!("/v1/requests/{id}/approve"),
+                "bob:sales-owners",
+                None,
+            );
+            let grant = r["grant"]["id"].as_str().unwrap().to_string();
+            let sent = Instant::now();
+            let (status, _) = s.call(
+                "POST",
+                &format!("/v1/grants/{grant}/revoke"),
+                "bob:sales-owners",
+                None,
+            );
+            assert_eq!(status, 200);
+            let deadline = sent + Duration::from_secs(30);
+            loop {
+                if let Some(at) = revoked_at.lock().unwrap().get(&grant) {
+                    lags.push(at.saturating_duration_since(sent));
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "revocation {grant} never reached the follower"
+                );
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        summary(label, lags.clone());
+        lags.sort();
+        percentile(&lags, 0.99)
+    };
+    let quiet = measure("revoke sent -> follower has it, no other load");
+
+    // Ten clients scanning the whole trail over and over: a resource no event is under makes
+    // SQLite read every row.
+    let scanning = Arc::new(AtomicBool::new(true));
+    let scans: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let clients: Vec<_> = (0..10)
+        .map(|_| {
+            let (url, scanning, scans) = (url.clone(), scanning.clone(), scans.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout_read(Duration::from_secs(120))
+                    .build();
+                while scanning.load(Ordering::SeqCst) {
+                    let t = Instant::now();
+                    let r = agent
+                        .get(&format!("{url}/v1/audit?resource=hive:nosuch.*&limit=1000"))
+                        .set("X-Forwarded-User", "auditor")
+                        .call();
+                    assert!(r.is_ok(), "an audit query failed: {:?}", r.err());
+                    scans.lock().unwrap().push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let busy = measure("revoke sent -> follower has it, ten audit queries scanning");
+    scanning.store(false, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    follower.join().unwrap();
+    summary(
+        "audit query scanning every event",
+        scans.lock().unwrap().clone(),
+    );
+    println!(
+        "p99 with the scans / p99 without: {:.2} ({:.1?} / {:.1?})",
+        busy.as_secs_f64() / quiet.as_secs_f64().max(1e-6),
+        busy,
+        quiet
+    );
+    let (rss, peak) = s.memory();
+    println!("service memory: RSS {rss:.1} MiB now, peak {peak:.1} MiB");
+}

@@ -910,3 +910,49 @@ fn the_audit_chain_names_the_first_row_edited_or_deleted() {
     let (ok, text) = verify(&s, &[]);
     assert!(!ok && text.contains("missing"), "{text}");
 }
+
+#[test]
+fn audit_results_come_in_pages_that_miss_nothing() {
+    let s = Server::start();
+    // Two events share a time: the page cursor tells them apart.
+    let events: Vec<Value> = [0, 1, 1, 2, 3]
+        .iter()
+        .enumerate()
+        .map(|(i, sec)| {
+            event(
+                &format!("p-{i}"),
+                *sec,
+                "alice",
+                "hive:sales.orders",
+                "SELECT",
+            )
+        })
+        .collect();
+    s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(PLUGIN_TOKEN),
+        Some(json!({ "events": events })),
+    );
+    let mut seen = vec![];
+    let mut after = String::new();
+    loop {
+        let (status, page) = s.call(
+            "GET",
+            &format!("/v1/audit?limit=2&after={after}"),
+            "auditor",
+            None,
+        );
+        assert_eq!(status, 200, "{page}");
+        for e in page["events"].as_array().unwrap() {
+            seen.push(e["id"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(n) => after = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["p-0", "p-1", "p-2", "p-3", "p-4"]);
+    let (status, _) = s.call("GET", "/v1/audit?after=yesterday", "auditor", None);
+    assert_eq!(status, 400);
+}
