@@ -2,7 +2,7 @@
 MVN ?= mvn -B -ntp -Dstyle.color=never -f java/pom.xml
 CARGO ?= cargo
 
-.PHONY: build demo test test-rust test-java test-e2e clean
+.PHONY: build demo test test-rust test-java test-e2e test-conformance clean
 
 # Release profile everywhere, so the cdylib the jars carry, the binary the tests start and
 # the Rust tests share one build.
@@ -25,7 +25,12 @@ test-e2e:
 	$(CARGO) build --release -p jitgate-service
 	JITGATE_BIN=$(CURDIR)/target/release/jitgate service/e2e/run.sh
 
-test: test-rust test-java test-e2e
+# The HTTP API against its OpenAPI document (schemathesis from PyPI): no 5xx, no undocumented status.
+test-conformance:
+	$(CARGO) build --release -p jitgate-service
+	JITGATE_BIN=$(CURDIR)/target/release/jitgate service/conformance/run.sh
+
+test: test-rust test-java test-e2e test-conformance
 
 clean:
 	$(CARGO) clean

@@ -187,8 +187,15 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// Reads a resource someone wrote (a request, a config file): whitespace around it is not
+    /// part of it.
     pub fn parse(text: &str) -> Result<Resource, ModelError> {
-        let text = text.trim();
+        Resource::parse_exact(text.trim())
+    }
+
+    /// Reads a resource an engine names, as it is: a path's last component may end in
+    /// whitespace (`/lake/sales/a ` is not `/lake/sales/a`), so nothing is trimmed.
+    pub fn parse_exact(text: &str) -> Result<Resource, ModelError> {
         if let Some(rest) = text.strip_prefix("hdfs:") {
             // Accept full URIs (hdfs://namenode:8020/path) as well as hdfs:/path.
             let path = match rest.strip_prefix("//") {
@@ -371,6 +378,21 @@ mod tests {
         assert!(Resource::parse("hdfs:/lake/../etc").is_err());
     }
 
+    /// Found by the `resource` fuzz target: an engine's path ending in whitespace was trimmed,
+    /// so `hdfs://nn/lake/sales/a ` (another file) took the key of `a` and its grants.
+    #[test]
+    fn an_engine_path_keeps_the_whitespace_that_ends_it() {
+        let key = canonical_key("hdfs://nn:8020/lake/sales/a ").unwrap();
+        assert_eq!(key, "hdfs:/lake/sales/a ");
+        assert!(!key_covers("hdfs:/lake/sales/a", &key));
+        assert_eq!(canonical_key("hdfs:/lake/sales/a\n/").unwrap(), "hdfs:/lake/sales/a\n");
+        let found = "hdfs://n22:1/(n0\0\0\n/";
+        let k = canonical_key(found).unwrap().into_owned();
+        assert_eq!(canonical_key(&k).unwrap(), k, "a canonical key is its own");
+        // Written by a person, the whitespace around a resource is not part of it.
+        assert_eq!(r(" hdfs:/lake/sales/a \n").key(), "hdfs:/lake/sales/a");
+    }
+
     #[test]
     fn hive_names_are_lowercased_and_star_means_database() {
         assert_eq!(r("hive:Sales.Orders").key(), "hive:sales.orders");
@@ -430,7 +452,7 @@ pub fn canonical_key(text: &str) -> Result<std::borrow::Cow<'_, str>, ModelError
     if is_canonical(text) {
         return Ok(std::borrow::Cow::Borrowed(text));
     }
-    Resource::parse(text).map(|r| std::borrow::Cow::Owned(r.key))
+    Resource::parse_exact(text).map(|r| std::borrow::Cow::Owned(r.key))
 }
 
 fn is_canonical(text: &str) -> bool {
