@@ -130,7 +130,8 @@ pub struct Snapshot {
     index: Trie<Entry>,
     /// grant id → grant, for running queries that ask whether their grants still hold.
     by_id: HashMap<Arc<str>, Arc<GrantRule>>,
-    /// What this snapshot was built from, kept for saving to the cache dir.
+    /// What this snapshot was built from (the live grants of it, expired ones left out): the
+    /// follower forgets what is not here, and keeps these zones when a new list is unreadable.
     pub zones: Vec<wire::Zone>,
     pub grants: Vec<wire::Grant>,
 }
