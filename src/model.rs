@@ -385,7 +385,10 @@ mod tests {
         let key = canonical_key("hdfs://nn:8020/lake/sales/a ").unwrap();
         assert_eq!(key, "hdfs:/lake/sales/a ");
         assert!(!key_covers("hdfs:/lake/sales/a", &key));
-        assert_eq!(canonical_key("hdfs:/lake/sales/a\n/").unwrap(), "hdfs:/lake/sales/a\n");
+        assert_eq!(
+            canonical_key("hdfs:/lake/sales/a\n/").unwrap(),
+            "hdfs:/lake/sales/a\n"
+        );
         let found = "hdfs://n22:1/(n0\0\0\n/";
         let k = canonical_key(found).unwrap().into_owned();
         assert_eq!(canonical_key(&k).unwrap(), k, "a canonical key is its own");

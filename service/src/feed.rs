@@ -115,6 +115,15 @@ impl FeedSigner {
         })?;
         let (seed, created) = match std::fs::read_to_string(&path) {
             Ok(text) => {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path).map_or(0, |m| m.permissions().mode());
+                if mode & 0o077 != 0 {
+                    log_event!(
+                        "WARNING: {shown} (mode {:o}) can be read by others than its owner: whoever \
+                         reads it can sign a feed every plugin trusts; chmod 600 it",
+                        mode & 0o777
+                    );
+                }
                 let seed: [u8; 32] = jitgate::signature::unhex(text.trim())
                     .and_then(|b| b.try_into().ok())
                     .ok_or_else(|| {

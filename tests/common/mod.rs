@@ -92,11 +92,10 @@ impl Service {
         };
         std::fs::write(dir.join("tokens"), format!("{TOKEN}\n")).unwrap();
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        std::fs::write(
-            dir.join("data").join("feed-signing-key"),
-            jitgate::signature::hex(&SIGNING_SEED),
-        )
-        .unwrap();
+        let key_file = dir.join("data").join("feed-signing-key");
+        std::fs::write(&key_file, jitgate::signature::hex(&SIGNING_SEED)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::write(
             dir.join("jitgate.toml"),
             format!(
