@@ -545,7 +545,7 @@ impl Engine {
         }
     }
 
-    /// The denial message of CONTRACT.md for a decision code.
+    /// The denial message (docs/INTERFACE.md) for a decision code.
     pub fn explain(&self, user: &str, resource: &str, actions: ActionSet, code: i32) -> String {
         explain(
             self.core.config.request_base(),

@@ -1,4 +1,4 @@
-//! The HTTP API of CONTRACT.md: routes, the extractors that turn a request into a caller and
+//! The HTTP API of docs/INTERFACE.md: routes, the extractors that turn a request into a caller and
 //! a checked body, and JSON errors. Handlers stay thin: zones decide what may be asked, the
 //! store decides state, this module only translates.
 

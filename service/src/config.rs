@@ -1,4 +1,4 @@
-//! The service's TOML config (see CONTRACT.md), its defaults, and the example zones a newcomer
+//! The service's TOML config (docs/INTERFACE.md), its defaults, and the example zones a newcomer
 //! gets without any config. Everything is validated here, once, at start: an unknown key, a bad
 //! resource or a zone nobody can approve stops the service with a message naming it.
 

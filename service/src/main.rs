@@ -1,5 +1,5 @@
 //! The `jitgate` binary: `jitgate serve` runs the approval service; every other subcommand is
-//! a client of it (see CONTRACT.md).
+//! a client of it (docs/INTERFACE.md).
 
 /// One line on stderr per state change, timestamped, for admins and test logs.
 macro_rules! log_event {
