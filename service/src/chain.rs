@@ -301,6 +301,27 @@ pub fn verify(conn: &Connection, expect: Option<&str>) -> Result<Verdict> {
             hash: row.hash,
         };
     }
+    // Rows outside the chain are the ones there were when it began, no more, no fewer.
+    let began_with: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'chain_unchained'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let began_with = began_with.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    if unchained != began_with {
+        verdict.ok = false;
+        verdict.broken = Some(Broken {
+            seq: 0,
+            record: "rows outside the chain".into(),
+            why: format!(
+                "{unchained} rows carry no link, but {began_with} did when the chain began \
+                 (rows added or removed outside it)"
+            ),
+        });
+        return Ok(verdict);
+    }
     // The newest links removed leave a chain that holds, but ends before the head.
     if let Some((seq, hash)) = head(conn)? {
         if seq != last.seq || hash != last.hash {

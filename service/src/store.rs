@@ -114,6 +114,9 @@ ALTER TABLE events ADD COLUMN prev TEXT;
 ALTER TABLE events ADD COLUMN hash TEXT;
 CREATE UNIQUE INDEX audit_by_seq ON audit (seq);
 CREATE UNIQUE INDEX events_by_seq ON events (seq);
+-- How many rows stay outside the chain, so one added there later is seen.
+INSERT INTO meta (key, value)
+    SELECT 'chain_unchained', (SELECT count(*) FROM audit) + (SELECT count(*) FROM events);
 ";
 
 /// Version 3: single-use grants record the query that consumed them.
@@ -364,10 +367,11 @@ const READ_BUDGET: Duration = Duration::from_secs(20);
 
 impl Db {
     pub fn new(store: Store) -> Db {
-        let readers = store.path.clone().map(|path| {
+        let readers = store.path.clone().and_then(|path| {
             // Reads wait here when every reader is busy; beyond that, callers wait to hand theirs in.
             let (tx, rx) = std::sync::mpsc::sync_channel::<Read>(64);
             let rx = Arc::new(Mutex::new(rx));
+            let mut started = 0;
             for n in 0..READERS {
                 let (rx, path) = (rx.clone(), path.clone());
                 let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -380,7 +384,7 @@ impl Db {
                     }
                 };
                 let _ = conn.busy_timeout(Duration::from_secs(5));
-                let _ = std::thread::Builder::new()
+                let spawned = std::thread::Builder::new()
                     .name(format!("jitgate-read-{n}"))
                     .spawn(move || {
                         lower_priority();
@@ -392,8 +396,10 @@ impl Db {
                             }
                         }
                     });
+                started += usize::from(spawned.is_ok());
             }
-            tx
+            // Without a reader, reads share the writer's connection, as in memory.
+            (started > 0).then_some(tx)
         });
         Db {
             store: Arc::new(Mutex::new(store)),

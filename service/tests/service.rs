@@ -901,6 +901,17 @@ fn the_audit_chain_names_the_first_row_edited_or_deleted() {
         "put back as it was, the chain holds again"
     );
 
+    // A forged event slipped in outside the chain (no link at all) is seen too.
+    sqlite(
+        &s,
+        "INSERT INTO audit (id, time, plugin, host, user, resource, action, decision, received_at) \
+         VALUES ('forged', 0, 'hdfs', 'nn1', 'alice', 'hdfs:/x', 'read', 'allow', 0)",
+    );
+    let (ok, text) = verify(&s, &[]);
+    assert!(!ok && text.contains("outside the chain"), "{text}");
+    sqlite(&s, "DELETE FROM audit WHERE id = 'forged'");
+    assert!(verify(&s, &[]).0);
+
     // The newest event deleted: the chain ends before its head.
     sqlite(&s, "DELETE FROM audit WHERE id = 'e-3'");
     let (ok, text) = verify(&s, &[]);
