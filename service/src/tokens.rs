@@ -180,7 +180,13 @@ pub fn open(
         return Ok((tokens, TokenSource::File(path)));
     }
     if path.exists() {
-        if let Ok(tokens) = PluginTokens::load(&path) {
+        // A file that cannot be read stops the start: it is never replaced.
+        let (modified, entries) = read(&path)?;
+        if !entries.is_empty() {
+            let tokens = PluginTokens {
+                path: Some(path.clone()),
+                loaded: Mutex::new((modified, entries)),
+            };
             return Ok((tokens, TokenSource::Existing(path)));
         }
     }
@@ -232,6 +238,11 @@ mod tests {
         let (again, source) = open(None, dir.path()).unwrap();
         assert!(matches!(source, TokenSource::Existing(_)));
         assert!(again.check(first.trim()).is_some());
+        // An admin's line that cannot be read stops the start; the file is never replaced.
+        let file = dir.path().join("plugin-token");
+        std::fs::write(&file, format!("{first}typo=x y\n")).unwrap();
+        assert!(open(None, dir.path()).is_err());
+        assert!(std::fs::read_to_string(&file).unwrap().contains("typo"));
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.path().join("plugin-token"))
             .unwrap()
