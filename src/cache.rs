@@ -18,7 +18,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::signature::PublicKey;
+use crate::signature::{hex, PublicKey};
 use crate::snapshot::Snapshot;
 use crate::wire::{self, Feed};
 
@@ -129,10 +129,6 @@ fn verify(feed: &Feed, key: &PublicKey) -> Result<(), String> {
 fn own_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").map(|m| m.uid()).ok()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! changes, so a token added or removed takes effect without a restart.
 
 use crate::identity::{canonical_user, constant_eq};
+use jitgate::signature::hex;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -148,10 +149,6 @@ fn valid_name(s: &str) -> bool {
 
 fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
-}
-
-fn hex(b: &[u8]) -> String {
-    jitgate::signature::hex(b)
 }
 
 /// Where the plugin tokens came from, to tell the admin at start.
