@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, public_key, Service, TOKEN};
+use common::{eventually, plugin_config, Service};
 use jitgate::engine::{QueryAccess, Verdict};
 use jitgate::{Access, ActionSet, Config, Decision, DenyReason, Engine};
 
@@ -13,14 +13,10 @@ const READ: ActionSet = ActionSet(1);
 const WAIT: Duration = Duration::from_secs(20);
 
 fn engine(svc_url: &str, dir: &std::path::Path, extra: &str) -> Engine {
-    std::fs::write(dir.join("plugin-token"), TOKEN).unwrap();
-    let config = format!(
-        "jitgate.service.url={svc_url}\njitgate.service.token.file={}\njitgate.cache.dir={}\n\
-         jitgate.service.public.key={}\njitgate.plugin=test\njitgate.feed.wait.seconds=5\n\
-         jitgate.audit.flush.millis=50\n{extra}",
-        dir.join("plugin-token").display(),
-        dir.join("cache").display(),
-        public_key()
+    let config = plugin_config(
+        svc_url,
+        dir,
+        &format!("jitgate.feed.wait.seconds=5\n{extra}"),
     );
     Engine::start(Config::parse(&config).unwrap()).unwrap()
 }

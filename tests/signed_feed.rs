@@ -9,22 +9,18 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, public_key, Service, TOKEN};
+use common::{eventually, plugin_config, public_key, Service, TOKEN};
 use jitgate::{Access, ActionSet, Config, Decision, DenyReason, Engine};
 
 const WAIT: Duration = Duration::from_secs(20);
 const PART: &str = "hdfs:/lake/sales/orders/part-0";
 
+/// A plugin pinning `key`.
 fn engine(url: &str, dir: &std::path::Path, key: &str) -> Engine {
-    std::fs::write(dir.join("plugin-token"), TOKEN).unwrap();
-    let config = format!(
-        "jitgate.service.url={url}\njitgate.service.token.file={}\njitgate.cache.dir={}\n\
-         jitgate.service.public.key={key}\njitgate.plugin=test\njitgate.feed.wait.seconds=1\n\
-         jitgate.start.wait.millis=2000",
-        dir.join("plugin-token").display(),
-        dir.join("cache").display(),
+    let extra = format!(
+        "jitgate.service.public.key={key}\njitgate.feed.wait.seconds=1\njitgate.start.wait.millis=2000"
     );
-    Engine::start(Config::parse(&config).unwrap()).unwrap()
+    Engine::start(Config::parse(&plugin_config(url, dir, &extra)).unwrap()).unwrap()
 }
 
 fn read(e: &Engine, user: &str) -> Decision {

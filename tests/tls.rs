@@ -6,22 +6,14 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{eventually, public_key, target_dir, Service, TOKEN};
+use common::{eventually, plugin_config, target_dir, Service};
 use jitgate::{Access, ActionSet, Config, Decision, DenyReason, Engine};
 
 const PART: &str = "hdfs:/lake/sales/orders/part-0";
 
 fn engine(url: &str, dir: &std::path::Path, extra: &str) -> Result<Engine, String> {
-    std::fs::write(dir.join("plugin-token"), TOKEN).unwrap();
-    let config = format!(
-        "jitgate.service.url={url}\njitgate.service.token.file={}\njitgate.cache.dir={}\n\
-         jitgate.service.public.key={}\njitgate.plugin=test\njitgate.feed.wait.seconds=1\n\
-         jitgate.audit.flush.millis=50\njitgate.start.wait.millis=3000\n{extra}",
-        dir.join("plugin-token").display(),
-        dir.join("cache").display(),
-        public_key()
-    );
-    Engine::start(Config::parse(&config)?)
+    let extra = format!("jitgate.feed.wait.seconds=1\njitgate.start.wait.millis=3000\n{extra}");
+    Engine::start(Config::parse(&plugin_config(url, dir, &extra))?)
 }
 
 fn read(e: &Engine, user: &str) -> Decision {

@@ -11,7 +11,7 @@
 //! bound to nothing (accepted, and warned about at start). The file is read again when it
 //! changes, so a token added or removed takes effect without a restart.
 
-use crate::identity::{canonical_user, constant_eq};
+use crate::identity::canonical_user;
 use jitgate::signature::hex;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -88,11 +88,15 @@ impl PluginTokens {
                 }
             }
         }
-        // Every entry is compared, so the time taken says nothing about which one matched.
+        // Every entry is compared in full, so the time taken says nothing about which one matched.
         let presented = digest(token);
         loaded.1.iter().fold(None, |hit, e| {
-            let same = constant_eq(&hex(&e.digest), &hex(&presented));
-            if same && hit.is_none() {
+            let diff = e
+                .digest
+                .iter()
+                .zip(&presented)
+                .fold(0, |d, (a, b)| d | (a ^ b));
+            if diff == 0 && hit.is_none() {
                 Some(e.scope.clone())
             } else {
                 hit

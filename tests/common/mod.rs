@@ -15,6 +15,19 @@ pub const TOKEN: &str = "test-plugin-token-5b8e";
 /// plugin can pin its public key before the service first starts.
 const SIGNING_SEED: [u8; 32] = [0x5b; 32];
 
+/// The `jitgate.*` lines of a plugin whose cache dir is under `dir`, following `url` with the
+/// test token and pinning the test service's key. `extra` comes last: a key it repeats wins.
+pub fn plugin_config(url: &str, dir: &Path, extra: &str) -> String {
+    std::fs::write(dir.join("plugin-token"), TOKEN).unwrap();
+    format!(
+        "jitgate.service.url={url}\njitgate.service.token.file={}\njitgate.cache.dir={}\n\
+         jitgate.service.public.key={}\njitgate.plugin=test\njitgate.audit.flush.millis=50\n{extra}",
+        dir.join("plugin-token").display(),
+        dir.join("cache").display(),
+        public_key()
+    )
+}
+
 /// The `jitgate.service.public.key` of the test service.
 pub fn public_key() -> String {
     jitgate::signature::SigningKey::from_seed(SIGNING_SEED)
