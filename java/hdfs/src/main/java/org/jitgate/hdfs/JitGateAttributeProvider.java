@@ -1,13 +1,11 @@
 package org.jitgate.hdfs;
 
-import java.net.InetAddress;
-import java.util.HashMap;
-import java.util.Map;
 import org.apache.hadoop.conf.Configurable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.server.namenode.INodeAttributeProvider;
 import org.apache.hadoop.hdfs.server.namenode.INodeAttributes;
 import org.jitgate.JitGate;
+import org.jitgate.PluginConfig;
 
 /**
  * jitgate's NameNode plugin: set
@@ -19,9 +17,6 @@ import org.jitgate.JitGate;
  * hands over the configuration through {@link Configurable}.
  */
 public class JitGateAttributeProvider extends INodeAttributeProvider implements Configurable {
-    static final String PLUGIN_KEY = "jitgate.plugin";
-    static final String HOST_KEY = "jitgate.host";
-
     private Configuration conf;
     private volatile JitGate jitgate;
     private volatile Writers writers;
@@ -40,7 +35,7 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
     @Override
     public void start() {
         Configuration c = conf == null ? new Configuration() : conf;
-        jitgate = JitGate.shared(engineConfig(c));
+        jitgate = PluginConfig.read("hdfs", c, c::get).shared();
         writers = new Writers(jitgate, c);
     }
 
@@ -73,26 +68,5 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
     @Override
     public AccessControlEnforcer getExternalAccessControlEnforcer(AccessControlEnforcer defaultEnforcer) {
         return new JitGateEnforcer(defaultEnforcer, jitgate, writers);
-    }
-
-    static Map<String, String> engineConfig(Configuration conf) {
-        Map<String, String> out = new HashMap<>();
-        for (Map.Entry<String, String> e : conf) {
-            if (e.getKey().startsWith(JitGate.KEY_PREFIX)) {
-                out.put(e.getKey(), conf.get(e.getKey()));
-            }
-        }
-        out.putIfAbsent(PLUGIN_KEY, "hdfs");
-        out.putIfAbsent(HOST_KEY, hostName());
-        return out;
-    }
-
-    private static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (Exception e) {
-            String env = System.getenv("HOSTNAME");
-            return env == null || env.isEmpty() ? "localhost" : env;
-        }
     }
 }

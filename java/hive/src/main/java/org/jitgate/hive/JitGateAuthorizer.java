@@ -1,14 +1,11 @@
 package org.jitgate.hive;
 
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -30,6 +27,7 @@ import org.apache.hadoop.hive.ql.security.authorization.plugin.SettableConfigUpd
 import org.apache.hadoop.hive.ql.session.SessionState;
 import org.jitgate.Access;
 import org.jitgate.JitGate;
+import org.jitgate.PluginConfig;
 import org.jitgate.Verdict;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,8 +57,6 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
             "org.apache.hadoop.hive.ql.udf.generic.AbstractGenericUDFReflect",
             "org.apache.hadoop.hive.ql.udf.generic.GenericUDFInFile");
     static final String QUERY_ID_KEY = "hive.query.id";
-    private static final String PLUGIN_KEY = "jitgate.plugin";
-    private static final String HOST_KEY = "jitgate.host";
     private static final String NOT_SUPPORTED = "not supported by jitgate; use the jitgate service";
 
     private static final Logger LOG = LoggerFactory.getLogger(JitGateAuthorizer.class);
@@ -270,22 +266,15 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
     private JitGate engine() {
         JitGate engine = jitgate;
         if (engine == null) {
-            engine = JitGate.shared(engineConfig(conf));
+            engine = config(conf).shared();
             jitgate = engine;
         }
         return engine;
     }
 
-    static Map<String, String> engineConfig(HiveConf conf) {
-        Map<String, String> out = new HashMap<>();
-        for (Map.Entry<String, String> e : conf) {
-            if (e.getKey().startsWith(JitGate.KEY_PREFIX)) {
-                out.put(e.getKey(), conf.get(e.getKey()));
-            }
-        }
-        out.putIfAbsent(PLUGIN_KEY, "hive");
-        out.putIfAbsent(HOST_KEY, hostName());
-        return out;
+    /** HiveServer2's {@code jitgate.*} keys: a walk of every HiveConf key. */
+    static PluginConfig config(HiveConf conf) {
+        return PluginConfig.read("hive", conf, conf::get);
     }
 
     /** The running query's id, which HiveServer2 keeps in the session's configuration. */
@@ -461,14 +450,5 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
 
     private static HiveAuthzPluginException notSupported() {
         return new HiveAuthzPluginException(NOT_SUPPORTED);
-    }
-
-    private static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (Exception e) {
-            String env = System.getenv("HOSTNAME");
-            return env == null || env.isEmpty() ? "localhost" : env;
-        }
     }
 }

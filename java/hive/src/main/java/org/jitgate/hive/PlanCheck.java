@@ -46,7 +46,7 @@ public final class PlanCheck implements ExecuteWithHookContext {
         String context = JitGateAuthorizer.context(plan == null ? null : plan.getQueryId(),
                 plan == null ? null : plan.getQueryString());
         // the authorizer opened it; its configuration (a walk of every HiveConf key) is built only if not
-        JitGate engine = JitGate.shared(() -> JitGateAuthorizer.engineConfig(ctx.getConf()));
+        JitGate engine = JitGate.shared(() -> JitGateAuthorizer.config(ctx.getConf()).keys());
         Verdict verdict = engine.check(user, accesses, operation, context);
         if (verdict.denied()) {
             String message = verdict.message();

@@ -1,12 +1,11 @@
 package org.jitgate.ranger;
 
-import java.net.InetAddress;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.ranger.authorization.hadoop.config.RangerConfiguration;
 import org.jitgate.JitGate;
+import org.jitgate.PluginConfig;
 
 /**
  * The {@code jitgate.*} keys for the engine and the Ranger service name for the audit context, from
@@ -30,9 +29,6 @@ import org.jitgate.JitGate;
  * plugin opens it first configures it.
  */
 final class PluginSettings {
-    static final String PLUGIN_KEY = "jitgate.plugin";
-    static final String HOST_KEY = "jitgate.host";
-
     private static final Map<String, PluginSettings> LOADED = new ConcurrentHashMap<>();
 
     final Map<String, String> engine;
@@ -62,12 +58,6 @@ final class PluginSettings {
     }
 
     static PluginSettings load(String serviceType, Map<String, String> options, String siteFile) {
-        Map<String, String> engine = new HashMap<>();
-        options.forEach((key, value) -> {
-            if (key.startsWith(JitGate.KEY_PREFIX) && value != null) {
-                engine.put(key, value);
-            }
-        });
         PluginFiles files = new PluginFiles();
         if (siteFile != null) {
             files.addResourceIfReadable(siteFile);
@@ -77,26 +67,11 @@ final class PluginSettings {
         if (serviceName != null && !serviceName.isBlank()) {
             files.addResourceIfReadable("ranger-" + serviceType + "-" + serviceName + "-security.xml");
         }
-        for (Map.Entry<String, String> e : files) {
-            if (e.getKey().startsWith(JitGate.KEY_PREFIX)) {
-                engine.put(e.getKey(), files.get(e.getKey()));
-            }
-        }
-        engine.putIfAbsent(PLUGIN_KEY, "ranger-" + serviceType);
-        engine.putIfAbsent(HOST_KEY, hostName());
-        return new PluginSettings(engine, serviceName);
+        PluginConfig config = PluginConfig.read("ranger-" + serviceType, options).with(files, files::get);
+        return new PluginSettings(config.keys(), serviceName);
     }
 
     /** Ranger's configuration class, for its classpath lookup of the plugin's files. */
     private static final class PluginFiles extends RangerConfiguration {
-    }
-
-    private static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (Exception e) {
-            String env = System.getenv("HOSTNAME");
-            return env == null || env.isEmpty() ? "localhost" : env;
-        }
     }
 }

@@ -1,10 +1,10 @@
 package org.jitgate.spark;
 
-import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.jitgate.JitGate;
+import org.jitgate.PluginConfig;
 import scala.Tuple2;
 
 /**
@@ -19,41 +19,16 @@ import scala.Tuple2;
  */
 final class SparkEngine {
     static final String SPARK_PREFIX = "spark.";
-    static final String PLUGIN_KEY = "jitgate.plugin";
-    static final String HOST_KEY = "jitgate.host";
 
     private SparkEngine() {
     }
 
     /** The engine of this JVM; the first plugin to open it sets its configuration. */
     static JitGate open(SparkConf conf) {
-        return JitGate.shared(engineConfig(conf));
-    }
-
-    static Map<String, String> engineConfig(SparkConf conf) {
-        Map<String, String> plain = new HashMap<>();
-        Map<String, String> prefixed = new HashMap<>();
+        Map<String, String> all = new HashMap<>();
         for (Tuple2<String, String> kv : conf.getAll()) {
-            String key = kv._1();
-            if (key.startsWith(JitGate.KEY_PREFIX)) {
-                plain.put(key, kv._2());
-            } else if (key.startsWith(SPARK_PREFIX + JitGate.KEY_PREFIX)) {
-                prefixed.put(key.substring(SPARK_PREFIX.length()), kv._2());
-            }
+            all.put(kv._1(), kv._2());
         }
-        Map<String, String> out = new HashMap<>(plain);
-        out.putAll(prefixed);
-        out.putIfAbsent(PLUGIN_KEY, "spark");
-        out.putIfAbsent(HOST_KEY, hostName());
-        return out;
-    }
-
-    private static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (Exception e) {
-            String env = System.getenv("HOSTNAME");
-            return env == null || env.isEmpty() ? "localhost" : env;
-        }
+        return PluginConfig.read("spark", SPARK_PREFIX, all).shared();
     }
 }
