@@ -2,7 +2,20 @@
 MVN ?= mvn -B -ntp -Dstyle.color=never -f java/pom.xml
 CARGO ?= cargo
 
-.PHONY: build demo test test-rust test-java test-e2e test-conformance clean
+.PHONY: prereqs build demo test test-rust test-java test-e2e test-conformance clean
+
+# What each target needs on the machine besides the toolchains (tools/prereqs.sh). Every target
+# that builds waits for the check of everything the goals named on the command line need, so
+# `make test` installs (as root, with apt-get) or names what is missing before building anything.
+NEEDS_test-rust = sqlite3
+NEEDS_test-e2e = chromium node
+NEEDS_test-conformance = python3
+NEEDS_test = $(NEEDS_test-rust) $(NEEDS_test-e2e) $(NEEDS_test-conformance)
+
+prereqs:
+	@sh tools/prereqs.sh $(sort $(foreach goal,$(MAKECMDGOALS),$(NEEDS_$(goal))))
+
+build test-rust test-e2e test-conformance: prereqs
 
 # Release profile everywhere, so the cdylib the jars carry, the binary the tests start and
 # the Rust tests share one build.

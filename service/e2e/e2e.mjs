@@ -33,6 +33,16 @@ function freePort() {
   });
 }
 
+// The service must not outlive this test, however it ends: a failed assertion, a browser that
+// does not launch, an uncaught error, or a signal. Node runs "exit" listeners on every exit but
+// a signal's, so a signal is turned into an exit.
+function stopOnExit(child) {
+  process.on("exit", () => child.kill());
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.once(signal, () => process.exit(1));
+  }
+}
+
 async function startService() {
   const dir = mkdtempSync(join(tmpdir(), "jitgate-e2e-"));
   const port = await freePort();
@@ -52,6 +62,7 @@ max_duration = "15m"
   );
   const log = [];
   const child = spawn(bin, ["serve", "--config", join(dir, "jitgate.toml")], { stdio: ["ignore", "pipe", "pipe"] });
+  stopOnExit(child);
   child.stdout.on("data", (d) => log.push(d.toString()));
   child.stderr.on("data", (d) => log.push(d.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -73,16 +84,17 @@ async function audit(url, events) {
   assert.equal(r.status, 200, await r.text());
 }
 
-const { child, url, log } = await startService();
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const as = (user, groups) =>
-  browser.newContext({ extraHTTPHeaders: { "X-Forwarded-User": user, "X-Forwarded-Groups": groups }, viewport: { width: 390, height: 844 } });
+const { url, log } = await startService();
+let browser;
 let failed = false;
 try {
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  const as = (user, groups) =>
+    browser.newContext({ extraHTTPHeaders: { "X-Forwarded-User": user, "X-Forwarded-Groups": groups }, viewport: { width: 390, height: 844 } });
   const aliceCtx = await as("alice", "analysts");
   const bobCtx = await as("bob", "sales-owners");
   const alice = await aliceCtx.newPage();
@@ -143,8 +155,7 @@ try {
   console.error("e2e FAILED:", e);
   console.error("--- jitgate serve log ---\n" + log.join(""));
 } finally {
-  await browser.close();
-  child.kill();
+  await browser?.close().catch(() => {});
 }
 console.log(failed ? "e2e: 0 passed, 1 failed" : "e2e: 1 passed, 0 failed");
 process.exit(failed ? 1 : 0);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the headless-Chromium end-to-end test of the web pages.
-# Needs: Debian `chromium`, Node 18+, and `npm ci` (or `npm install`) in this directory.
+# Needs: Debian `chromium` (or CHROMIUM=path), Node 18+; installs playwright-core here with npm.
 # Builds the service first unless JITGATE_BIN points at a binary.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,4 +10,6 @@ if [ -z "${JITGATE_BIN:-}" ]; then
   JITGATE_BIN="$root/target/release/jitgate"
 fi
 [ -d "$here/node_modules/playwright-core" ] || (cd "$here" && npm install --no-audit --no-fund)
-JITGATE_BIN="$JITGATE_BIN" CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" node "$here/e2e.mjs"
+# exec: a signal to this script reaches node, which stops the service it started.
+export JITGATE_BIN CHROMIUM="${CHROMIUM:-$(command -v chromium || echo /usr/bin/chromium)}"
+exec node "$here/e2e.mjs"
