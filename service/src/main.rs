@@ -21,6 +21,7 @@ mod serve;
 mod store;
 mod tls;
 mod tokens;
+mod views;
 mod web;
 mod zones;
 
