@@ -82,6 +82,32 @@ impl Store {
         Ok(collect(rows)?.into_iter().map(|g| g.view).collect())
     }
 
+    /// The active grants `caller` may revoke (`Zones::may_revoke`), newest first. `limit`
+    /// counts only those, so grants of others never crowd them out.
+    pub fn revocable_grants(
+        &mut self,
+        caller: &Caller,
+        zones: &Zones,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<GrantView>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {GRANT_COLUMNS}, (SELECT zones FROM requests WHERE requests.id = grants.request_id) \
+             FROM grants WHERE revoked_at IS NULL AND expires_at > ?1 ORDER BY not_before DESC, rowid DESC"
+        ))?;
+        let mut rows = stmt.query([now])?;
+        let mut out = vec![];
+        while out.len() < limit {
+            let Some(row) = rows.next()? else { break };
+            let g = grant_row(row)??;
+            let request_zones = from_json(&row.get::<_, String>(14)?)?;
+            if zones.may_revoke(caller, &g.view.grant.user, &request_zones) {
+                out.push(g.view);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn grant(&mut self, id: &str) -> Result<GrantView> {
         Ok(load_grant(&self.conn, id)?.view)
     }
@@ -99,11 +125,7 @@ impl Store {
         let g = load_grant(&tx, id)?;
         let req = load_row(&tx, &g.view.grant.request_id)?;
         let grantee = g.view.grant.user == caller.user;
-        let approver = req
-            .zones
-            .iter()
-            .any(|z| zones.get(z).is_some_and(|z| z.is_approver(caller)));
-        if !grantee && !approver {
+        if !zones.may_revoke(caller, &g.view.grant.user, &req.zones) {
             return Err(ServiceError::Forbidden(format!(
                 "only the grantee or an approver of {} can revoke grant {id}",
                 approver_groups(&req.zones, zones)
@@ -310,6 +332,47 @@ mod tests {
         assert_eq!(active, [g4.clone(), g3.clone()]);
         assert_eq!(s.grants(true, Some("bob"), 10, T0 + MIN).unwrap().len(), 0);
         assert_eq!(s.grants(false, None, 10, T0 + MIN).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn revocable_grants_count_only_those_the_caller_may_revoke() {
+        let mut s = store();
+        let z = example();
+        let issue = |s: &mut Store, user: &Caller, now| {
+            let r = ask(s, user, &["hive:sales.orders"], 10, now);
+            s.approve(&r.id, &bob(), "", &z, now)
+                .unwrap()
+                .grant
+                .unwrap()
+                .grant
+                .id
+        };
+        let held = issue(&mut s, &alice(), T0);
+        let zed = who("zed", &[]);
+        let others: Vec<String> = (1..=3).map(|i| issue(&mut s, &zed, T0 + i)).collect();
+        let ids = |v: Vec<GrantView>| v.into_iter().map(|g| g.grant.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.revocable_grants(&alice(), &z, 2, T0 + 5).unwrap()),
+            [held.clone()],
+            "behind newer grants of others"
+        );
+        assert_eq!(
+            ids(s.revocable_grants(&carol(), &z, 2, T0 + 5).unwrap()),
+            [others[2].clone(), others[1].clone()]
+        );
+        let hr = who("dave", &["hr-owners"]);
+        assert!(s.revocable_grants(&hr, &z, 10, T0 + 5).unwrap().is_empty());
+        s.revoke(&held, &alice(), &z, T0 + 6).unwrap();
+        assert!(s
+            .revocable_grants(&alice(), &z, 10, T0 + 6)
+            .unwrap()
+            .is_empty());
+        assert!(
+            s.revocable_grants(&carol(), &z, 10, T0 + 10 * MIN + 3)
+                .unwrap()
+                .is_empty(),
+            "expired"
+        );
     }
 
     #[test]

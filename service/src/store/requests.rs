@@ -245,17 +245,12 @@ impl Store {
                 "you cannot approve your own request".into(),
             ));
         }
-        let mut counts_for = vec![];
-        for name in &req.zones {
-            let zone = zones.get(name).ok_or_else(|| {
-                ServiceError::Conflict(format!(
-                    "zone {name} of request {id} is no longer configured; the request cannot be approved"
-                ))
-            })?;
-            if zone.may_approve(caller, req.created_at, now) {
-                counts_for.push(name.clone());
-            }
+        if let Some(name) = req.zones.iter().find(|n| zones.get(n).is_none()) {
+            return Err(ServiceError::Conflict(format!(
+                "zone {name} of request {id} is no longer configured; the request cannot be approved"
+            )));
         }
+        let counts_for = zones.decides_in(caller, &req.user, &req.zones, req.created_at, now);
         if counts_for.is_empty() {
             return Err(ServiceError::Forbidden(format!(
                 "you are not an approver of {}",
@@ -341,11 +336,7 @@ impl Store {
                 "you cannot deny your own request; cancel it instead".into(),
             ));
         }
-        if !req.zones.iter().any(|z| {
-            zones
-                .get(z)
-                .is_some_and(|z| z.may_approve(caller, req.created_at, now))
-        }) {
+        if !zones.may_decide(caller, &req.user, &req.zones, req.created_at, now) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not an approver of {}",
                 approver_groups(&req.zones, zones)
