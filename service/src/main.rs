@@ -13,7 +13,7 @@ mod chain;
 mod client;
 mod config;
 mod error;
-mod feed;
+mod feed_server;
 mod identity;
 mod notify;
 mod oidc;
@@ -144,7 +144,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     if args.print_public_key {
-        return match feed::FeedSigner::open(&settings.data_dir) {
+        return match feed_server::FeedSigner::open(&settings.data_dir) {
             Ok((signer, _)) => {
                 println!("{}", signer.public());
                 ExitCode::SUCCESS

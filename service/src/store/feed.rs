@@ -1,12 +1,51 @@
 //! The change log plugins follow: every issued grant, revocation and zone change is a row,
 //! numbered by a cursor that only grows; `Store::feed` answers a plugin at any cursor from it,
-//! with a reset when the log cannot vouch for the cursor, and `sweep` prunes it.
+//! with a reset when the log cannot vouch for the cursor, and `sweep` prunes it. After each
+//! commit that appends a row, `ChangeSignal` tells whoever waits for one (the feed's long-polls).
 
 use super::grants::{grant_row, load_grant, GRANT_COLUMNS};
 use super::{collect, to_json, Store};
 use crate::error::{Result, ServiceError};
 use jitgate::wire::{self, format_time};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Carries the newest committed cursor to every waiting long-poll. A watch channel, not a
+/// bare Notify, so a change committed between a poller's read and its wait is never missed.
+#[derive(Clone)]
+pub struct ChangeSignal {
+    tx: Arc<watch::Sender<u64>>,
+}
+
+impl ChangeSignal {
+    pub fn new() -> ChangeSignal {
+        ChangeSignal {
+            tx: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// Called after the transaction that appended `cursor` has committed.
+    pub fn published(&self, cursor: u64) {
+        self.tx.send_if_modified(|seen| {
+            let newer = cursor > *seen;
+            if newer {
+                *seen = cursor;
+            }
+            newer
+        });
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for ChangeSignal {
+    fn default() -> Self {
+        ChangeSignal::new()
+    }
+}
 
 /// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
 const CHANGE_RETENTION_MS: i64 = 24 * 3600 * 1000;

@@ -21,10 +21,10 @@ mod testing;
 pub use crate::views::{GrantView, ReportRow, RequestView, Status};
 pub use audit::{page_cursor, read_audit, read_report, AuditFilter};
 pub use db::Db;
+pub use feed::ChangeSignal;
 pub use outbox::Delivery;
 
 use crate::error::{Result, ServiceError};
-use crate::feed::ChangeSignal;
 use crate::zones::Zones;
 use feed::FeedCache;
 use rusqlite::{Connection, TransactionBehavior};

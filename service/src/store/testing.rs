@@ -1,8 +1,8 @@
 //! Fixtures the store's unit tests share: a store with the example zones, callers, requests,
 //! audit events.
 
-pub(super) use crate::feed::ChangeSignal;
 pub(super) use crate::identity::Caller;
+pub(super) use crate::store::ChangeSignal;
 pub(super) use crate::store::Store;
 pub(super) use crate::views::{RequestView, Status};
 pub(super) use crate::zones::tests::example;
