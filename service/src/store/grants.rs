@@ -353,7 +353,7 @@ mod tests {
         let ids = |v: Vec<GrantView>| v.into_iter().map(|g| g.grant.id).collect::<Vec<_>>();
         assert_eq!(
             ids(s.revocable_grants(&alice(), &z, 2, T0 + 5).unwrap()),
-            [held.clone()],
+            std::slice::from_ref(&held),
             "behind newer grants of others"
         );
         assert_eq!(
