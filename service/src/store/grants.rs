@@ -112,7 +112,8 @@ impl Store {
         Ok(load_grant(&self.conn, id)?.view)
     }
 
-    /// Ends a grant before its time: by an approver of a zone it touches, or by its grantee.
+    /// Ends a grant before its time: by its grantee (a release) or by an approver of a zone its
+    /// request touched (`Zones::may_revoke`).
     pub fn revoke(
         &mut self,
         id: &str,
@@ -161,10 +162,9 @@ impl Store {
         Ok(view)
     }
 
-    /// Uses up a single-use grant for the query a plugin describes in `context`; only the first
-    /// caller succeeds, so two engines cannot both run a query on it.
-    /// Uses single-use grant `id` for the query `context`; with `only_user`, only a grant of
-    /// that user (a plugin token bound to one user).
+    /// Uses up single-use grant `id` for the query a plugin describes in `context`; only the
+    /// first caller succeeds, so two engines cannot both run a query on it. With `only_user`,
+    /// only a grant of that user (a plugin token bound to one user).
     pub fn consume(
         &mut self,
         id: &str,

@@ -9,7 +9,7 @@ use jitgate::wire::format_time;
 use rusqlite::{params, Connection};
 
 /// The events that go out to webhooks.
-pub const NOTIFIED: [&str; 6] = [
+pub(super) const NOTIFIED: [&str; 6] = [
     "created",
     "approved",
     "denied",

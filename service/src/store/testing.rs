@@ -1,6 +1,7 @@
 //! Fixtures the store's unit tests share: a store with the example zones, callers, requests,
 //! audit events.
 
+// What most tests name, so a test module needs only `use crate::store::testing::*`.
 pub(super) use crate::identity::Caller;
 pub(super) use crate::store::ChangeSignal;
 pub(super) use crate::store::Store;
