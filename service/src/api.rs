@@ -3,9 +3,11 @@
 //! store decides state, this module only translates.
 
 use crate::error::{Result, ServiceError};
-use crate::feed::{self, ChangeSignal, FeedSigner};
+use crate::feed_server::{self, FeedSigner};
 use crate::identity::{canonical_user, Caller, Identity};
-use crate::store::{page_cursor, read_audit, AuditFilter, Db, GrantView, RequestView, Status};
+use crate::store::{
+    page_cursor, read_audit, AuditFilter, ChangeSignal, Db, GrantView, RequestView, Status,
+};
 use crate::tls::Peer;
 use crate::tokens::Scope;
 use crate::zones::Zones;
@@ -452,7 +454,8 @@ async fn feed(
         })?),
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
-    let mut changes = feed::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?;
+    let mut changes =
+        feed_server::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?;
     // A token bound to one user (a Spark driver's) learns only that user's grants.
     if let Some(user) = &scope.user {
         changes.grants.retain(|g| &g.user == user);

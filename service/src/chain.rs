@@ -7,20 +7,14 @@
 //! report carries it; `jitgate audit verify --expect` checks one) tells that apart.
 
 use crate::error::{Result, ServiceError};
+// `Verdict` is what the API answers; named here too, beside the check that makes it.
+pub use crate::views::Verdict;
+use crate::views::{Broken, Link};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// The `prev` of the first link.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// One link's place in the chain.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Link {
-    pub seq: i64,
-    pub prev: String,
-    pub hash: String,
-}
 
 /// The chain's head while rows are appended in one transaction.
 pub struct Appender {
@@ -140,30 +134,6 @@ pub fn history_content(
 ) -> Vec<u8> {
     serde_json::to_vec(&("history", request_id, time, actor, kind, comment))
         .expect("plain data serialises")
-}
-
-/// What `verify` found.
-#[derive(Debug, Serialize)]
-pub struct Verdict {
-    pub ok: bool,
-    /// Links walked.
-    pub links: i64,
-    /// The newest link, as the chain's head.
-    pub head: Option<Link>,
-    /// Rows stored before the chain began (older databases).
-    pub unchained: i64,
-    /// The first link that does not hold, and why.
-    pub broken: Option<Broken>,
-    /// Whether the expected head (`--expect`) is a link of the chain; null when none was given.
-    pub expected_found: Option<bool>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Broken {
-    pub seq: i64,
-    /// `audit event <id>` or `history step of <request> at <time>`.
-    pub record: String,
-    pub why: String,
 }
 
 /// One stored row as a link: where it is, what it claims, what it holds.

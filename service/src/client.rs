@@ -1,7 +1,9 @@
 //! The client subcommands: thin callers of the HTTP API that print a table, or the JSON
 //! with `--json`, and exit non-zero with the service's message on failure.
 
+use crate::views::{AuditPage, GrantView, RequestView, Status, Verdict};
 use clap::{Args, Subcommand};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
@@ -283,20 +285,14 @@ fn print_json(v: &Value) {
     );
 }
 
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
+/// Reads a view the service sent (`crate::views`); `--json` prints what was sent as it is.
+fn view<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
+    T::deserialize(v)
+        .map_err(|e| format!("the service sent an answer this jitgate cannot read: {e}"))
 }
 
-fn list(v: &Value, key: &str) -> String {
-    v[key]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
+fn or_empty(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("")
 }
 
 fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, String> {
@@ -311,23 +307,24 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
             )?;
             if as_json {
                 print_json(&r);
-            } else if r["grant"].is_object() {
-                let g = &r["grant"];
-                println!(
+                return Ok(ExitCode::SUCCESS);
+            }
+            let r: RequestView = view(&r)?;
+            match &r.grant {
+                Some(g) => println!(
                     "request {} approved: grant {} lets {} {} {} until {}",
-                    s(&r, "id"),
-                    s(g, "id"),
-                    s(g, "user"),
-                    list(g, "actions"),
-                    list(g, "resources"),
-                    s(g, "expires_at")
-                );
-            } else {
-                println!(
+                    r.id,
+                    g.grant.id,
+                    g.grant.user,
+                    g.grant.actions.join(","),
+                    g.grant.resources.join(","),
+                    g.grant.expires_at
+                ),
+                None => println!(
                     "approval recorded; request {} is {} (more approvals needed)",
-                    s(&r, "id"),
-                    s(&r, "status")
-                );
+                    r.id,
+                    r.status.as_str()
+                ),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -341,7 +338,7 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
             if as_json {
                 print_json(&r)
             } else {
-                println!("request {} denied", s(&r, "id"))
+                println!("request {} denied", view::<RequestView>(&r)?.id)
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -355,7 +352,7 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
             if as_json {
                 print_json(&r)
             } else {
-                println!("request {} cancelled", s(&r, "id"))
+                println!("request {} cancelled", view::<RequestView>(&r)?.id)
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -369,7 +366,7 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
             if as_json {
                 print_json(&g)
             } else {
-                println!("grant {} revoked", s(&g, "id"))
+                println!("grant {} revoked", view::<GrantView>(&g)?.grant.id)
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -389,22 +386,22 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                 ],
                 None,
             )?;
-            let items = r["requests"].as_array().cloned().unwrap_or_default();
+            let items: Vec<RequestView> = view(&r["requests"])?;
             if as_json {
-                print_json(&Value::Array(items));
+                print_json(&r["requests"]);
             } else {
                 let rows = items
                     .iter()
                     .map(|q| {
                         vec![
-                            s(q, "id").into(),
-                            s(q, "status").into(),
-                            s(q, "user").into(),
-                            list(q, "actions"),
-                            list(q, "resources"),
-                            s(q, "duration").into(),
-                            s(q, "created_at").into(),
-                            clip(s(q, "reason"), 40),
+                            q.id.clone(),
+                            q.status.as_str().into(),
+                            q.user.clone(),
+                            q.actions.join(","),
+                            q.resources.join(","),
+                            q.duration.clone(),
+                            q.created_at.clone(),
+                            clip(&q.reason, 40),
                         ]
                     })
                     .collect();
@@ -443,31 +440,32 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                 ],
                 None,
             )?;
-            let items = r["grants"].as_array().cloned().unwrap_or_default();
+            let items: Vec<GrantView> = view(&r["grants"])?;
             if as_json {
-                print_json(&Value::Array(items));
+                print_json(&r["grants"]);
             } else {
                 let now = jitgate::wire::now_millis();
                 let rows = items
                     .iter()
                     .map(|g| {
-                        let state = if !g["revoked_at"].is_null() {
+                        let state = if g.revoked_at.is_some() {
                             "revoked"
-                        } else if jitgate::wire::parse_time(s(g, "expires_at"))
+                        } else if jitgate::wire::parse_time(&g.grant.expires_at)
                             .is_some_and(|t| t <= now)
                         {
                             "expired"
                         } else {
                             "active"
                         };
+                        let g = &g.grant;
                         vec![
-                            s(g, "id").into(),
-                            s(g, "user").into(),
-                            list(g, "actions"),
-                            list(g, "resources"),
-                            s(g, "expires_at").into(),
+                            g.id.clone(),
+                            g.user.clone(),
+                            g.actions.join(","),
+                            g.resources.join(","),
+                            g.expires_at.clone(),
                             state.into(),
-                            s(g, "request_id").into(),
+                            g.request_id.clone(),
                         ]
                     })
                     .collect();
@@ -499,36 +497,37 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                 &[("expect", expect.as_deref())],
                 None,
             )?;
+            let verdict: Verdict = view(&v)?;
             if as_json {
                 print_json(&v);
             } else {
-                let text = |k: &str| v[k].to_string();
-                match v["broken"].as_object() {
+                match &verdict.broken {
                     None => println!(
                         "audit chain holds: {} links, head {} {}{}",
-                        text("links"),
-                        v["head"]["seq"],
-                        v["head"]["hash"].as_str().unwrap_or("(none)"),
-                        match v["unchained"].as_i64() {
-                            Some(n) if n > 0 => format!("; {n} older rows predate the chain"),
+                        verdict.links,
+                        verdict
+                            .head
+                            .as_ref()
+                            .map_or("null".into(), |h| h.seq.to_string()),
+                        verdict.head.as_ref().map_or("(none)", |h| h.hash.as_str()),
+                        match verdict.unchained {
+                            n if n > 0 => format!("; {n} older rows predate the chain"),
                             _ => String::new(),
                         }
                     ),
                     Some(b) => println!(
                         "audit chain BROKEN at link {}: {}: {}",
-                        b["seq"],
-                        b["record"].as_str().unwrap_or_default(),
-                        b["why"].as_str().unwrap_or_default()
+                        b.seq, b.record, b.why
                     ),
                 }
-                if v["expected_found"] == Value::Bool(false) {
+                if verdict.expected_found == Some(false) {
                     println!(
                         "the expected head {} is NOT on the chain",
                         expect.unwrap_or_default()
                     );
                 }
             }
-            Ok(if v["ok"] == Value::Bool(true) {
+            Ok(if verdict.ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -565,23 +564,24 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                 return Ok(ExitCode::SUCCESS);
             }
             let r = c.json("GET", "/v1/audit", &query, None)?;
-            let items = r["events"].as_array().cloned().unwrap_or_default();
+            let page: AuditPage = view(&r)?;
             if as_json {
-                print_json(&Value::Array(items));
+                print_json(&r["events"]);
             } else {
-                let rows = items
+                let rows = page
+                    .events
                     .iter()
                     .map(|e| {
                         vec![
-                            s(e, "time").into(),
-                            s(e, "plugin").into(),
-                            s(e, "user").into(),
-                            s(e, "decision").into(),
-                            s(e, "action").into(),
-                            s(e, "resource").into(),
-                            s(e, "grant_id").into(),
-                            s(e, "request_id").into(),
-                            clip(s(e, "operation"), 40),
+                            e.time.clone(),
+                            e.plugin.clone(),
+                            e.user.clone(),
+                            e.decision.clone(),
+                            e.action.clone(),
+                            e.resource.clone(),
+                            or_empty(&e.grant_id).into(),
+                            or_empty(&e.request_id).into(),
+                            clip(or_empty(&e.operation), 40),
                         ]
                     })
                     .collect();
@@ -618,7 +618,8 @@ fn request(c: &Client, as_json: bool, args: RequestArgs) -> Result<ExitCode, Str
         "single_use": args.single_use,
     });
     let r = c.json("POST", "/v1/requests", &[], Some(body))?;
-    let id = s(&r, "id").to_string();
+    let created: RequestView = view(&r)?;
+    let id = created.id.clone();
     let links = format!(
         "  status: {0}/v1/requests/{1}\n  web:    {0}/requests/{1}",
         c.server, id
@@ -627,65 +628,65 @@ fn request(c: &Client, as_json: bool, args: RequestArgs) -> Result<ExitCode, Str
         if as_json {
             print_json(&r);
         } else {
-            println!("{}", describe(&r));
+            println!("{}", describe(&created));
             println!("{links}");
         }
         return Ok(ExitCode::SUCCESS);
     }
     // While waiting, progress goes to stderr so `--json` output stays one document.
     if as_json {
-        eprintln!("{}\n{links}\nwaiting for a decision...", describe(&r));
+        eprintln!("{}\n{links}\nwaiting for a decision...", describe(&created));
     } else {
-        println!("{}\n{links}\nwaiting for a decision...", describe(&r));
+        println!("{}\n{links}\nwaiting for a decision...", describe(&created));
         let _ = std::io::stdout().flush();
     }
     let mut failures = 0;
-    let decided = loop {
+    let (sent, decided) = loop {
         std::thread::sleep(Duration::from_millis(500));
         match c.json("GET", &format!("/v1/requests/{}", segment(&id)), &[], None) {
-            Ok(now) if s(&now, "status") == "pending" => failures = 0,
-            Ok(now) => break now,
+            Ok(now) => {
+                let seen: RequestView = view(&now)?;
+                if seen.status != Status::Pending {
+                    break (now, seen);
+                }
+                failures = 0;
+            }
             // Ride out a short outage of the service; give up after about half a minute.
             Err(e) if e.starts_with("cannot reach") && failures < 60 => failures += 1,
             Err(e) => return Err(e),
         }
     };
     if as_json {
-        print_json(&decided);
+        print_json(&sent);
     }
-    if s(&decided, "status") == "approved" {
-        if !as_json {
-            let g = &decided["grant"];
+    if decided.status == Status::Approved {
+        if let (false, Some(g)) = (as_json, &decided.grant) {
             println!(
                 "approved: grant {} valid until {}",
-                s(g, "id"),
-                s(g, "expires_at")
+                g.grant.id, g.grant.expires_at
             );
         }
         Ok(ExitCode::SUCCESS)
     } else {
-        let by = match (
-            decided["decided_by"].as_str(),
-            decided["decision_reason"].as_str(),
-        ) {
+        let by = match (&decided.decided_by, &decided.decision_reason) {
             (Some(who), Some(why)) => format!(" by {who}: {why}"),
             (Some(who), None) => format!(" by {who}"),
             _ => String::new(),
         };
-        eprintln!("jitgate: request {id} was {}{by}", s(&decided, "status"));
+        eprintln!("jitgate: request {id} was {}{by}", decided.status.as_str());
         Ok(ExitCode::FAILURE)
     }
 }
 
-fn describe(r: &Value) -> String {
+fn describe(r: &RequestView) -> String {
     format!(
         "request {} {}: {} on {} for {} (zones: {})",
-        s(r, "id"),
-        s(r, "status"),
-        list(r, "actions"),
-        list(r, "resources").replace(',', " "),
-        s(r, "duration"),
-        list(r, "zones").replace(',', ", ")
+        r.id,
+        r.status.as_str(),
+        r.actions.join(","),
+        r.resources.join(" "),
+        r.duration,
+        r.zones.join(", ")
     )
 }
 

@@ -13,7 +13,7 @@ mod chain;
 mod client;
 mod config;
 mod error;
-mod feed;
+mod feed_server;
 mod identity;
 mod notify;
 mod oidc;
@@ -21,6 +21,7 @@ mod serve;
 mod store;
 mod tls;
 mod tokens;
+mod views;
 mod web;
 mod zones;
 
@@ -143,7 +144,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     if args.print_public_key {
-        return match feed::FeedSigner::open(&settings.data_dir) {
+        return match feed_server::FeedSigner::open(&settings.data_dir) {
             Ok((signer, _)) => {
                 println!("{}", signer.public());
                 ExitCode::SUCCESS

@@ -3,11 +3,11 @@
 
 use crate::api::{self, AppState};
 use crate::config::{AuthMode, Settings};
-use crate::feed::{ChangeSignal, FeedSigner};
+use crate::feed_server::FeedSigner;
 use crate::identity::Identity;
 use crate::notify;
 use crate::oidc::Oidc;
-use crate::store::{Db, Store};
+use crate::store::{ChangeSignal, Db, Store};
 use crate::tls::{self, Peer, TlsListener};
 use crate::tokens::{self, TokenSource};
 use jitgate::wire::now_millis;

@@ -504,29 +504,10 @@ fn revoke_form(ctx: &Ctx, g: &GrantView, own: bool, back: &str) -> String {
     )
 }
 
+/// Whether to offer `caller` the decision buttons: by the rule the store decides by.
 fn may_decide(st: &AppState, caller: &Caller, r: &RequestView, now: i64) -> bool {
     let created = parse_time(&r.created_at).unwrap_or(now);
-    r.status == Status::Pending
-        && r.user != caller.user
-        && r.zones.iter().any(|z| {
-            st.zones
-                .get(z)
-                .is_some_and(|z| z.may_approve(caller, created, now))
-        })
-}
-
-/// May `caller` revoke grant `g`: its grantee, or an approver of a zone holding its resources.
-fn may_revoke(st: &AppState, caller: &Caller, g: &GrantView) -> bool {
-    g.grant.user == caller.user
-        || g.grant.resources.iter().any(|r| {
-            Resource::parse(r).is_ok_and(|r| {
-                st.zones
-                    .to_wire()
-                    .iter()
-                    .filter_map(|z| st.zones.get(&z.name))
-                    .any(|z| z.contains(&r) && z.is_approver(caller))
-            })
-        })
+    r.status == Status::Pending && st.zones.may_decide(caller, &r.user, &r.zones, created, now)
 }
 
 fn active(g: &GrantView, now: i64) -> bool {
@@ -577,7 +558,7 @@ async fn request_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<Strin
             (None, true) => time_left(g),
             (None, false) => format!("expired at {}", e(&g.grant.expires_at)),
         };
-        let button = if active(g, now) && may_revoke(&st, &caller, g) {
+        let button = if active(g, now) && st.zones.may_revoke(&caller, &g.grant.user, &r.zones) {
             revoke_form(&ctx, g, g.grant.user == caller.user, &back)
         } else {
             String::new()
@@ -715,18 +696,15 @@ async fn grants_page(State(st): State<AppState>, ctx: Ctx) -> Response {
         Ok(c) => c.clone(),
         Err(err) => return ctx.error(&err),
     };
-    let grants = match st
+    let (who, zones) = (caller.clone(), st.zones.clone());
+    let visible = match st
         .db
-        .call(|s| s.grants(true, None, LIST_LIMIT, now_millis()))
+        .call(move |s| s.revocable_grants(&who, &zones, LIST_LIMIT, now_millis()))
         .await
     {
         Ok(g) => g,
         Err(err) => return ctx.error(&err),
     };
-    let visible: Vec<&GrantView> = grants
-        .iter()
-        .filter(|g| may_revoke(&st, &caller, g))
-        .collect();
     let body = if visible.is_empty() {
         "<p>No active grants you hold or approve.</p>".to_string()
     } else {

@@ -187,6 +187,60 @@ impl Zones {
         self.rules.iter().map(ZoneRule::to_wire).collect()
     }
 
+    /// The zones among `request_zones` (a request's, as recorded) in which `caller` may approve
+    /// or deny a request by `requester` created at `created_at`: those they approve for, or
+    /// escalate to once the request has waited long enough. None for the requester, who never
+    /// decides their own request.
+    pub fn decides_in(
+        &self,
+        caller: &Caller,
+        requester: &str,
+        request_zones: &[String],
+        created_at: i64,
+        now: i64,
+    ) -> Vec<String> {
+        if caller.user == requester {
+            return vec![];
+        }
+        request_zones
+            .iter()
+            .filter(|n| {
+                self.get(n)
+                    .is_some_and(|z| z.may_approve(caller, created_at, now))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// May `caller` approve or deny that request at all (see [`Zones::decides_in`]). The store
+    /// refuses by this rule and the pages offer the buttons by it.
+    pub fn may_decide(
+        &self,
+        caller: &Caller,
+        requester: &str,
+        request_zones: &[String],
+        created_at: i64,
+        now: i64,
+    ) -> bool {
+        !self
+            .decides_in(caller, requester, request_zones, created_at, now)
+            .is_empty()
+    }
+
+    /// May `caller` revoke a grant of `grantee` issued for a request that touched
+    /// `request_zones`: its grantee (giving it up early), or an approver of one of those zones.
+    /// Decided by the request's zones, not by which zones hold the grant's resources now: they
+    /// are the zones whose approvers had to agree, including those nested under a broad
+    /// resource (a grant on `hdfs:/lake` reaches into `hdfs:/lake/sales`), and they do not
+    /// shift when the zone list is edited. The store refuses by this rule and the pages show
+    /// grants by it.
+    pub fn may_revoke(&self, caller: &Caller, grantee: &str, request_zones: &[String]) -> bool {
+        caller.user == grantee
+            || request_zones
+                .iter()
+                .any(|n| self.get(n).is_some_and(|z| z.is_approver(caller)))
+    }
+
     /// The storage warnings of the zones `resource` lies in (none for an unreadable resource).
     pub fn storage_warnings_for(&self, resource: &str) -> Vec<String> {
         let Ok(r) = Resource::parse(resource) else {
@@ -544,6 +598,66 @@ pub(crate) mod tests {
         assert!(Zones::new(vec![dup.clone(), dup])
             .unwrap_err()
             .contains("defined twice"));
+    }
+
+    fn nested() -> Zones {
+        let lake = zone("lake", &["hdfs:/lake"], &["lake-owners"]);
+        let sales = zone("sales", &["hdfs:/lake/sales"], &["sales-owners"]);
+        let mut sales = ZoneRule::from_wire(&sales).unwrap();
+        sales.escalate_after = Some(Duration::from_secs(1800));
+        sales.escalate_to = vec!["security".into()];
+        Zones::new(vec![ZoneRule::from_wire(&lake).unwrap(), sales]).unwrap()
+    }
+
+    fn caller(user: &str, groups: &[&str]) -> Caller {
+        Caller {
+            user: user.into(),
+            groups: strings(groups),
+        }
+    }
+
+    #[test]
+    fn who_may_decide_is_read_from_the_requests_zones() {
+        let z = nested();
+        let touched = strings(&["lake", "sales"]);
+        let bob = caller("bob", &["sales-owners"]);
+        assert_eq!(z.decides_in(&bob, "alice", &touched, 0, 0), ["sales"]);
+        assert!(z.may_decide(&bob, "alice", &touched, 0, 0));
+        assert!(
+            !z.may_decide(&bob, "bob", &touched, 0, 0),
+            "never one's own request"
+        );
+        assert!(!z.may_decide(&bob, "alice", &strings(&["lake"]), 0, 0));
+        let sam = caller("sam", &["security"]);
+        let half_hour = 1_800_000;
+        assert!(!z.may_decide(&sam, "alice", &touched, 0, half_hour - 1));
+        assert_eq!(
+            z.decides_in(&sam, "alice", &touched, 0, half_hour),
+            ["sales"],
+            "escalated"
+        );
+        assert!(
+            !z.may_decide(&bob, "alice", &strings(&["gone"]), 0, 0),
+            "a zone no longer configured"
+        );
+    }
+
+    #[test]
+    fn a_grant_is_revoked_by_its_grantee_or_an_approver_of_a_zone_its_request_touched() {
+        let z = nested();
+        let touched = strings(&["lake", "sales"]);
+        let bob = caller("bob", &["sales-owners"]);
+        assert!(
+            z.may_revoke(&bob, "alice", &touched),
+            "sales approved the grant on hdfs:/lake, though no sales resource holds it"
+        );
+        assert!(z.may_revoke(&caller("alice", &[]), "alice", &touched));
+        assert!(!z.may_revoke(&caller("eve", &["hr-owners"]), "alice", &touched));
+        assert!(!z.may_revoke(&bob, "alice", &strings(&["lake"])));
+        assert!(
+            !z.may_revoke(&caller("sam", &["security"]), "alice", &touched),
+            "escalation lets decide a pending request, not revoke"
+        );
     }
 
     #[test]

@@ -246,3 +246,64 @@ fn cli_without_a_server_says_it_cannot_reach_it() {
         stderr(&out)
     );
 }
+
+/// The tables read the service's views: grants with their state, a revoke, the audit trail and
+/// the chain's check.
+#[test]
+fn cli_tables_show_grants_revokes_audit_events_and_the_chain() {
+    let s = Server::start();
+    let id = s.ask("hive:sales.orders", "10m");
+    let (_, r) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        "bob:sales-owners",
+        None,
+    );
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    let now = jitgate::wire::format_time(jitgate::wire::now_millis());
+    let (status, _) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(common::PLUGIN_TOKEN),
+        Some(
+            serde_json::json!({"events": [{"id": "e1", "time": now, "plugin": "hive", "host": "hs2",
+            "user": "alice", "resource": "hive:sales.orders", "action": "read", "decision": "allow",
+            "grant_id": gid, "request_id": id, "operation": "SELECT"}]}),
+        ),
+    );
+    assert_eq!(status, 200);
+
+    let grants = stdout(&run(&s, &["--as", "alice", "grants"]));
+    let row = grants.lines().find(|l| l.starts_with(&gid)).unwrap_or("");
+    assert!(
+        row.contains("alice") && row.contains("hive:sales.orders") && row.contains("active"),
+        "{grants}"
+    );
+    let audit = stdout(&run(&s, &["--as", "audrey", "audit", "--user", "alice"]));
+    let row = audit.lines().nth(1).unwrap_or("");
+    assert!(
+        row.contains("hive")
+            && row.contains("allow")
+            && row.contains(&gid)
+            && row.contains("SELECT"),
+        "{audit}"
+    );
+    let out = run(&s, &["--as", "audrey", "audit", "verify"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("audit chain holds: "),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(&s, &["--as", "alice", "revoke", &gid]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("grant {gid} revoked\n"));
+    let grants = stdout(&run(&s, &["--as", "alice", "grants", "--all"]));
+    assert!(
+        grants
+            .lines()
+            .any(|l| l.starts_with(&gid) && l.contains("revoked")),
+        "{grants}"
+    );
+}

@@ -268,3 +268,95 @@ fn a_zone_without_storage_is_warned_about_at_start_and_on_the_form() {
         s.log()
     );
 }
+
+/// `lake` (hdfs:/lake) with `sales` nested inside it: a request on all of hdfs:/lake touches
+/// both, so both zones' approvers decide it.
+const NESTED_ZONES: &str = "[plugins]\ntokens_file = \"{dir}/tokens\"\n\
+    [[zones]]\nname = \"lake\"\nresources = [\"hdfs:/lake\"]\napprovers = [\"lake-owners\"]\n\
+    actions = [\"read\"]\nmax_duration = \"15m\"\n\
+    [[zones]]\nname = \"sales\"\nresources = [\"hdfs:/lake/sales\"]\napprovers = [\"sales-owners\"]\n\
+    actions = [\"read\"]\nmax_duration = \"15m\"\n";
+
+/// Whoever the API lets revoke a grant finds it on `/grants` and on its request's page, with
+/// the button; whoever it refuses finds neither. Here `bob` approves the nested zone `sales`
+/// that a grant on all of `hdfs:/lake` reaches into, though no zone of his holds `hdfs:/lake`.
+#[test]
+fn the_grants_page_and_the_revoke_call_agree_on_who_may_revoke() {
+    let s = Server::start_with(NESTED_ZONES);
+    let id = s.ask("hdfs:/lake", "10m");
+    let (status, r) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        "lena:lake-owners",
+        None,
+    );
+    assert_eq!(status, 200, "{r}");
+    let (status, r) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (200, Some("approved")),
+        "{r}"
+    );
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    let button = format!("action=\"/grants/{gid}/revoke\"");
+
+    let mut bob = Browser::new(&s, BOB);
+    let (_, grants) = bob.get("/grants");
+    assert!(
+        grants.contains(&button),
+        "bob may revoke it, so /grants lists it: {grants}"
+    );
+    let (_, page) = bob.get(&format!("/requests/{id}"));
+    assert!(page.contains(&button), "{page}");
+
+    let mut mallory = Browser::new(&s, "mallory:hr-owners");
+    let (_, grants) = mallory.get("/grants");
+    assert!(!grants.contains(&gid), "{grants}");
+    let (_, page) = mallory.get(&format!("/requests/{id}"));
+    assert!(!page.contains(&button), "{page}");
+    let (status, _) = s.call(
+        "POST",
+        &format!("/v1/grants/{gid}/revoke"),
+        "mallory:hr-owners",
+        None,
+    );
+    assert_eq!(status, 403);
+
+    let (status, g) = s.call("POST", &format!("/v1/grants/{gid}/revoke"), BOB, None);
+    assert_eq!(
+        (status, g["revoked_by"].as_str()),
+        (200, Some("bob")),
+        "{g}"
+    );
+}
+
+/// `/grants` shows the grants its viewer may revoke however many newer ones they may not.
+#[test]
+fn the_grants_page_finds_a_held_grant_behind_many_newer_ones_of_others() {
+    let s = Server::start();
+    let mine = s.ask("hive:sales.orders", "10m");
+    let (status, r) = s.call("POST", &format!("/v1/requests/{mine}/approve"), BOB, None);
+    assert_eq!(status, 200, "{r}");
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    // More newer active grants of someone else than the page lists at once.
+    for _ in 0..201 {
+        let (status, r) = s.call(
+            "POST",
+            "/v1/requests",
+            "zed:analysts",
+            Some(json!({"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "10m", "reason": "load"})),
+        );
+        assert_eq!(status, 201, "{r}");
+        let other = r["id"].as_str().unwrap();
+        let (status, r) = s.call("POST", &format!("/v1/requests/{other}/approve"), BOB, None);
+        assert_eq!(status, 200, "{r}");
+    }
+    let mut alice = Browser::new(&s, "alice:analysts");
+    let (status, grants) = alice.get("/grants");
+    assert_eq!(status, 200);
+    assert!(
+        grants.contains(&format!("action=\"/grants/{gid}/revoke\""))
+            && !grants.contains("No active grants"),
+        "{grants}"
+    );
+}

@@ -1,10 +1,11 @@
-//! The change feed plugins follow. Every issued grant, revocation and zone change is a row of
-//! the store's change log, numbered by a cursor that only grows; this module wakes waiting
-//! long-polls the moment a new row is committed, so a revoke reaches plugins in milliseconds.
-//! Every reply goes out signed with the service's key (`FeedSigner`).
+//! The service's side of the feed plugins follow (the core's follower is the other side): a
+//! long-poll is answered the moment the store commits a change (`store::ChangeSignal`), so a
+//! revoke reaches plugins in milliseconds, and every reply goes out signed with the service's
+//! key (`FeedSigner`). What the feed holds is the store's change log (`store/feed.rs`); this
+//! module only waits and signs, and the store never calls it.
 
 use crate::error::Result;
-use crate::store::Db;
+use crate::store::{ChangeSignal, Db};
 use jitgate::signature::{PublicKey, SigningKey};
 use jitgate::wire::{self, format_time, now_millis};
 use sha2::{Digest, Sha256};
@@ -14,47 +15,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// The longest a feed request is held open.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
-
-/// Carries the newest committed cursor to every waiting long-poll. A watch channel, not a
-/// bare Notify, so a change committed between a poller's read and its wait is never missed.
-#[derive(Clone)]
-pub struct ChangeSignal {
-    tx: Arc<watch::Sender<u64>>,
-}
-
-impl ChangeSignal {
-    pub fn new() -> ChangeSignal {
-        ChangeSignal {
-            tx: Arc::new(watch::channel(0).0),
-        }
-    }
-
-    /// Called after the transaction that appended `cursor` has committed.
-    pub fn published(&self, cursor: u64) {
-        self.tx.send_if_modified(|seen| {
-            let newer = cursor > *seen;
-            if newer {
-                *seen = cursor;
-            }
-            newer
-        });
-    }
-
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.tx.subscribe()
-    }
-}
-
-impl Default for ChangeSignal {
-    fn default() -> Self {
-        ChangeSignal::new()
-    }
-}
 
 fn has_changes(feed: &wire::Feed) -> bool {
     feed.reset || feed.zones.is_some() || !feed.grants.is_empty() || !feed.revoked.is_empty()

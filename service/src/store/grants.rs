@@ -1,0 +1,492 @@
+//! Grants: issued when a request has its approvals, listed, revoked (or released by their
+//! grantee) before their time, and used up once when single-use.
+
+use super::feed::append_change;
+use super::outbox::queue;
+use super::requests::{approver_groups, load_row, record, RequestRow};
+use super::{collect, from_json, new_id, to_json, Store};
+use crate::error::{Result, ServiceError};
+use crate::identity::Caller;
+use crate::views::GrantView;
+use crate::zones::Zones;
+use jitgate::wire::{self, format_time, parse_time};
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub(super) const GRANT_COLUMNS: &str =
+    "id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by, released, consumed_at, consumed_by";
+
+/// A grant as stored: its view, and what the checks compare.
+pub(super) struct GrantRow {
+    pub(super) view: GrantView,
+    pub(super) expires_at: i64,
+    pub(super) revoked: bool,
+}
+
+pub(super) fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
+    let (resources, actions, approvers): (String, String, String) =
+        (row.get(3)?, row.get(4)?, row.get(7)?);
+    let not_before: i64 = row.get(5)?;
+    let expires_at: i64 = row.get(6)?;
+    let revoked_at: Option<i64> = row.get(9)?;
+    let id: String = row.get(0)?;
+    let request_id: String = row.get(1)?;
+    let user: String = row.get(2)?;
+    let single_use: bool = row.get(8)?;
+    let revoked_by: Option<String> = row.get(10)?;
+    let released: bool = row.get(11)?;
+    let consumed_at: Option<i64> = row.get(12)?;
+    let consumed_by: Option<String> = row.get(13)?;
+    let mk = || -> Result<GrantRow> {
+        Ok(GrantRow {
+            view: GrantView {
+                grant: wire::Grant {
+                    id,
+                    request_id,
+                    user,
+                    resources: from_json(&resources)?,
+                    actions: from_json(&actions)?,
+                    not_before: format_time(not_before),
+                    expires_at: format_time(expires_at),
+                    approvers: from_json(&approvers)?,
+                    single_use,
+                    signature: None,
+                },
+                revoked_at: revoked_at.map(format_time),
+                revoked_by,
+                released,
+                consumed_at: consumed_at.map(format_time),
+                consumed_by,
+            },
+            expires_at,
+            revoked: revoked_at.is_some(),
+        })
+    };
+    Ok(mk())
+}
+
+impl Store {
+    /// Newest first. Active means not revoked and not yet expired.
+    pub fn grants(
+        &mut self,
+        active_only: bool,
+        user: Option<&str>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<GrantView>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {GRANT_COLUMNS} FROM grants WHERE (?1 IS NULL OR user = ?1) \
+             AND (?2 = 0 OR (revoked_at IS NULL AND expires_at > ?3)) \
+             ORDER BY not_before DESC, rowid DESC LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(params![user, active_only, now, limit as i64], grant_row)?;
+        Ok(collect(rows)?.into_iter().map(|g| g.view).collect())
+    }
+
+    /// The active grants `caller` may revoke (`Zones::may_revoke`), newest first. `limit`
+    /// counts only those, so grants of others never crowd them out.
+    pub fn revocable_grants(
+        &mut self,
+        caller: &Caller,
+        zones: &Zones,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<GrantView>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {GRANT_COLUMNS}, (SELECT zones FROM requests WHERE requests.id = grants.request_id) \
+             FROM grants WHERE revoked_at IS NULL AND expires_at > ?1 ORDER BY not_before DESC, rowid DESC"
+        ))?;
+        let mut rows = stmt.query([now])?;
+        let mut out = vec![];
+        while out.len() < limit {
+            let Some(row) = rows.next()? else { break };
+            let g = grant_row(row)??;
+            let request_zones = from_json(&row.get::<_, String>(14)?)?;
+            if zones.may_revoke(caller, &g.view.grant.user, &request_zones) {
+                out.push(g.view);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn grant(&mut self, id: &str) -> Result<GrantView> {
+        Ok(load_grant(&self.conn, id)?.view)
+    }
+
+    /// Ends a grant before its time: by its grantee (a release) or by an approver of a zone its
+    /// request touched (`Zones::may_revoke`).
+    pub fn revoke(
+        &mut self,
+        id: &str,
+        caller: &Caller,
+        zones: &Zones,
+        now: i64,
+    ) -> Result<GrantView> {
+        let hooks = self.webhooks;
+        let tx = self.begin()?;
+        let g = load_grant(&tx, id)?;
+        let req = load_row(&tx, &g.view.grant.request_id)?;
+        let grantee = g.view.grant.user == caller.user;
+        if !zones.may_revoke(caller, &g.view.grant.user, &req.zones) {
+            return Err(ServiceError::Forbidden(format!(
+                "only the grantee or an approver of {} can revoke grant {id}",
+                approver_groups(&req.zones, zones)
+            )));
+        }
+        if g.revoked {
+            return Err(ServiceError::Conflict(format!(
+                "grant {id} is already revoked"
+            )));
+        }
+        if g.expires_at <= now {
+            return Err(ServiceError::Conflict(format!(
+                "grant {id} has already expired"
+            )));
+        }
+        let changed = tx.execute(
+            "UPDATE grants SET revoked_at = ?2, revoked_by = ?3, released = ?4 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now, caller.user, grantee],
+        )?;
+        if changed != 1 {
+            return Err(ServiceError::Conflict(format!(
+                "grant {id} is already revoked"
+            )));
+        }
+        let seq = append_change(&tx, "revoke", Some(id), now)?;
+        let what = if grantee { "released" } else { "revoked" };
+        record(&tx, 0, &req.id, now, &caller.user, what, Some(id))?;
+        queue(&tx, hooks, &req.id, now, &caller.user, "revoked")?;
+        let view = load_grant(&tx, id)?.view;
+        tx.commit()?;
+        self.signal.published(seq);
+        log_event!("grant {id} {what} by {}", caller.user);
+        Ok(view)
+    }
+
+    /// Uses up single-use grant `id` for the query a plugin describes in `context`; only the
+    /// first caller succeeds, so two engines cannot both run a query on it. With `only_user`,
+    /// only a grant of that user (a plugin token bound to one user).
+    pub fn consume(
+        &mut self,
+        id: &str,
+        only_user: Option<&str>,
+        context: &str,
+        now: i64,
+    ) -> Result<GrantView> {
+        let tx = self.begin()?;
+        let g = load_grant(&tx, id)?;
+        if only_user.is_some_and(|u| u != g.view.grant.user) {
+            return Err(ServiceError::Forbidden(format!(
+                "grant {id} is not the grant of the user this plugin token is bound to"
+            )));
+        }
+        let refuse = |why: &str| Err(ServiceError::Conflict(format!("grant {id} {why}")));
+        if !g.view.grant.single_use {
+            return refuse("is not single-use");
+        }
+        if g.view.consumed_at.is_some() {
+            return refuse("was already used");
+        }
+        if g.revoked {
+            return refuse("is revoked");
+        }
+        if g.expires_at <= now {
+            return refuse("has expired");
+        }
+        if parse_time(&g.view.grant.not_before).is_some_and(|t| t > now) {
+            return refuse("is not valid yet");
+        }
+        let changed = tx.execute(
+            "UPDATE grants SET consumed_at = ?2, consumed_by = ?3 WHERE id = ?1 AND consumed_at IS NULL",
+            params![id, now, context],
+        )?;
+        if changed != 1 {
+            return refuse("was already used");
+        }
+        let request_id = g.view.grant.request_id.clone();
+        let comment = format!("grant {id} used by {context}");
+        record(
+            &tx,
+            0,
+            &request_id,
+            now,
+            "plugin",
+            "consumed",
+            Some(&comment),
+        )?;
+        let view = load_grant(&tx, id)?.view;
+        tx.commit()?;
+        log_event!("single-use grant {id} consumed by {context}");
+        Ok(view)
+    }
+}
+
+/// Marks a pending request approved and issues its grant; the conditional UPDATE makes a
+/// second issuer fail instead of issuing twice.
+pub(super) fn issue_grant(
+    conn: &Connection,
+    hooks: usize,
+    req: &RequestRow,
+    approvers: &[String],
+    now: i64,
+) -> Result<(String, u64)> {
+    let changed = conn.execute(
+        "UPDATE requests SET status = 'approved', updated_at = ?2 WHERE id = ?1 AND status = 'pending'",
+        params![req.id, now],
+    )?;
+    if changed != 1 {
+        return Err(ServiceError::Conflict(format!(
+            "request {} is no longer pending",
+            req.id
+        )));
+    }
+    let grant_id = new_id("g-");
+    let expires_at = now + req.duration_ms;
+    conn.execute(
+        "INSERT INTO grants (id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            grant_id,
+            req.id,
+            req.user,
+            to_json(&req.resources),
+            to_json(&req.actions),
+            now,
+            expires_at,
+            to_json(&approvers),
+            req.single_use
+        ],
+    )?;
+    let note = format!("grant {grant_id} until {}", format_time(expires_at));
+    record(conn, 0, &req.id, now, "jitgate", "granted", Some(&note))?;
+    queue(conn, hooks, &req.id, now, &approvers.join(","), "approved")?;
+    let seq = append_change(conn, "grant", Some(&grant_id), now)?;
+    Ok((grant_id, seq))
+}
+
+pub(super) fn load_grant(conn: &Connection, id: &str) -> Result<GrantRow> {
+    conn.query_row(
+        &format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = ?1"),
+        [id],
+        grant_row,
+    )
+    .optional()?
+    .ok_or_else(|| ServiceError::NotFound(format!("no grant {id}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::*;
+
+    #[test]
+    fn revoke_by_grantee_or_approver_once_and_only_while_active() {
+        let mut s = store();
+        let z = example();
+        let issue = |s: &mut Store, now| {
+            let r = ask(s, &alice(), &["hive:sales.orders"], 10, now);
+            s.approve(&r.id, &bob(), "", &z, now)
+                .unwrap()
+                .grant
+                .unwrap()
+                .grant
+                .id
+        };
+        let g1 = issue(&mut s, T0);
+        assert_eq!(
+            s.revoke(&g1, &who("mallory", &["hr-owners"]), &z, T0)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        let v = s.revoke(&g1, &carol(), &z, T0 + 5).unwrap();
+        assert_eq!(
+            (v.revoked_by.as_deref(), v.revoked_at.is_some()),
+            (Some("carol"), true)
+        );
+        let err = s.revoke(&g1, &alice(), &z, T0 + 6).unwrap_err();
+        assert_eq!(
+            err,
+            ServiceError::Conflict(format!("grant {g1} is already revoked"))
+        );
+
+        let g2 = issue(&mut s, T0);
+        assert!(
+            s.revoke(&g2, &alice(), &z, T0 + MIN).is_ok(),
+            "the grantee may give it up early"
+        );
+
+        let g3 = issue(&mut s, T0);
+        let err = s.revoke(&g3, &bob(), &z, T0 + 10 * MIN).unwrap_err();
+        assert_eq!(
+            err,
+            ServiceError::Conflict(format!("grant {g3} has already expired"))
+        );
+
+        let g4 = issue(&mut s, T0);
+        let active: Vec<String> = s
+            .grants(true, None, 10, T0 + MIN)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.grant.id)
+            .collect();
+        assert_eq!(active, [g4.clone(), g3.clone()]);
+        assert_eq!(s.grants(true, Some("bob"), 10, T0 + MIN).unwrap().len(), 0);
+        assert_eq!(s.grants(false, None, 10, T0 + MIN).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn revocable_grants_count_only_those_the_caller_may_revoke() {
+        let mut s = store();
+        let z = example();
+        let issue = |s: &mut Store, user: &Caller, now| {
+            let r = ask(s, user, &["hive:sales.orders"], 10, now);
+            s.approve(&r.id, &bob(), "", &z, now)
+                .unwrap()
+                .grant
+                .unwrap()
+                .grant
+                .id
+        };
+        let held = issue(&mut s, &alice(), T0);
+        let zed = who("zed", &[]);
+        let others: Vec<String> = (1..=3).map(|i| issue(&mut s, &zed, T0 + i)).collect();
+        let ids = |v: Vec<GrantView>| v.into_iter().map(|g| g.grant.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.revocable_grants(&alice(), &z, 2, T0 + 5).unwrap()),
+            std::slice::from_ref(&held),
+            "behind newer grants of others"
+        );
+        assert_eq!(
+            ids(s.revocable_grants(&carol(), &z, 2, T0 + 5).unwrap()),
+            [others[2].clone(), others[1].clone()]
+        );
+        let hr = who("dave", &["hr-owners"]);
+        assert!(s.revocable_grants(&hr, &z, 10, T0 + 5).unwrap().is_empty());
+        s.revoke(&held, &alice(), &z, T0 + 6).unwrap();
+        assert!(s
+            .revocable_grants(&alice(), &z, 10, T0 + 6)
+            .unwrap()
+            .is_empty());
+        assert!(
+            s.revocable_grants(&carol(), &z, 10, T0 + 10 * MIN + 3)
+                .unwrap()
+                .is_empty(),
+            "expired"
+        );
+    }
+
+    #[test]
+    fn a_single_use_grant_is_consumed_once_and_a_plain_one_never() {
+        let mut s = store();
+        let z = example();
+        let mut plan = z
+            .plan(&["hive:sales.orders".into()], &["read".into()], "5m")
+            .unwrap();
+        plan.single_use = true;
+        let r = s
+            .create_request(&alice(), &plan, "one query", None, T0)
+            .unwrap();
+        let g = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
+        let id = g.grant.id.clone();
+        let used = s.consume(&id, None, "hive.query.id=q1", T0 + 1).unwrap();
+        assert_eq!(used.consumed_by.as_deref(), Some("hive.query.id=q1"));
+        assert!(used.consumed_at.is_some());
+        let again = s
+            .consume(&id, None, "hive.query.id=q2", T0 + 2)
+            .unwrap_err();
+        assert!(again.to_string().contains("already used"), "{again}");
+        let plain = ask(&mut s, &alice(), &["hive:sales.orders"], 5, T0);
+        let plain = s
+            .approve(&plain.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap();
+        let e = s.consume(&plain.grant.id, None, "q", T0).unwrap_err();
+        assert!(e.to_string().contains("not single-use"), "{e}");
+        assert!(s.consume("g-nosuch", None, "q", T0).is_err());
+        // Expired before use: refused.
+        let r = s
+            .create_request(&alice(), &plan, "too late", None, T0)
+            .unwrap();
+        let late = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
+        let e = s
+            .consume(&late.grant.id, None, "q", T0 + 10 * 60_000)
+            .unwrap_err();
+        assert!(e.to_string().contains("expired"), "{e}");
+    }
+
+    #[test]
+    fn single_use_is_carried_on_the_grant_and_the_feed() {
+        let mut s = store();
+        let z = example();
+        let mut plan = z
+            .plan(&["hive:sales.orders".into()], &["read".into()], "5m")
+            .unwrap();
+        plan.single_use = true;
+        let c = s.feed(None, &z.to_wire(), T0).unwrap().cursor;
+        let r = s
+            .create_request(&alice(), &plan, "one query", None, T0)
+            .unwrap();
+        assert!(r.single_use);
+        let g = s.approve(&r.id, &bob(), "", &z, T0).unwrap().grant.unwrap();
+        assert!(g.grant.single_use);
+        let f = s.feed(Some(c), &z.to_wire(), T0).unwrap();
+        assert!(f.grants[0].single_use);
+        // The default stays multi-use.
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 5, T0);
+        assert!(
+            !s.approve(&r.id, &bob(), "", &z, T0)
+                .unwrap()
+                .grant
+                .unwrap()
+                .grant
+                .single_use
+        );
+    }
+
+    #[test]
+    fn release_by_the_grantee_and_revoke_by_an_approver_are_told_apart() {
+        let mut s = store();
+        let z = example();
+        let r1 = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g1 = s
+            .approve(&r1.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant
+            .id;
+        let r2 = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g2 = s
+            .approve(&r2.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant
+            .id;
+        // Overlapping grants are independent: giving one up leaves the other active.
+        let released = s.revoke(&g1, &alice(), &z, T0 + MIN).unwrap();
+        assert!(released.released);
+        let active: Vec<String> = s
+            .grants(true, None, 10, T0 + MIN)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.grant.id)
+            .collect();
+        assert_eq!(active, std::slice::from_ref(&g2));
+        let revoked = s.revoke(&g2, &carol(), &z, T0 + MIN).unwrap();
+        assert!(!revoked.released);
+        let h1 = s.request(&r1.id, T0 + MIN).unwrap().history;
+        let last = h1.last().unwrap();
+        assert_eq!(
+            (
+                last.event.as_str(),
+                last.actor.as_str(),
+                last.comment.as_deref()
+            ),
+            ("released", "alice", Some(g1.as_str()))
+        );
+        let h2 = s.request(&r2.id, T0 + MIN).unwrap().history;
+        assert_eq!(h2.last().unwrap().event, "revoked");
+    }
+}
