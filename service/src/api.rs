@@ -2,9 +2,10 @@
 //! a checked body, and JSON errors. Handlers stay thin: zones decide what may be asked, the
 //! store decides state, this module only translates.
 
+use crate::caller::{canonical_user, Caller};
 use crate::error::{Result, ServiceError};
 use crate::feed::{self, ChangeSignal, FeedSigner};
-use crate::identity::{canonical_user, Caller, Identity};
+use crate::identity::Identity;
 use crate::store::{page_cursor, read_audit, AuditFilter, Db, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use crate::tokens::Scope;

@@ -9,6 +9,7 @@ macro_rules! log_event {
 }
 
 mod api;
+mod caller;
 mod chain;
 mod client;
 mod config;
@@ -17,6 +18,7 @@ mod feed;
 mod identity;
 mod notify;
 mod oidc;
+mod secret;
 mod serve;
 mod store;
 mod tls;

@@ -67,7 +67,7 @@ impl FromRequestParts<AppState> for Ctx {
         let (csrf, new_csrf) = match cookie(&parts.headers, CSRF_COOKIE).filter(|t| valid_token(t))
         {
             Some(t) => (t, false),
-            None => (crate::identity::random_token(), true),
+            None => (crate::secret::random_token(), true),
         };
         let dev_users = st
             .identity
@@ -108,7 +108,7 @@ impl Ctx {
                 "this form was not sent from a jitgate page ({why}); reload the page and try again"
             ))
         };
-        if self.new_csrf || !crate::identity::constant_eq(&self.csrf, sent) {
+        if self.new_csrf || !crate::secret::constant_eq(&self.csrf, sent) {
             return Err(refuse("the form token does not match"));
         }
         if !crate::identity::same_origin(headers) {
