@@ -6,6 +6,7 @@ use crate::caller::{canonical_user, Caller};
 use crate::error::{Result, ServiceError};
 use crate::feed::{self, ChangeSignal, FeedSigner};
 use crate::identity::Identity;
+use crate::render::audit_csv;
 use crate::store::{page_cursor, read_audit, AuditFilter, Db, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use crate::tokens::Scope;
@@ -19,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jitgate::model::Resource;
-use jitgate::wire::{self, now_millis, parse_time, AuditBatch, AuditEvent};
+use jitgate::wire::{self, now_millis, parse_time, AuditBatch};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
@@ -603,91 +604,8 @@ async fn query_audit(
     }
 }
 
-const CSV_HEADER: [&str; 13] = [
-    "id",
-    "time",
-    "plugin",
-    "host",
-    "user",
-    "resource",
-    "action",
-    "decision",
-    "reason",
-    "grant_id",
-    "request_id",
-    "operation",
-    "context",
-];
-
-/// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled.
-fn csv_field(out: &mut String, value: &str) {
-    out.push_str(&csv_quote(value));
-}
-
-/// One CSV cell. A cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`,
-/// a tab or a carriage return: a user name or a query text can) is prefixed with `'`, which
-/// spreadsheets show and do not run.
-pub fn csv_quote(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-pub fn audit_csv(events: &[AuditEvent]) -> String {
-    let mut out = CSV_HEADER.join(",");
-    out.push_str("\r\n");
-    for e in events {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let fields = [
-            e.id.clone(),
-            e.time.clone(),
-            e.plugin.clone(),
-            e.host.clone(),
-            e.user.clone(),
-            e.resource.clone(),
-            e.action.clone(),
-            e.decision.clone(),
-            opt(&e.reason),
-            opt(&e.grant_id),
-            opt(&e.request_id),
-            opt(&e.operation),
-            opt(&e.context),
-        ];
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            csv_field(&mut out, f);
-        }
-        out.push_str("\r\n");
-    }
-    out
-}
-
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
-}
-
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -898,46 +816,6 @@ mod tests {
         assert!(!body.contains("<script>"), "{body}");
         assert!(body.contains("hdfs:/lake/sales/&lt;script&gt;x"), "{body}");
         assert!(body.contains("jitgate request"), "{body}");
-    }
-
-    #[test]
-    fn csv_cells_a_spreadsheet_would_run_are_defused() {
-        assert_eq!(
-            csv_quote("=HYPERLINK(\"http://x\")"),
-            "\"'=HYPERLINK(\"\"http://x\"\")\""
-        );
-        assert_eq!(csv_quote("+1"), "'+1");
-        assert_eq!(csv_quote("-2+3"), "'-2+3");
-        assert_eq!(csv_quote("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_quote("\tx"), "'\tx");
-        assert_eq!(csv_quote("alice"), "alice");
-        assert_eq!(csv_quote("a=b"), "a=b");
-    }
-
-    #[test]
-    fn csv_quotes_commas_quotes_and_newlines() {
-        let e = AuditEvent {
-            id: "e1".into(),
-            time: "2026-01-01T00:00:00.000Z".into(),
-            plugin: "hive".into(),
-            host: "h".into(),
-            user: "alice".into(),
-            resource: "hive:sales.orders".into(),
-            action: "read".into(),
-            decision: "allow".into(),
-            reason: None,
-            grant_id: Some("g-1".into()),
-            request_id: None,
-            operation: Some("SELECT a, b".into()),
-            context: Some("say \"hi\"\nthere".into()),
-        };
-        let csv = audit_csv(&[e]);
-        let lines: Vec<&str> = csv.split("\r\n").collect();
-        assert_eq!(lines[0], CSV_HEADER.join(","));
-        assert_eq!(
-            lines[1],
-            "e1,2026-01-01T00:00:00.000Z,hive,h,alice,hive:sales.orders,read,allow,,g-1,,\"SELECT a, b\",\"say \"\"hi\"\"\nthere\""
-        );
     }
 
     #[test]

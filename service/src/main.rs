@@ -18,6 +18,7 @@ mod feed;
 mod identity;
 mod notify;
 mod oidc;
+mod render;
 mod secret;
 mod serve;
 mod store;

@@ -8,10 +8,11 @@
 //! (served from `/ui/app.js`, so the Content-Security-Policy can forbid inline script) refreshes
 //! a page when the service's state changes and counts down grants' time left.
 
-use crate::api::{html_escape as e, AppState};
+use crate::api::AppState;
 use crate::error::{Result, ServiceError};
 use crate::identity::{cookie, Caller, DEV_USER_COOKIE};
-use crate::store::{AuditFilter, GrantView, ReportRow, RequestView, Status};
+use crate::render::{html_escape as e, report_csv};
+use crate::store::{AuditFilter, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
@@ -911,59 +912,6 @@ pub struct ReportQuery {
     since: Option<String>,
     until: Option<String>,
     format: Option<String>,
-}
-
-const REPORT_HEADER: [&str; 18] = [
-    "user",
-    "resource",
-    "time",
-    "action",
-    "decision",
-    "plugin",
-    "operation",
-    "context",
-    "grant_id",
-    "request_id",
-    "reason",
-    "ticket",
-    "approvers",
-    "requested_at",
-    "granted_at",
-    "expires_at",
-    "revoked_at",
-    "revoked_by",
-];
-
-pub fn report_csv(rows: &[ReportRow]) -> String {
-    let mut out = REPORT_HEADER.join(",");
-    out.push_str("\r\n");
-    for r in rows {
-        let o = |v: &Option<String>| v.clone().unwrap_or_default();
-        let fields = [
-            r.user.clone(),
-            r.resource.clone(),
-            r.time.clone(),
-            r.action.clone(),
-            r.decision.clone(),
-            r.plugin.clone(),
-            o(&r.operation),
-            o(&r.context),
-            o(&r.grant_id),
-            o(&r.request_id),
-            o(&r.reason),
-            o(&r.ticket),
-            r.approvers.join(" "),
-            o(&r.requested_at),
-            o(&r.granted_at),
-            o(&r.expires_at),
-            o(&r.revoked_at),
-            o(&r.revoked_by),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| crate::api::csv_quote(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out
 }
 
 /// The auditors' period report: every audited access in the period, by user and resource,
