@@ -8,10 +8,10 @@
 //! (served from `/ui/app.js`, so the Content-Security-Policy can forbid inline script) refreshes
 //! a page when the service's state changes and counts down grants' time left.
 
-use crate::api::AppState;
 use crate::error::{Result, ServiceError};
 use crate::identity::{cookie, Caller, DEV_USER_COOKIE};
 use crate::render::{html_escape as e, report_csv};
+use crate::state::AppState;
 use crate::store::{AuditFilter, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
@@ -1185,6 +1185,24 @@ async fn dev_pick(ctx: Ctx, headers: HeaderMap, Form(f): Form<PickForm>) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::tests::{example, send};
+
+    #[tokio::test]
+    async fn request_page_escapes_what_it_shows() {
+        let app = routes().with_state(example());
+        let (status, body) = send(
+            &app,
+            "GET",
+            "/request?resource=hdfs:/lake/sales/%3Cscript%3Ex&action=read%22",
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(!body.contains("<script>"), "{body}");
+        assert!(body.contains("hdfs:/lake/sales/&lt;script&gt;x"), "{body}");
+        assert!(body.contains("jitgate request"), "{body}");
+    }
 
     fn target(back: &str) -> String {
         let r = back_to(&Some(back.to_string()), "/default".into()).into_response();
