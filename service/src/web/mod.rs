@@ -223,53 +223,11 @@ impl Ctx {
     }
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;line-height:1.45;color:#111}\
-main{max-width:60rem;margin:0 auto;padding:0 1rem 2rem}\
-nav{display:flex;flex-wrap:wrap;gap:.4rem 1rem;padding:.6rem 1rem;background:#1f3a5f}\
-nav a{color:#fff}nav .who{margin-left:auto;color:#dde}\
-.dev{background:#b00020;color:#fff;padding:.5rem 1rem}.dev form{display:inline;margin-left:1rem}\
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}\
-.scroll{overflow-x:auto}code{background:#f3f3f3;padding:0 .2rem;border-radius:3px;word-break:break-all}\
-label{display:block;margin:.6rem 0 .2rem;font-weight:600}fieldset label{display:inline;font-weight:400;margin-right:1rem}\
-input[type=text],textarea,select{width:100%;max-width:36rem;padding:.4rem;font:inherit;box-sizing:border-box}\
-button{font:inherit;padding:.35rem .9rem;margin:.2rem 0;cursor:pointer}\
-button.approve{background:#1b7f3b;color:#fff;border:0}button.deny,button.revoke{background:#b00020;color:#fff;border:0}\
-.inline{display:inline}.inline input[type=text]{width:12rem}\
-.error{background:#fde7e9;padding:.6rem;border-left:4px solid #b00020}\
-.warning{background:#fff4e5;padding:.6rem;border-left:4px solid #b26a00}\
-.status-approved{color:#1b7f3b}.status-denied,.status-expired,.status-cancelled{color:#b00020}\
-:focus-visible{outline:3px solid #f5a623;outline-offset:2px}";
+/// The pages' one stylesheet, inline in each page (the CSP allows inline style, not script).
+const CSS: &str = include_str!("page.css");
 
-const APP_JS: &str = r#"// Refreshes the page when the service's state changes; counts down grants' time left.
-(function () {
-  var stamp = document.body.dataset.stamp;
-  function busy() {
-    var a = document.activeElement;
-    return a && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && a.type === "text") || a.tagName === "SELECT") && a.value;
-  }
-  if (stamp !== undefined) {
-    setInterval(function () {
-      fetch("/ui/stamp", { credentials: "same-origin", cache: "no-store" })
-        .then(function (r) { return r.ok ? r.text() : stamp; })
-        .then(function (t) { if (t !== stamp && !busy()) { location.reload(); } })
-        .catch(function () {});
-    }, 1500);
-  }
-  function tick() {
-    document.querySelectorAll("[data-expires]").forEach(function (el) {
-      var left = Math.floor((Date.parse(el.dataset.expires) - Date.now()) / 1000);
-      if (left <= 0) {
-        if (el.textContent !== "expired") { el.textContent = "expired"; if (stamp !== undefined) { setTimeout(function () { location.reload(); }, 500); } }
-        return;
-      }
-      var m = Math.floor(left / 60), s = left % 60;
-      el.textContent = (m > 0 ? m + "m " : "") + s + "s left";
-    });
-  }
-  tick();
-  setInterval(tick, 1000);
-})();
-"#;
+/// Served as `/ui/app.js`, so the Content-Security-Policy can forbid inline script.
+const APP_JS: &str = include_str!("app.js");
 
 async fn app_js() -> Response {
     (
