@@ -1,30 +1,28 @@
-//! The HTTP API of docs/INTERFACE.md: routes, the extractors that turn a request into a caller and
-//! a checked body, and JSON errors. Handlers stay thin: zones decide what may be asked, the
-//! store decides state, this module only translates.
+//! The HTTP API of docs/INTERFACE.md (`/v1`): its routes, and the extractors that turn a request
+//! into a caller and a checked body, every defect a JSON error. Handlers stay thin: zones decide
+//! what may be asked, the store decides state, this module only translates.
 
+use crate::caller::{canonical_user, Caller};
 use crate::error::{Result, ServiceError};
-use crate::feed_server::{self, FeedSigner};
-use crate::identity::{canonical_user, Caller, Identity};
-use crate::store::{
-    page_cursor, read_audit, AuditFilter, ChangeSignal, Db, GrantView, RequestView, Status,
-};
+use crate::feed_server;
+use crate::render::audit_csv;
+use crate::state::AppState;
+use crate::store::{page_cursor, read_audit, AuditFilter, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use crate::tokens::Scope;
-use crate::zones::Zones;
 use axum::body::Bytes;
 use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
 };
-use axum::http::{header, request::Parts, Method, StatusCode, Uri};
+use axum::http::{header, request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jitgate::model::Resource;
-use jitgate::wire::{self, now_millis, parse_time, AuditBatch, AuditEvent};
+use jitgate::wire::{now_millis, parse_time, AuditBatch};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -35,18 +33,8 @@ const MAX_LIST_LIMIT: usize = 1000;
 const DEFAULT_AUDIT_LIMIT: usize = 1000;
 const MAX_AUDIT_LIMIT: usize = 100_000;
 
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub zones: Arc<Zones>,
-    /// The zones as sent to plugins, built once.
-    pub wire_zones: Arc<Vec<wire::Zone>>,
-    pub identity: Arc<Identity>,
-    pub signal: ChangeSignal,
-    pub signer: Arc<FeedSigner>,
-}
-
-pub fn router(state: AppState) -> Router {
+/// The `/v1` API and `/healthz`; `router` puts them beside the pages.
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/requests", post(create_request).get(list_requests))
         .route("/v1/requests/{id}", get(get_request))
@@ -68,39 +56,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .route_layer(axum::middleware::from_fn(json_calls_only))
         .route("/healthz", get(|| async { "ok" }))
-        .merge(crate::web::routes())
-        .fallback(no_such_endpoint)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-}
-
-impl IntoResponse for ServiceError {
-    fn into_response(self) -> Response {
-        if let ServiceError::Internal(m) = &self {
-            log_event!("internal error: {m}");
-        }
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(json!({ "error": self.message() }))).into_response()
-    }
-}
-
-fn error_response(status: StatusCode, message: String) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
-async fn no_such_endpoint(method: Method, uri: Uri) -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        format!("no such endpoint: {method} {}", uri.path()),
-    )
-}
-
-async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    error_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("{method} is not allowed on {}", uri.path()),
-    )
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -605,159 +560,17 @@ async fn query_audit(
     }
 }
 
-const CSV_HEADER: [&str; 13] = [
-    "id",
-    "time",
-    "plugin",
-    "host",
-    "user",
-    "resource",
-    "action",
-    "decision",
-    "reason",
-    "grant_id",
-    "request_id",
-    "operation",
-    "context",
-];
-
-/// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled.
-fn csv_field(out: &mut String, value: &str) {
-    out.push_str(&csv_quote(value));
-}
-
-/// One CSV cell. A cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`,
-/// a tab or a carriage return: a user name or a query text can) is prefixed with `'`, which
-/// spreadsheets show and do not run.
-pub fn csv_quote(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-pub fn audit_csv(events: &[AuditEvent]) -> String {
-    let mut out = CSV_HEADER.join(",");
-    out.push_str("\r\n");
-    for e in events {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let fields = [
-            e.id.clone(),
-            e.time.clone(),
-            e.plugin.clone(),
-            e.host.clone(),
-            e.user.clone(),
-            e.resource.clone(),
-            e.action.clone(),
-            e.decision.clone(),
-            opt(&e.reason),
-            opt(&e.grant_id),
-            opt(&e.request_id),
-            opt(&e.operation),
-            opt(&e.context),
-        ];
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            csv_field(&mut out, f);
-        }
-        out.push_str("\r\n");
-    }
-    out
-}
-
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
-}
-
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::Cidr;
-    use crate::store::Store;
-    use axum::body::Body;
-    use tower::ServiceExt;
+    use crate::state::tests::{error_of, example, send};
 
     fn app() -> Router {
-        let signal = ChangeSignal::new();
-        let store = Store::open_in_memory(Duration::from_secs(3600), signal.clone()).unwrap();
-        let zones = crate::zones::tests::example();
-        let state = AppState {
-            db: Db::new(store),
-            wire_zones: Arc::new(zones.to_wire()),
-            zones: Arc::new(zones),
-            identity: Arc::new(Identity::new(
-                vec![Cidr::parse("127.0.0.1").unwrap()],
-                Arc::new(crate::tokens::PluginTokens::fixed(&["plugin-secret"])),
-            )),
-            signal,
-            signer: Arc::new(FeedSigner::new(jitgate::signature::SigningKey::from_seed(
-                [7; 32],
-            ))),
-        };
-        router(state)
-    }
-
-    async fn send(
-        app: &Router,
-        method: &str,
-        uri: &str,
-        who: Option<&str>,
-        body: &str,
-    ) -> (u16, String) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
-        if let Some(who) = who {
-            let (user, groups) = who.split_once(':').unwrap_or((who, ""));
-            req = req
-                .header("x-forwarded-user", user)
-                .header("x-forwarded-groups", groups);
-        }
-        let mut req = req.body(Body::from(body.to_string())).unwrap();
-        req.extensions_mut()
-            .insert(ConnectInfo(Peer(std::net::SocketAddr::from((
-                [127, 0, 0, 1],
-                40000,
-            )))));
-        let resp = app.clone().oneshot(req).await.unwrap();
-        let status = resp.status().as_u16();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, String::from_utf8(bytes.to_vec()).unwrap())
-    }
-
-    fn error_of(body: &str) -> String {
-        let v: serde_json::Value =
-            serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
-        v["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error in {body}"))
-            .to_string()
+        routes().with_state(example())
     }
 
     const ASK: &str = r#"{"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "10m", "reason": "INC-1"}"#;
@@ -872,74 +685,6 @@ mod tests {
         }
         let (status, _) = send(&app, "GET", "/v1/feed?after=abc", None, "").await;
         assert_eq!(status, 401);
-    }
-
-    #[tokio::test]
-    async fn unknown_endpoints_and_methods_answer_in_json() {
-        let app = app();
-        let (status, body) = send(&app, "GET", "/v1/nothing", Some("alice"), "").await;
-        assert_eq!(status, 404);
-        assert!(error_of(&body).contains("/v1/nothing"));
-        let (status, body) = send(&app, "DELETE", "/v1/requests", Some("alice"), "").await;
-        assert_eq!(status, 405);
-        error_of(&body);
-    }
-
-    #[tokio::test]
-    async fn request_page_escapes_what_it_shows() {
-        let app = app();
-        let (status, body) = send(
-            &app,
-            "GET",
-            "/request?resource=hdfs:/lake/sales/%3Cscript%3Ex&action=read%22",
-            None,
-            "",
-        )
-        .await;
-        assert_eq!(status, 200);
-        assert!(!body.contains("<script>"), "{body}");
-        assert!(body.contains("hdfs:/lake/sales/&lt;script&gt;x"), "{body}");
-        assert!(body.contains("jitgate request"), "{body}");
-    }
-
-    #[test]
-    fn csv_cells_a_spreadsheet_would_run_are_defused() {
-        assert_eq!(
-            csv_quote("=HYPERLINK(\"http://x\")"),
-            "\"'=HYPERLINK(\"\"http://x\"\")\""
-        );
-        assert_eq!(csv_quote("+1"), "'+1");
-        assert_eq!(csv_quote("-2+3"), "'-2+3");
-        assert_eq!(csv_quote("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_quote("\tx"), "'\tx");
-        assert_eq!(csv_quote("alice"), "alice");
-        assert_eq!(csv_quote("a=b"), "a=b");
-    }
-
-    #[test]
-    fn csv_quotes_commas_quotes_and_newlines() {
-        let e = AuditEvent {
-            id: "e1".into(),
-            time: "2026-01-01T00:00:00.000Z".into(),
-            plugin: "hive".into(),
-            host: "h".into(),
-            user: "alice".into(),
-            resource: "hive:sales.orders".into(),
-            action: "read".into(),
-            decision: "allow".into(),
-            reason: None,
-            grant_id: Some("g-1".into()),
-            request_id: None,
-            operation: Some("SELECT a, b".into()),
-            context: Some("say \"hi\"\nthere".into()),
-        };
-        let csv = audit_csv(&[e]);
-        let lines: Vec<&str> = csv.split("\r\n").collect();
-        assert_eq!(lines[0], CSV_HEADER.join(","));
-        assert_eq!(
-            lines[1],
-            "e1,2026-01-01T00:00:00.000Z,hive,h,alice,hive:sales.orders,read,allow,,g-1,,\"SELECT a, b\",\"say \"\"hi\"\"\nthere\""
-        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! resource or a zone nobody can approve stops the service with a message naming it.
 
 use crate::identity::Cidr;
+use crate::oidc::{JwksSource, OidcSettings};
 use crate::zones::{AutoRule, ZoneRule, Zones};
 use jitgate::model::{format_duration, parse_duration, ActionSet};
 use jitgate::wire;
@@ -53,21 +54,6 @@ pub enum AuthMode {
     Dev {
         users: Vec<String>,
     },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct OidcSettings {
-    pub issuer: String,
-    pub audience: String,
-    pub jwks: JwksSource,
-    pub user_claim: String,
-    pub groups_claim: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum JwksSource {
-    Url(String),
-    File(PathBuf),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,11 @@
 //! The one error type of the service. Each variant is an HTTP status class, and each message
-//! is written for the person who sent the request, so the API layer only maps and forwards.
+//! is written for the person who sent the request, so handlers only map and forward: over HTTP
+//! an error is `{"error": message}` with its status (the web pages show it in a page instead).
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +59,22 @@ impl fmt::Display for ServiceError {
 }
 
 impl std::error::Error for ServiceError {}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        if let ServiceError::Internal(m) = &self {
+            log_event!("internal error: {m}");
+        }
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        json_error(status, self.message())
+    }
+}
+
+/// The answer to every failed call: `{"error": message}`.
+pub fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
 
 impl From<rusqlite::Error> for ServiceError {
     fn from(e: rusqlite::Error) -> Self {

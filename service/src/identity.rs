@@ -4,12 +4,17 @@
 //! instead present an ID token as a Bearer token; with `auth.mode = "dev"` the web pages' user
 //! picker names one of the configured users. The rest of the service only ever sees a `Caller`.
 
+use crate::caller::canonical_user;
 use crate::error::{Result, ServiceError};
 use crate::oidc::Oidc;
+use crate::secret::constant_eq;
 use crate::tokens::{PluginTokens, Scope};
 use axum::http::HeaderMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+// What this module yields; its home is the leaf `caller`, so `oidc` can make one too.
+use crate::caller::Caller;
 
 pub const USER_HEADER: &str = "x-forwarded-user";
 const PROXY_SECRET_HEADER: &str = "x-jitgate-proxy-secret";
@@ -17,13 +22,6 @@ pub const GROUPS_HEADER: &str = "x-forwarded-groups";
 /// Dev mode only: the picked user, as a header (CLI, tests) or the cookie the picker sets.
 pub const DEV_USER_HEADER: &str = "x-jitgate-dev-user";
 pub const DEV_USER_COOKIE: &str = "jitgate_dev_user";
-
-/// A person acting on the service: their user name and the groups that make them an approver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub user: String,
-    pub groups: Vec<String>,
-}
 
 /// An address block such as `127.0.0.1/32` or `::1/128`; a bare address is a block of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,41 +293,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-pub fn constant_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= (a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0)) as usize;
-    }
-    diff == 0
-}
-
-/// 32 random bytes as hex.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The one rule user names follow before anything compares them (self-approval, distinct
-/// approvers, grants the plugins match against Hadoop's short names): lower case, and no
-/// Kerberos realm or host part (`Alice@EXAMPLE.COM`, `alice/host@EXAMPLE.COM` and `alice` are
-/// one person). Only a realm in Kerberos's upper case is dropped: an e-mail address
-/// (`alice@evil.example`, an OIDC `email` claim) names someone else than `alice`, and keeps
-/// its domain.
-pub fn canonical_user(name: &str) -> String {
-    let name = name.trim();
-    let short = match name.rsplit_once('@') {
-        Some((principal, realm))
-            if !realm.is_empty() && !realm.chars().any(|c| c.is_lowercase()) =>
-        {
-            principal.split('/').next().unwrap_or(principal)
-        }
-        _ => name,
-    };
-    short.to_lowercase()
-}
-
 /// Whether a request a browser may have sent comes from this service's own pages: no `Origin`
 /// header (not a browser's cross-site request), or one naming the host the request was sent to.
 pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
@@ -386,16 +349,9 @@ mod tests {
         assert!(Cidr::parse("localhost").is_err());
     }
 
+    /// The name rule itself is `caller::canonical_user`'s (tested there).
     #[test]
-    fn user_names_lose_case_realm_and_host() {
-        assert_eq!(canonical_user("Alice"), "alice");
-        assert_eq!(canonical_user("ALICE@EXAMPLE.COM"), "alice");
-        assert_eq!(canonical_user("alice/gw.example@EXAMPLE.COM"), "alice");
-        assert_eq!(canonical_user(" bob "), "bob");
-        // an e-mail address is not a Kerberos principal: another domain is another person
-        assert_eq!(canonical_user("alice@evil.example"), "alice@evil.example");
-        assert_eq!(canonical_user("Alice@Corp.Example"), "alice@corp.example");
-        assert_eq!(canonical_user("@EXAMPLE.COM"), "");
+    fn a_user_name_that_is_only_a_realm_names_no_one() {
         let id = Identity::new(
             vec![Cidr::parse("127.0.0.1/32").unwrap()],
             Arc::new(PluginTokens::fixed(&[])),

@@ -9,6 +9,7 @@ macro_rules! log_event {
 }
 
 mod api;
+mod caller;
 mod chain;
 mod client;
 mod config;
@@ -17,7 +18,11 @@ mod feed_server;
 mod identity;
 mod notify;
 mod oidc;
+mod render;
+mod router;
+mod secret;
 mod serve;
+mod state;
 mod store;
 mod tls;
 mod tokens;

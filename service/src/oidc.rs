@@ -2,13 +2,13 @@
 //! issuer's JWKS for signature, issuer, audience and lifetime. Only asymmetric algorithms are
 //! accepted, so a JWKS key can never be misused as an HMAC secret.
 
-use crate::config::{JwksSource, OidcSettings};
+use crate::caller::Caller;
 use crate::error::{Result, ServiceError};
-use crate::identity::Caller;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
+use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -24,6 +24,23 @@ const ACCEPTED: [Algorithm; 7] = [
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `[auth.oidc]`, as `config` validated it: whose tokens to accept and which claims name
+/// the person and their groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks: JwksSource,
+    pub user_claim: String,
+    pub groups_claim: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JwksSource {
+    Url(String),
+    File(PathBuf),
+}
 
 pub struct Oidc {
     settings: OidcSettings,

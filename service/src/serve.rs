@@ -1,12 +1,13 @@
 //! `jitgate serve`: opens the store, loads the plugin tokens, binds, and runs the API with a
 //! periodic sweep beside it.
 
-use crate::api::{self, AppState};
 use crate::config::{AuthMode, Settings};
 use crate::feed_server::FeedSigner;
 use crate::identity::Identity;
 use crate::notify;
 use crate::oidc::Oidc;
+use crate::router;
+use crate::state::AppState;
 use crate::store::{ChangeSignal, Db, Store};
 use crate::tls::{self, Peer, TlsListener};
 use crate::tokens::{self, TokenSource};
@@ -163,7 +164,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         }
     });
 
-    let app = api::router(state).into_make_service_with_connect_info::<Peer>();
+    let app = router::app(state).into_make_service_with_connect_info::<Peer>();
     match tls {
         Some(config) => {
             let listener = TlsListener::new(listener, config).map_err(|e| e.to_string())?;

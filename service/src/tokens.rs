@@ -11,7 +11,8 @@
 //! bound to nothing (accepted, and warned about at start). The file is read again when it
 //! changes, so a token added or removed takes effect without a restart.
 
-use crate::identity::canonical_user;
+use crate::caller::canonical_user;
+use crate::secret::random_token;
 use jitgate::signature::hex;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -191,7 +192,7 @@ pub fn open(
             return Ok((tokens, TokenSource::Existing(path)));
         }
     }
-    let token = crate::identity::random_token();
+    let token = random_token();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
@@ -211,7 +212,7 @@ pub fn add(path: &Path, host: &str, user: Option<&str>) -> Result<String, String
     }
     // The same rules as reading, so what is written is always read back.
     parse_line(&format!("x {line}"))?;
-    let token = crate::identity::random_token();
+    let token = random_token();
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);

@@ -3,7 +3,7 @@
 //! itself is `jitgate::model`'s; this module only applies it to the zone list.
 
 use crate::error::{Result, ServiceError};
-use crate::identity::Caller;
+use crate::caller::Caller;
 use jitgate::model::{format_duration, parse_duration, ActionSet, Resource, Scheme};
 use jitgate::wire;
 use std::time::Duration;

@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 const DOC: &str = include_str!("../src/openapi.json");
-const ROUTER_SOURCES: [&str; 2] = [include_str!("../src/api.rs"), include_str!("../src/web.rs")];
+const ROUTER_SOURCES: [&str; 2] = [
+    include_str!("../src/api.rs"),
+    include_str!("../src/web/mod.rs"),
+];
 
 /// (path, method) for every `.route("PATH", get(..).post(..))` in the router's sources.
 fn declared_routes() -> BTreeSet<(String, String)> {

@@ -6,7 +6,7 @@ use super::outbox::queue;
 use super::requests::{approver_groups, load_row, record, RequestRow};
 use super::{collect, from_json, new_id, to_json, Store};
 use crate::error::{Result, ServiceError};
-use crate::identity::Caller;
+use crate::caller::Caller;
 use crate::views::GrantView;
 use crate::zones::Zones;
 use jitgate::wire::{self, format_time, parse_time};

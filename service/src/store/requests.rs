@@ -7,7 +7,7 @@ use super::outbox::{queue, NOTIFIED};
 use super::{collect, from_json, new_id, to_json, Store};
 use crate::chain::{self, Appender};
 use crate::error::{Result, ServiceError};
-use crate::identity::Caller;
+use crate::caller::Caller;
 use crate::views::{ApprovalView, EventView, RequestView, Status};
 use crate::zones::{Plan, Zones};
 use jitgate::model::{format_duration, Resource};

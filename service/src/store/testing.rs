@@ -2,7 +2,7 @@
 //! audit events.
 
 // What most tests name, so a test module needs only `use crate::store::testing::*`.
-pub(super) use crate::identity::Caller;
+pub(super) use crate::caller::Caller;
 pub(super) use crate::store::ChangeSignal;
 pub(super) use crate::store::Store;
 pub(super) use crate::views::{RequestView, Status};

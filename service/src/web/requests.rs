@@ -1,0 +1,277 @@
+//! A request's page (its state, its grant, its history and the buttons the caller may use), my
+//! requests, the approvals inbox, and the approve, deny and cancel forms posted from them.
+
+use super::grants::{active, revoke_form, time_left};
+use super::page::{back_to, current_stamp, resources_html, Ctx, DecisionForm, LIST_LIMIT};
+use crate::caller::Caller;
+use crate::render::html_escape as e;
+use crate::state::AppState;
+use crate::store::{RequestView, Status};
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jitgate::wire::{now_millis, parse_time};
+
+fn status_badge(s: Status) -> String {
+    format!("<strong class=\"status-{0}\">{0}</strong>", s.as_str())
+}
+
+/// "approve"/"deny" buttons for one pending request, each its own form.
+fn decision_forms(ctx: &Ctx, r: &RequestView, back: &str) -> String {
+    let id = e(&r.id);
+    format!(
+        "<form class=\"inline\" method=\"post\" action=\"/requests/{id}/approve\">{h}\
+         <input type=\"hidden\" name=\"back\" value=\"{back}\">\
+         <input type=\"text\" name=\"comment\" aria-label=\"Comment for {id}\" placeholder=\"comment (optional)\">\
+         <button class=\"approve\" type=\"submit\">Approve</button></form> \
+         <form class=\"inline\" method=\"post\" action=\"/requests/{id}/deny\">{h}\
+         <input type=\"hidden\" name=\"back\" value=\"{back}\">\
+         <input type=\"text\" name=\"reason\" aria-label=\"Reason to deny {id}\" placeholder=\"reason (optional)\">\
+         <button class=\"deny\" type=\"submit\">Deny</button></form>",
+        h = ctx.hidden(),
+        back = e(back),
+    )
+}
+
+/// Whether to offer `caller` the decision buttons: by the rule the store decides by.
+fn may_decide(st: &AppState, caller: &Caller, r: &RequestView, now: i64) -> bool {
+    let created = parse_time(&r.created_at).unwrap_or(now);
+    r.status == Status::Pending && st.zones.may_decide(caller, &r.user, &r.zones, created, now)
+}
+
+pub(super) async fn request_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let caller = match ctx.who() {
+        Ok(c) => c.clone(),
+        Err(err) => return ctx.error(&err),
+    };
+    let r = match st.db.call(move |s| s.request(&id, now_millis())).await {
+        Ok(r) => r,
+        Err(err) => return ctx.error(&err),
+    };
+    let now = now_millis();
+    let row = |k: &str, v: String| format!("<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>\n");
+    let mut rows = String::new();
+    rows += &row("Status", status_badge(r.status));
+    rows += &row("Requested by", e(&r.user));
+    rows += &row("Actions", e(&r.actions.join(", ")));
+    rows += &row("Resources", resources_html(&r.resources));
+    rows += &row("For", e(&r.duration));
+    rows += &row("Reason", e(&r.reason));
+    if let Some(t) = &r.ticket {
+        rows += &row("Ticket", e(t));
+    }
+    if r.single_use {
+        rows += &row("Single use", "yes".into());
+    }
+    rows += &row("Zones", e(&r.zones.join(", ")));
+    let back = format!("/requests/{}", r.id);
+    if let Some(g) = &r.grant {
+        let state = match (&g.revoked_at, active(g, now)) {
+            (Some(t), _) => format!(
+                "{} by {} at {}",
+                if g.released { "released" } else { "revoked" },
+                e(g.revoked_by.as_deref().unwrap_or("?")),
+                e(t)
+            ),
+            (None, true) => time_left(g),
+            (None, false) => format!("expired at {}", e(&g.grant.expires_at)),
+        };
+        let button = if active(g, now) && st.zones.may_revoke(&caller, &g.grant.user, &r.zones) {
+            revoke_form(&ctx, g, g.grant.user == caller.user, &back)
+        } else {
+            String::new()
+        };
+        rows += &row(
+            "Grant",
+            format!(
+                "<code>{}</code> <span class=\"grant-state\">{state}</span> {button}",
+                e(&g.grant.id)
+            ),
+        );
+    }
+    let history: String = r
+        .history
+        .iter()
+        .map(|h| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e(&h.time),
+                e(&h.event),
+                e(&h.actor),
+                e(h.comment.as_deref().unwrap_or(""))
+            )
+        })
+        .collect();
+    let mut actions = String::new();
+    if may_decide(&st, &caller, &r, now) {
+        actions += &format!("<h2>Decide</h2>{}", decision_forms(&ctx, &r, &back));
+    }
+    if r.status == Status::Pending && r.user == caller.user {
+        actions += &format!(
+            "<form method=\"post\" action=\"/requests/{}/cancel\">{}<input type=\"hidden\" name=\"back\" value=\"{}\">\
+             <button type=\"submit\">Cancel this request</button></form>",
+            e(&r.id),
+            ctx.hidden(),
+            e(&back)
+        );
+    }
+    let body = format!(
+        "<p>Request <code id=\"request-id\">{}</code></p><div class=\"scroll\"><table>\n{rows}</table></div>{actions}\
+         <h2>History</h2><div class=\"scroll\"><table><thead><tr><th>Time</th><th>Event</th><th>Who</th><th>Comment</th></tr></thead>\
+         <tbody>{history}</tbody></table></div>",
+        e(&r.id)
+    );
+    let stamp = current_stamp(&st).await;
+    ctx.page(
+        StatusCode::OK,
+        &format!("Request {}", r.id),
+        &body,
+        Some(&stamp),
+    )
+}
+
+fn request_table(rows: &[RequestView], extra: impl Fn(&RequestView) -> String) -> String {
+    if rows.is_empty() {
+        return "<p>Nothing here.</p>".into();
+    }
+    let body: String = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "<tr><td><a href=\"/requests/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e(&r.user),
+                e(&r.actions.join(", ")),
+                resources_html(&r.resources),
+                e(&r.duration),
+                e(&r.reason),
+                status_badge(r.status),
+                extra(r),
+                id = e(&r.id),
+            )
+        })
+        .collect();
+    format!(
+        "<div class=\"scroll\"><table><thead><tr><th>Request</th><th>User</th><th>Actions</th><th>Resources</th>\
+         <th>For</th><th>Reason</th><th>Status</th><th></th></tr></thead><tbody>{body}</tbody></table></div>"
+    )
+}
+
+pub(super) async fn my_requests(State(st): State<AppState>, ctx: Ctx) -> Response {
+    let caller = match ctx.who() {
+        Ok(c) => c.clone(),
+        Err(err) => return ctx.error(&err),
+    };
+    let user = caller.user.clone();
+    let rows = match st
+        .db
+        .call(move |s| s.requests(None, Some(&user), LIST_LIMIT, now_millis()))
+        .await
+    {
+        Ok(r) => r,
+        Err(err) => return ctx.error(&err),
+    };
+    let now = now_millis();
+    let table = request_table(&rows, |r| match &r.grant {
+        Some(g) if active(g, now) => {
+            format!("{} {}", time_left(g), revoke_form(&ctx, g, true, "/my"))
+        }
+        _ => String::new(),
+    });
+    let stamp = current_stamp(&st).await;
+    ctx.page(
+        StatusCode::OK,
+        "My requests",
+        &format!("<p><a href=\"/request\">Ask for something new</a></p>{table}"),
+        Some(&stamp),
+    )
+}
+
+pub(super) async fn inbox(State(st): State<AppState>, ctx: Ctx) -> Response {
+    let caller = match ctx.who() {
+        Ok(c) => c.clone(),
+        Err(err) => return ctx.error(&err),
+    };
+    let rows = match st
+        .db
+        .call(|s| s.requests(Some(Status::Pending), None, LIST_LIMIT, now_millis()))
+        .await
+    {
+        Ok(r) => r,
+        Err(err) => return ctx.error(&err),
+    };
+    let now = now_millis();
+    let mine: Vec<RequestView> = rows
+        .into_iter()
+        .filter(|r| may_decide(&st, &caller, r, now))
+        .collect();
+    let table = request_table(&mine, |r| decision_forms(&ctx, r, "/inbox"));
+    let stamp = current_stamp(&st).await;
+    ctx.page(StatusCode::OK, "Approvals", &table, Some(&stamp))
+}
+
+async fn decide(
+    st: AppState,
+    ctx: Ctx,
+    headers: HeaderMap,
+    f: DecisionForm,
+    id: String,
+    verb: &'static str,
+) -> Response {
+    let result = async {
+        ctx.check_post(&headers, &f.csrf)?;
+        let caller = ctx.who()?.clone();
+        let zones = st.zones.clone();
+        let (rid, comment, reason) = (id.clone(), f.comment.clone(), f.reason.clone());
+        st.db
+            .call(move |s| {
+                let now = now_millis();
+                match verb {
+                    "approve" => {
+                        s.approve(&rid, &caller, comment.as_deref().unwrap_or(""), &zones, now)
+                    }
+                    "deny" => s.deny(&rid, &caller, reason.as_deref(), &zones, now),
+                    _ => s.cancel(&rid, &caller, now),
+                }
+            })
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => back_to(&f.back, format!("/requests/{id}")).into_response(),
+        Err(err) => ctx.error(&err),
+    }
+}
+
+pub(super) async fn approve(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Response {
+    decide(st, ctx, headers, f, id, "approve").await
+}
+
+pub(super) async fn deny(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Response {
+    decide(st, ctx, headers, f, id, "deny").await
+}
+
+pub(super) async fn cancel(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Response {
+    decide(st, ctx, headers, f, id, "cancel").await
+}
