@@ -291,6 +291,13 @@ fn view<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
         .map_err(|e| format!("the service sent an answer this jitgate cannot read: {e}"))
 }
 
+/// A full audit page says where the next one starts; on stderr, so the data on stdout stays clean.
+fn more_follow(next: Option<&str>) {
+    if let Some(next) = next {
+        eprintln!("jitgate: more events follow: add --after {next}");
+    }
+}
+
 fn or_empty(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
 }
@@ -421,9 +428,6 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                         rows
                     )
                 );
-            }
-            if let Some(next) = r["next"].as_str() {
-                eprintln!("jitgate: more events follow: add --after {next}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -556,15 +560,15 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
                 ("format", csv.then_some("csv")),
             ];
             if csv {
-                let text = c
-                    .call("GET", "/v1/audit", &query, None)?
-                    .into_string()
-                    .map_err(|e| e.to_string())?;
-                print!("{text}");
+                let reply = c.call("GET", "/v1/audit", &query, None)?;
+                let next = reply.header("X-Jitgate-Next").map(str::to_string);
+                print!("{}", reply.into_string().map_err(|e| e.to_string())?);
+                more_follow(next.as_deref());
                 return Ok(ExitCode::SUCCESS);
             }
             let r = c.json("GET", "/v1/audit", &query, None)?;
             let page: AuditPage = view(&r)?;
+            more_follow(page.next.as_deref());
             if as_json {
                 print_json(&r["events"]);
             } else {

@@ -5,7 +5,7 @@
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    jitgate::signature::hex(&bytes)
 }
 
 pub fn constant_eq(a: &str, b: &str) -> bool {

@@ -288,6 +288,40 @@ fn cli_tables_show_grants_revokes_audit_events_and_the_chain() {
             && row.contains("SELECT"),
         "{audit}"
     );
+    // A full page says where the next starts, and that page holds the rest.
+    let later = jitgate::wire::format_time(jitgate::wire::now_millis() + 1);
+    let (status, _) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(common::PLUGIN_TOKEN),
+        Some(
+            serde_json::json!({"events": [{"id": "e2", "time": later, "plugin": "hive", "host": "hs2",
+            "user": "alice", "resource": "hive:sales.orders", "action": "read", "decision": "deny"}]}),
+        ),
+    );
+    assert_eq!(status, 200);
+    for format in [&[][..], &["--csv"][..]] {
+        let first = run(
+            &s,
+            &[&["--as", "audrey", "audit", "--user", "alice", "--limit", "1"], format].concat(),
+        );
+        let hint = stderr(&first);
+        let after = hint
+            .trim()
+            .strip_prefix("jitgate: more events follow: add --after ")
+            .unwrap_or_else(|| panic!("no next page named: {hint:?}"));
+        let rest = run(
+            &s,
+            &[&["--as", "audrey", "audit", "--user", "alice", "--after", after], format].concat(),
+        );
+        assert!(rest.status.success(), "{}", stderr(&rest));
+        let (first, rest) = (stdout(&first), stdout(&rest));
+        assert!(
+            first.contains("allow") != rest.contains("allow")
+                && first.contains("deny") != rest.contains("deny"),
+            "each event on exactly one page:\n{first}\n{rest}"
+        );
+    }
     let out = run(&s, &["--as", "audrey", "audit", "verify"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
