@@ -91,7 +91,7 @@ impl Decision<&Arc<GrantRule>> {
 
 impl<G> Decision<G> {
     /// The number passed across the C ABI and JNI (see docs/DESIGN.md).
-    pub fn code(&self) -> i32 {
+    pub const fn code(&self) -> i32 {
         match self {
             Decision::NotProtected => 0,
             Decision::Allow(_) => 1,
