@@ -23,7 +23,7 @@ pub enum DenyReason {
     BadInput = 5,
     Closed = 6,
     Internal = 7,
-    /// The engine's operation has no row in the core's mapping table (`crate::engines`).
+    /// The engine's operation has no row in the core's mapping table (`crate::mapping`).
     Unmapped = 8,
 }
 

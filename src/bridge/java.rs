@@ -20,8 +20,8 @@ use jni::sys::{jboolean, jbyteArray, jint, jintArray, jlong, jobject, jstring};
 use jni::JNIEnv;
 
 use super::{guarded, last_error, with_engine, HDFS};
-use crate::engine::{QueryAccess, Verdict};
 use crate::model::ActionSet;
+use crate::query::{QueryAccess, Verdict};
 use crate::snapshot::DenyReason;
 
 const STACK: usize = 1024;
@@ -590,7 +590,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_fields(
             let Some((engine, name)) = read_row_name(&mut env, &engine, &name) else {
                 return std::ptr::null_mut();
             };
-            match crate::engines::fields(&engine, &name) {
+            match crate::mapping::fields(&engine, &name) {
                 Some(fields) => new_string(&mut env, fields),
                 None => std::ptr::null_mut(),
             }
@@ -611,7 +611,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
             let Some((engine, name)) = read_row_name(&mut env, &engine, &name) else {
                 return std::ptr::null_mut();
             };
-            let Some((input, output)) = crate::engines::mapping(&engine, &name) else {
+            let Some((input, output)) = crate::mapping::mapping(&engine, &name) else {
                 return std::ptr::null_mut();
             };
             let Ok(array) = env.new_int_array(2) else {

@@ -103,7 +103,7 @@ pub fn with_engine<T>(handle: u64, f: impl FnOnce(&Engine) -> T) -> Option<T> {
             let last = last.try_borrow().ok()?;
             let s = last.as_ref().filter(|s| s.handle == handle)?;
             let f = f.take()?;
-            Some((!s.engine.core().closed()).then(|| f(&s.engine)))
+            Some((!s.engine.live().closed()).then(|| f(&s.engine)))
         })
         .ok()
         .flatten();
@@ -373,7 +373,7 @@ mod tests {
         };
         let (a, b) = (open(&config("a")), open(&config("b")));
         assert!(a != 0 && b != 0, "{}", last_error());
-        let plugin = |h| with_engine(h, |e| e.core().config.plugin.clone());
+        let plugin = |h| with_engine(h, |e| e.config().plugin.clone());
         for _ in 0..3 {
             assert_eq!(plugin(a).as_deref(), Some("a"));
             assert_eq!(plugin(b).as_deref(), Some("b"));

@@ -1,6 +1,6 @@
-//! What each engine's operations ask for: one table per engine, kept as data beside this file
-//! (`engines/<engine>.tsv`), so the action model stays in the core and a plugin only names its
-//! operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
+//! The mapping tables: what each query engine's operations ask for, one table per engine, kept
+//! as data beside this file (`mapping/<engine>.tsv`), so the action model stays in the core and
+//! a plugin only names its operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
 //! or `-`; FIELDS, where a plugin needs them, say which of the operation's fields name what it
 //! touches (`field=role,...`; the roles are the plugin's, documented in its table).
 
@@ -21,9 +21,9 @@ struct Row {
 type Table = HashMap<&'static str, Row>;
 
 const SOURCES: [(&str, &str); 3] = [
-    ("hive", include_str!("engines/hive.tsv")),
-    ("spark", include_str!("engines/spark.tsv")),
-    ("ranger", include_str!("engines/ranger.tsv")),
+    ("hive", include_str!("mapping/hive.tsv")),
+    ("spark", include_str!("mapping/spark.tsv")),
+    ("ranger", include_str!("mapping/ranger.tsv")),
 ];
 
 /// The row `name` of `engine`'s table; None when the engine or the row is unknown, which a
@@ -111,7 +111,7 @@ mod tests {
     fn every_shipped_table_reads_cleanly() {
         for (engine, text) in SOURCES {
             if let Err((_, errors)) = parse(text) {
-                panic!("src/engines/{engine}.tsv: {}", errors.join("; "));
+                panic!("src/mapping/{engine}.tsv: {}", errors.join("; "));
             }
         }
     }
