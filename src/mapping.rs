@@ -20,7 +20,8 @@ struct Row {
 /// The rows of one engine's table, by operation name.
 type Table = HashMap<&'static str, Row>;
 
-const SOURCES: [(&str, &str); 3] = [
+const SOURCES: [(&str, &str); 4] = [
+    ("hdfs", include_str!("mapping/hdfs.tsv")),
     ("hive", include_str!("mapping/hive.tsv")),
     ("spark", include_str!("mapping/spark.tsv")),
     ("ranger", include_str!("mapping/ranger.tsv")),
@@ -114,6 +115,22 @@ mod tests {
                 panic!("src/mapping/{engine}.tsv: {}", errors.join("; "));
             }
         }
+    }
+
+    #[test]
+    fn the_hdfs_table_gives_traverse_only_reads_and_whole_subtree_changes() {
+        let (read, write, transform) = (ActionSet(1), ActionSet(2), ActionSet(8));
+        let none = ActionSet::default();
+        assert_eq!(mapping("hdfs", "getBlockLocations"), Some((read, none)));
+        assert_eq!(mapping("hdfs", "rename2"), Some((none, transform)));
+        assert_eq!(fields("hdfs", "rename2"), Some("scope=subtree"));
+        assert_eq!(mapping("hdfs", "mkdirs"), Some((none, write)));
+        assert_eq!(fields("hdfs", "mkdirs"), Some(""));
+        assert_eq!(
+            mapping("hdfs", "getFileInfo"),
+            None,
+            "a stat asks what its check says"
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ final class JitGateNative {
     static native boolean grantLive(long engine, String grantId);
 
     /**
-     * The row {@code name} of the core's mapping table for {@code engine} ("hive", "spark",
+     * The row {@code name} of the core's mapping table for {@code engine} ("hdfs", "hive", "spark",
      * "ranger"): {input actions, output actions}, or null when the table has no such row.
      */
     static native int[] mapping(String engine, String name);
