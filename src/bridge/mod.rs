@@ -204,7 +204,7 @@ impl Strings for (Option<&str>, Option<&str>, Option<&str>) {
 }
 
 /// The decision of both bridges: `actions` (action bits, and `SUBTREE`) on `resource`, the
-/// text the caller passed (a bare absolute path is an HDFS path: `resource`). A missing user or
+/// caller's text as `resource` (or `resource_in_place`) reads it. A missing user or
 /// resource, or a resource the core cannot read, is bad input: denied and recorded, wherever
 /// it lies, since the caller did not say who acts or on what. A closed or unknown handle is
 /// denied with nothing recorded (there is no audit trail to record in).
