@@ -49,13 +49,13 @@ fn decide(c: &mut Criterion) {
 
     // Through the engine (canonical key check, snapshot load), as the bridges call it.
     let dir = tempfile::tempdir().unwrap();
-    let snap = snapshot(10);
-    jitgate::cache::save(&dir.path().join("snapshot.json"), &snap).unwrap();
     let config = format!(
         "jitgate.cache.dir={}\njitgate.audit.spill.max.bytes=1099511627776",
         dir.path().display()
     );
     let engine = jitgate::Engine::start(jitgate::Config::parse(&config).unwrap()).unwrap();
+    // as the follower installs what the service sent
+    engine.live().install(snapshot(10));
     c.bench_function("engine/outside_zones", |b| {
         b.iter(|| {
             engine.decide(&jitgate::Access {

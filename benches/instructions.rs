@@ -50,7 +50,7 @@ fn engine_allow(n: u64, s: jitgate::snapshot::Snapshot) {
         n + 1
     );
     let e = Engine::start(Config::parse(&config).unwrap()).unwrap();
-    e.core().install(s);
+    e.live().install(s);
     let read = ActionSet(1);
     for _ in 0..n {
         let a = Access {

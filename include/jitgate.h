@@ -63,6 +63,8 @@ uint64_t jitgate_open(const char *config);
 
 /**
  * Decides one access: 0 not protected, 1 allowed, 2 and above denied (`JITGATE_DENY_*`).
+ * `resource` is `hdfs:/path`, `hive:db.table`, or a bare absolute path, which is an HDFS path.
+ * A NULL user or resource is denied as bad input (and recorded), wherever the resource lies.
  * `operation` and `context` may be NULL; they are recorded in the audit trail.
  *
  * # Safety

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::model::ActionSet;
-use crate::service::ServiceClient;
+use crate::service_client::ServiceClient;
 use crate::snapshot::{DenyReason, GrantRule};
 use crate::wire::{self, AuditEvent};
 
@@ -403,21 +403,6 @@ impl Lines {
     }
 }
 
-/// 64 bits from the kernel's random source; where it cannot be read, bits of the clock and of a
-/// fresh hasher's random keys (still not known ahead).
-pub(crate) fn unguessable() -> u64 {
-    use std::io::Read;
-    let mut bytes = [0u8; 8];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if read.is_ok() {
-        return u64::from_le_bytes(bytes);
-    }
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_i64(wire::now_millis());
-    h.finish()
-}
-
 /// Writes each record as the JSON line of its `wire::AuditEvent`, byte for byte what serde_json
 /// writes for the event (a test holds it to that), without building the event: the audit thread
 /// writes one per protected decision, and the owned event and serde's byte-wise escaping were
@@ -442,7 +427,7 @@ impl EventWriter {
             "{host}-{}-{}-{:016x}-",
             std::process::id(),
             wire::now_millis(),
-            unguessable()
+            wire::unguessable()
         );
         json_chars(&mut id_head, &prefix);
         let mut origin = b"\",\"plugin\":\"".to_vec();

@@ -1,5 +1,5 @@
-//! The snapshot saved under `jitgate.cache.dir`, so a restart while the service is down keeps
-//! enforcing what the service last said.
+//! The cache file: the snapshot saved under `jitgate.cache.dir`, so a restart while the service
+//! is down keeps enforcing what the service last said, and the cache dir's own check.
 //!
 //! The file is one header line, then the snapshot as a reset feed body:
 //! `jitgate-snapshot 2 sha256:<hex of the body>\n{...}`. The zone list and every grant in it
@@ -14,10 +14,11 @@
 //! here), and the service's first answer replaces it all.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::config::Config;
 use crate::signature::{hex, PublicKey};
 use crate::snapshot::Snapshot;
 use crate::wire::{self, Feed};
@@ -29,6 +30,70 @@ const MAGIC: &str = "jitgate-snapshot 2 sha256:";
 pub enum Refused {
     Missing,
     Unreadable(String),
+}
+
+/// The cache file of an engine configured by `config`.
+pub fn file(config: &Config) -> PathBuf {
+    config.cache_dir.join("snapshot.json")
+}
+
+/// Creates the cache dir (mode 0700) or checks the one there: it must be a real directory owned
+/// by this process's user and closed to others, since whoever can write it decides which grants
+/// a restart enforces.
+pub fn private_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let shown = dir.display();
+    match std::fs::symlink_metadata(dir) {
+        Err(_) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create jitgate.cache.dir {shown}: {e}")),
+        Ok(m) => {
+            // /proc/self belongs to the process's effective user
+            let me = std::fs::metadata("/proc/self")
+                .map(|p| p.uid())
+                .unwrap_or(u32::MAX);
+            if !m.is_dir() {
+                Err(format!(
+                    "jitgate.cache.dir {shown} is not a directory (a symlink is not accepted)"
+                ))
+            } else if m.uid() != me {
+                Err(format!(
+                    "jitgate.cache.dir {shown} belongs to uid {}, not to this process's user {me}",
+                    m.uid()
+                ))
+            } else if m.permissions().mode() & 0o022 != 0 {
+                Err(format!(
+                    "jitgate.cache.dir {shown} is writable by other users; make it mode 0700"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The snapshot an engine starts from, with the body it was built from: the cache file's when
+/// it can be verified, else the closed snapshot (every `hdfs:` and `hive:` key denied until the
+/// service answers), with a warning that says why.
+pub fn load_or_closed(config: &Config) -> (Snapshot, Option<Feed>) {
+    let path = file(config);
+    match load(&path, &config.fallback_zones, config.service_key.as_ref()) {
+        Ok((s, body)) => (s, Some(body)),
+        Err(why) => {
+            let shown = path.display();
+            let why = match why {
+                Refused::Missing => format!("there is no cached snapshot at {shown}"),
+                Refused::Unreadable(e) => format!("refusing the cached snapshot {shown}: {e}"),
+            };
+            eprintln!(
+                "jitgate: WARNING: {why}; every hdfs: and hive: resource is denied \
+                 (no grant data yet) until the approval service answers"
+            );
+            (Snapshot::closed(), None)
+        }
+    }
 }
 
 /// The file's bytes for a feed body: header line with the body's digest, then the body.

@@ -23,7 +23,7 @@ pub enum DenyReason {
     BadInput = 5,
     Closed = 6,
     Internal = 7,
-    /// The engine's operation has no row in the core's mapping table (`crate::engines`).
+    /// The engine's operation has no row in the core's mapping table (`crate::mapping`).
     Unmapped = 8,
 }
 
@@ -91,7 +91,7 @@ impl Decision<&Arc<GrantRule>> {
 
 impl<G> Decision<G> {
     /// The number passed across the C ABI and JNI (see docs/DESIGN.md).
-    pub fn code(&self) -> i32 {
+    pub const fn code(&self) -> i32 {
         match self {
             Decision::NotProtected => 0,
             Decision::Allow(_) => 1,

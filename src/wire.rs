@@ -119,6 +119,22 @@ pub fn parse_time(text: &str) -> Option<i64> {
     Some(t.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64)
 }
 
+/// 64 bits from the kernel's random source, for what must not be known ahead (audit event ids,
+/// the feed's nonces); where it cannot be read, bits of the clock and of a fresh hasher's
+/// random keys (still not known ahead).
+pub fn unguessable() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_ok() {
+        return u64::from_le_bytes(bytes);
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(now_millis());
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

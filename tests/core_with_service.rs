@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{eventually, plugin_config, Service};
-use jitgate::engine::{QueryAccess, Verdict};
+use jitgate::query::{QueryAccess, Verdict};
 use jitgate::{Access, ActionSet, Config, Decision, DenyReason, Engine};
 
 const READ: ActionSet = ActionSet(1);
@@ -729,10 +729,10 @@ fn decisions_judge_expiry_by_the_clock_the_follower_sets() {
     let part = "hdfs:/lake/sales/orders/part-0";
     assert!(allowed(&read(&e, "alice", part)));
     // The service's clock is ten minutes ahead of this host's: the 5-minute grant has ended.
-    e.core().set_clock_offset(10 * 60 * 1000);
+    e.live().set_clock_offset(10 * 60 * 1000);
     assert_eq!(read(&e, "alice", part), Decision::Deny(DenyReason::NoGrant));
     assert!(!e.grant_live(&grant));
-    e.core().set_clock_offset(0);
+    e.live().set_clock_offset(0);
     assert!(allowed(&read(&e, "alice", part)));
     e.close();
 }

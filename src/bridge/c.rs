@@ -2,10 +2,9 @@
 
 use std::ffi::{c_char, CStr};
 
-use super::{guarded, last_error, set_last_error, with_engine};
-use crate::engine::Access;
-use crate::model::ActionSet;
-use crate::snapshot::DenyReason;
+use super::{guarded, last_error, set_last_error};
+use crate::model::Action;
+use crate::snapshot::{Decision, DenyReason};
 
 /// Action bits, combinable.
 pub const JITGATE_READ: u32 = 1;
@@ -27,25 +26,56 @@ pub const JITGATE_DENY_INTERNAL: i32 = 7;
 /// A query engine's operation has no row in the core's mapping table (Java plugins' `check`).
 pub const JITGATE_DENY_UNMAPPED: i32 = 8;
 
-// The numbers C and Java see are the core's own: a change to one side fails the build here (and
-// java/common's ConstantsTest ties Action.java and Decision.java to this header).
+// The numbers C and Java see are the core's own. Each action and reason is named here (a new one
+// fails the build until it has its constant) and must equal the enum's own number; java/common's
+// ConstantsTest ties Action.java and Decision.java to these (`super::CONSTANTS`).
+const fn action_bit(a: Action) -> u32 {
+    match a {
+        Action::Read => JITGATE_READ,
+        Action::Write => JITGATE_WRITE,
+        Action::Export => JITGATE_EXPORT,
+        Action::Transform => JITGATE_TRANSFORM,
+    }
+}
+
+const fn deny_code(r: DenyReason) -> i32 {
+    match r {
+        DenyReason::NoGrant => JITGATE_DENY_NO_GRANT,
+        DenyReason::NoSnapshot => JITGATE_DENY_NO_SNAPSHOT,
+        DenyReason::AuditUnavailable => JITGATE_DENY_AUDIT_UNAVAILABLE,
+        DenyReason::BadInput => JITGATE_DENY_BAD_INPUT,
+        DenyReason::Closed => JITGATE_DENY_CLOSED,
+        DenyReason::Internal => JITGATE_DENY_INTERNAL,
+        DenyReason::Unmapped => JITGATE_DENY_UNMAPPED,
+    }
+}
+
 const _: () = {
-    use crate::model::Action;
-    assert!(JITGATE_READ == Action::Read as u32);
-    assert!(JITGATE_WRITE == Action::Write as u32);
-    assert!(JITGATE_EXPORT == Action::Export as u32);
-    assert!(JITGATE_TRANSFORM == Action::Transform as u32);
-    assert!(
-        JITGATE_SUBTREE & 0xff == 0,
-        "the subtree bit lies above every action bit"
-    );
-    assert!(JITGATE_DENY_NO_GRANT == DenyReason::NoGrant as i32);
-    assert!(JITGATE_DENY_NO_SNAPSHOT == DenyReason::NoSnapshot as i32);
-    assert!(JITGATE_DENY_AUDIT_UNAVAILABLE == DenyReason::AuditUnavailable as i32);
-    assert!(JITGATE_DENY_BAD_INPUT == DenyReason::BadInput as i32);
-    assert!(JITGATE_DENY_CLOSED == DenyReason::Closed as i32);
-    assert!(JITGATE_DENY_INTERNAL == DenyReason::Internal as i32);
-    assert!(JITGATE_DENY_UNMAPPED == DenyReason::Unmapped as i32);
+    use Action::*;
+    use DenyReason::*;
+    let mut i = 0;
+    let actions = [Read, Write, Export, Transform];
+    while i < actions.len() {
+        assert!(action_bit(actions[i]) == actions[i] as u32);
+        assert!(action_bit(actions[i]) & JITGATE_SUBTREE == 0);
+        i += 1;
+    }
+    let reasons = [
+        NoGrant,
+        NoSnapshot,
+        AuditUnavailable,
+        BadInput,
+        Closed,
+        Internal,
+        Unmapped,
+    ];
+    let mut i = 0;
+    while i < reasons.len() {
+        assert!(deny_code(reasons[i]) == reasons[i] as i32);
+        i += 1;
+    }
+    assert!(JITGATE_NOT_PROTECTED == Decision::<()>::NotProtected.code());
+    assert!(JITGATE_ALLOW == Decision::Allow(()).code());
 };
 
 unsafe fn text<'a>(p: *const c_char) -> Option<&'a str> {
@@ -83,6 +113,8 @@ pub unsafe extern "C" fn jitgate_open(config: *const c_char) -> u64 {
 }
 
 /// Decides one access: 0 not protected, 1 allowed, 2 and above denied (`JITGATE_DENY_*`).
+/// `resource` is `hdfs:/path`, `hive:db.table`, or a bare absolute path, which is an HDFS path.
+/// A NULL user or resource is denied as bad input (and recorded), wherever the resource lies.
 /// `operation` and `context` may be NULL; they are recorded in the audit trail.
 ///
 /// # Safety
@@ -96,20 +128,10 @@ pub unsafe extern "C" fn jitgate_decide(
     operation: *const c_char,
     context: *const c_char,
 ) -> i32 {
-    guarded(DenyReason::Internal as i32, || {
-        let (Some(user), Some(resource)) = (unsafe { text(user) }, unsafe { text(resource) })
-        else {
-            return DenyReason::BadInput as i32;
-        };
-        let access = Access {
-            user,
-            resource,
-            actions: ActionSet::from_bits(actions),
-            subtree: actions & JITGATE_SUBTREE != 0,
-            operation: unsafe { text(operation) },
-            context: unsafe { text(context) },
-        };
-        with_engine(engine, |e| e.decide(&access).code()).unwrap_or(DenyReason::Closed as i32)
+    guarded(DenyReason::Internal as i32, || unsafe {
+        let resource = text(resource).map(super::resource);
+        let strings = (text(user), text(operation), text(context));
+        super::decide(engine, resource.as_deref(), actions, strings)
     })
 }
 
@@ -156,14 +178,9 @@ pub unsafe extern "C" fn jitgate_explain(
     buf: *mut c_char,
     len: usize,
 ) -> usize {
-    guarded(0, || {
-        let user = unsafe { text(user) }.unwrap_or("?");
-        let resource = unsafe { text(resource) }.unwrap_or("?");
-        let actions = ActionSet::from_bits(actions);
-        let msg = with_engine(engine, |e| e.explain(user, resource, actions, code)).unwrap_or_else(
-            || crate::engine::explain("", user, resource, actions, DenyReason::Closed),
-        );
-        unsafe { copy_out(&msg, buf, len) }
+    guarded(0, || unsafe {
+        let msg = super::explain(engine, text(user), text(resource), actions, code);
+        copy_out(&msg, buf, len)
     })
 }
 

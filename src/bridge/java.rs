@@ -6,29 +6,29 @@
 //! UTF-8 bytes (Java encodes an ASCII string with one vectorised copy; reading a String here
 //! would cost two conversion passes in the JVM) and is copied into a stack buffer; user,
 //! operation and context are read only when the resource is protected, one call each. Java
-//! passes every length along, which spares the calls that would ask for them. A bare absolute
-//! path (`/lake/x`) is an HDFS path, which spares the NameNode a string concatenation.
+//! passes every length along, which spares the calls that would ask for them. Every decision
+//! is `super::decide`'s, the C ABI's too.
 
 use std::panic::AssertUnwindSafe;
 
 use std::mem::MaybeUninit;
 
-use jni::objects::{JBooleanArray, JByteArray, JClass, JIntArray, JObjectArray, JString};
-use jni::sys::{jboolean, jbyteArray, jint, jintArray, jlong, jstring};
+use jni::objects::{
+    JBooleanArray, JByteArray, JClass, JIntArray, JObject, JObjectArray, JString, JValue,
+};
+use jni::sys::{jboolean, jbyteArray, jint, jintArray, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{guarded, last_error, with_engine};
-use crate::engine::{Access, QueryAccess, Verdict};
-use crate::model::{canonical_key, ActionSet};
+use super::{guarded, last_error, with_engine, HDFS};
+use crate::model::ActionSet;
+use crate::query::{QueryAccess, Verdict};
 use crate::snapshot::DenyReason;
 
 const STACK: usize = 1024;
-const SUBTREE: jint = super::SUBTREE as jint;
-const HDFS: &[u8] = b"hdfs:";
 
 /// Reads the resource's `len` UTF-8 bytes (the Java caller passes `bytes.length`) into `buf`
-/// behind room for `hdfs:`, which is filled in when the resource is a bare absolute path. Long
-/// resources go to `heap`. No allocation otherwise.
+/// behind room for `hdfs:`, which `super::resource_in_place` fills in for a bare absolute path.
+/// Long resources go to `heap`. No allocation otherwise.
 fn read_resource<'b>(
     env: &mut JNIEnv,
     bytes: &JByteArray,
@@ -42,35 +42,23 @@ fn read_resource<'b>(
     let len = len as usize;
     let raw: &'b mut [u8] = if HDFS.len() + len <= STACK {
         let raw_env = env.get_raw();
-        for (slot, b) in buf.iter_mut().zip(HDFS) {
-            slot.write(*b);
-        }
         // SAFETY: a valid env and a non-null byte[]. The region is zeroed before the JVM copies
         // into it, so it is initialised even if the copy were refused (a length that is not the
         // array's; JitGate, the only caller, passes its own array's), and it lies inside `buf`.
         unsafe {
             let f = &**raw_env;
-            let dst = buf.as_mut_ptr().add(HDFS.len()).cast::<u8>();
-            std::ptr::write_bytes(dst, 0, len);
+            let whole = buf.as_mut_ptr().cast::<u8>();
+            std::ptr::write_bytes(whole, 0, HDFS.len() + len);
+            let dst = whole.add(HDFS.len());
             (f.GetByteArrayRegion?)(raw_env, bytes.as_raw(), 0, len as jint, dst.cast());
-            std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), HDFS.len() + len)
+            std::slice::from_raw_parts_mut(whole, HDFS.len() + len)
         }
     } else {
-        *heap = HDFS.to_vec();
+        *heap = vec![0; HDFS.len()];
         heap.extend_from_slice(&env.convert_byte_array(bytes).ok()?);
         heap.as_mut_slice()
     };
-    if raw.get(HDFS.len()) != Some(&b'/') {
-        return std::str::from_utf8(&raw[HDFS.len()..]).ok();
-    }
-    // A bare path: `hdfs:` before it. Before `//lake/x` that would read as a NameNode named
-    // `lake`, so the prefix moves up to the path's last leading slash, as Hadoop's Path reads it.
-    let slashes = raw[HDFS.len()..].iter().take_while(|&&b| b == b'/').count();
-    let start = slashes - 1;
-    if start > 0 {
-        raw[start..start + HDFS.len()].copy_from_slice(HDFS);
-    }
-    std::str::from_utf8(&raw[start..]).ok()
+    super::resource_in_place(raw)
 }
 
 fn read_owned(env: &mut JNIEnv, s: &JString) -> Option<String> {
@@ -184,59 +172,41 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decide(
         AssertUnwindSafe(|| {
             let (mut buf, mut heap) = ([const { MaybeUninit::uninit() }; STACK], Vec::new());
             let resource = read_resource(&mut env, &resource, resource_length, &mut buf, &mut heap);
-            let Some(resource) = resource else {
-                return DenyReason::BadInput as i32;
+            let strings = JavaStrings {
+                env: &mut env,
+                user: (&user, user_length),
+                operation: (&operation, operation_length),
+                context: (&context, context_length),
             };
-            let subtree = actions & SUBTREE != 0;
-            with_engine(engine as u64, |e| {
-                let snap = e.snapshot();
-                // the key and what it meets in the index; None for an unreadable resource
-                let found = match canonical_key(resource) {
-                    Ok(key) => match snap.on_path(&key, subtree) {
-                        Some(on_path) => Some((key, on_path)),
-                        None => return 0,
-                    },
-                    Err(_) => None,
-                };
-                let mut bufs = [const { [const { MaybeUninit::uninit() }; SMALL] }; 3];
-                let mut heaps = [String::new(), String::new(), String::new()];
-                let [ub, ob, cb] = &mut bufs;
-                let [uh, oh, ch] = &mut heaps;
-                let user = read_str(&mut env, &user, user_length, ub, uh);
-                let operation = read_str(&mut env, &operation, operation_length, ob, oh);
-                let context = read_str(&mut env, &context, context_length, cb, ch);
-                let access = Access {
-                    user: user.unwrap_or(""),
-                    resource,
-                    actions: ActionSet::from_bits(actions as u32),
-                    subtree,
-                    operation,
-                    context,
-                };
-                match (&found, &user) {
-                    (Some((key, p)), Some(_)) => e.decide_on(&snap, p, &access, key).code(),
-                    // an unreadable resource or a missing user is recorded and denied
-                    _ => e.refuse(&access, DenyReason::BadInput).code(),
-                }
-            })
-            .unwrap_or(DenyReason::Closed as i32)
+            super::decide(engine as u64, resource, actions as u32, strings)
         }),
     )
 }
 
-/// A denial message's user and resource, `?` where Java passed null.
-fn read_shown(env: &mut JNIEnv, user: &JString, resource: &JString) -> (String, String) {
-    let user = read_owned(env, user).unwrap_or_else(|| "?".into());
-    let resource = hdfs_path(read_owned(env, resource)).unwrap_or_else(|| "?".into());
-    (user, resource)
+/// `decide`'s user, operation and context, each with its length, read only when asked.
+struct JavaStrings<'e, 'l, 's> {
+    env: &'e mut JNIEnv<'l>,
+    user: (&'s JString<'s>, jint),
+    operation: (&'s JString<'s>, jint),
+    context: (&'s JString<'s>, jint),
 }
 
-/// A bare absolute path is an HDFS path, as for `decide` (with one leading slash).
-fn hdfs_path(resource: Option<String>) -> Option<String> {
-    resource.map(|r| match r.strip_prefix('/') {
-        Some(_) => format!("hdfs:/{}", r.trim_start_matches('/')),
-        None => r,
-    })
+impl super::Strings for JavaStrings<'_, '_, '_> {
+    fn has_user(&self) -> bool {
+        !self.user.0.is_null()
+    }
+
+    fn read<T>(self, f: impl FnOnce(Option<&str>, Option<&str>, Option<&str>) -> T) -> T {
+        let mut bufs = [const { [const { MaybeUninit::uninit() }; SMALL] }; 3];
+        let mut heaps = [String::new(), String::new(), String::new()];
+        let [ub, ob, cb] = &mut bufs;
+        let [uh, oh, ch] = &mut heaps;
+        let env = self.env;
+        let user = read_str(env, self.user.0, self.user.1, ub, uh);
+        let operation = read_str(env, self.operation.0, self.operation.1, ob, oh);
+        let context = read_str(env, self.context.0, self.context.1, cb, ch);
+        f(user, operation, context)
+    }
 }
 
 #[no_mangle]
@@ -256,8 +226,8 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_decideMove(
         DenyReason::Internal as i32,
         AssertUnwindSafe(|| {
             let user = read_owned(&mut env, &user);
-            let from = hdfs_path(read_owned(&mut env, &source));
-            let to = hdfs_path(read_owned(&mut env, &destination));
+            let from = read_owned(&mut env, &source);
+            let to = read_owned(&mut env, &destination);
             let operation = read_owned(&mut env, &operation);
             let context = read_owned(&mut env, &context);
             super::decide_move(
@@ -288,15 +258,17 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_explainMove(
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
-            let (user, from) = read_shown(&mut env, &user, &source);
-            let to = hdfs_path(read_owned(&mut env, &destination)).unwrap_or_default();
-            let actions = ActionSet::from_bits(actions as u32);
-            let msg = with_engine(engine as u64, |e| {
-                e.explain_move(&user, &from, &to, actions, code)
-            })
-            .unwrap_or_else(|| {
-                crate::engine::explain("", &user, &from, actions, DenyReason::Closed)
-            });
+            let user = read_owned(&mut env, &user);
+            let from = read_owned(&mut env, &source);
+            let to = read_owned(&mut env, &destination);
+            let msg = super::explain_move(
+                engine as u64,
+                user.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+                actions as u32,
+                code,
+            );
             new_string(&mut env, &msg)
         }),
     )
@@ -371,14 +343,15 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_explain(
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
-            let (user, resource) = read_shown(&mut env, &user, &resource);
-            let actions = ActionSet::from_bits(actions as u32);
-            let msg = with_engine(engine as u64, |e| {
-                e.explain(&user, &resource, actions, code)
-            })
-            .unwrap_or_else(|| {
-                crate::engine::explain("", &user, &resource, actions, DenyReason::Closed)
-            });
+            let user = read_owned(&mut env, &user);
+            let resource = read_owned(&mut env, &resource);
+            let msg = super::explain(
+                engine as u64,
+                user.as_deref(),
+                resource.as_deref(),
+                actions as u32,
+                code,
+            );
             new_string(&mut env, &msg)
         }),
     )
@@ -436,7 +409,7 @@ fn read_accesses(
     Some(out)
 }
 
-/// `"<code>\n<message>"` for a denial, `"<code>\n\n<grant id>\n..."` otherwise (JitGate.check).
+/// A `Verdict` (java/common): the code, the message of a denial, the grants relied on.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_org_jitgate_JitGateNative_check(
@@ -450,7 +423,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_check(
     vias: JObjectArray,
     operation: JString,
     context: JString,
-) -> jstring {
+) -> jobject {
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
@@ -458,8 +431,8 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_check(
             let operation = read_owned(&mut env, &operation);
             let context = read_owned(&mut env, &context);
             let accesses = read_accesses(&mut env, &resources, &actions, &outputs, &vias);
-            let shown_user = user.clone().unwrap_or_else(|| "?".into());
-            let answer = with_engine(engine as u64, |e| {
+            let shown_user = user.as_deref().unwrap_or("?");
+            let (code, message, grants) = with_engine(engine as u64, |e| {
                 let verdict = match (&user, &accesses) {
                     (Some(user), Some(list)) => {
                         let list: Vec<QueryAccess> = list
@@ -475,32 +448,77 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_check(
                     }
                     _ => Verdict::Deny("?".into(), ActionSet::default(), DenyReason::BadInput),
                 };
+                let code = verdict.code();
                 match verdict {
-                    Verdict::Deny(resource, actions, reason) => {
-                        let code = reason as i32;
-                        format!(
-                            "{code}\n{}",
-                            e.explain(&shown_user, &resource, actions, code)
-                        )
+                    Verdict::Deny(resource, actions, _) => {
+                        let message = e.explain(shown_user, &resource, actions, code);
+                        (code, Some(message), vec![])
                     }
-                    Verdict::NotProtected => "0\n".to_string(),
-                    Verdict::Allow(grants) => {
-                        let mut s = String::from("1\n");
-                        for g in grants {
-                            s.push('\n');
-                            s.push_str(&g);
-                        }
-                        s
-                    }
+                    Verdict::NotProtected => (code, None, vec![]),
+                    Verdict::Allow(grants) => (code, None, grants),
                 }
             })
             .unwrap_or_else(|| {
                 let reason = DenyReason::Closed;
-                let msg =
-                    crate::engine::explain("", &shown_user, "?", ActionSet::default(), reason);
-                format!("{}\n{msg}", reason as i32)
+                let message =
+                    crate::engine::explain("", shown_user, "?", ActionSet::default(), reason);
+                (reason as i32, Some(message), vec![])
             });
-            new_string(&mut env, &answer)
+            new_verdict(&mut env, code, message.as_deref(), &grants).unwrap_or(std::ptr::null_mut())
+        }),
+    )
+}
+
+/// `new Verdict(code, message, grants)`; None with a Java exception pending when the JVM
+/// refuses (out of memory), which `JitGate.check`'s caller meets as a failure, never an allow.
+fn new_verdict(
+    env: &mut JNIEnv,
+    code: i32,
+    message: Option<&str>,
+    grants: &[std::sync::Arc<str>],
+) -> Option<jobject> {
+    let message = match message {
+        Some(m) => JObject::from(env.new_string(m).ok()?),
+        None => JObject::null(),
+    };
+    let ids = env
+        .new_object_array(grants.len() as jint, "java/lang/String", JObject::null())
+        .ok()?;
+    for (i, g) in grants.iter().enumerate() {
+        let id = env.new_string(g).ok()?;
+        env.set_object_array_element(&ids, i as jint, &id).ok()?;
+        env.delete_local_ref(id).ok()?;
+    }
+    let verdict = env
+        .new_object(
+            "org/jitgate/Verdict",
+            "(ILjava/lang/String;[Ljava/lang/String;)V",
+            &[
+                JValue::Int(code),
+                JValue::Object(&message),
+                JValue::Object(&ids),
+            ],
+        )
+        .ok()?;
+    Some(verdict.into_raw())
+}
+
+/// The number include/jitgate.h and Action.java or Decision.java give `name`
+/// (`super::CONSTANTS`); `Long.MIN_VALUE` for a name the core does not know.
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_constant(
+    mut env: JNIEnv,
+    _: JClass,
+    name: JString,
+) -> jlong {
+    guarded(
+        jlong::MIN,
+        AssertUnwindSafe(|| {
+            let name = read_owned(&mut env, &name);
+            super::CONSTANTS
+                .iter()
+                .find(|(n, _)| Some(*n) == name.as_deref())
+                .map_or(jlong::MIN, |(_, value)| *value)
         }),
     )
 }
@@ -535,13 +553,13 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_coveringGrant(
     guarded(
         std::ptr::null_mut(),
         AssertUnwindSafe(|| {
-            let (Some(user), Some(resource)) = (
-                read_owned(&mut env, &user),
-                hdfs_path(read_owned(&mut env, &resource)),
-            ) else {
+            let (Some(user), Some(resource)) =
+                (read_owned(&mut env, &user), read_owned(&mut env, &resource))
+            else {
                 return std::ptr::null_mut();
             };
             let actions = ActionSet::from_bits(actions as u32);
+            let resource = super::resource(&resource);
             match with_engine(engine as u64, |e| {
                 e.covering_grant(&user, &resource, actions)
             }) {
@@ -572,7 +590,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_fields(
             let Some((engine, name)) = read_row_name(&mut env, &engine, &name) else {
                 return std::ptr::null_mut();
             };
-            match crate::engines::fields(&engine, &name) {
+            match crate::mapping::fields(&engine, &name) {
                 Some(fields) => new_string(&mut env, fields),
                 None => std::ptr::null_mut(),
             }
@@ -593,7 +611,7 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
             let Some((engine, name)) = read_row_name(&mut env, &engine, &name) else {
                 return std::ptr::null_mut();
             };
-            let Some((input, output)) = crate::engines::mapping(&engine, &name) else {
+            let Some((input, output)) = crate::mapping::mapping(&engine, &name) else {
                 return std::ptr::null_mut();
             };
             let Ok(array) = env.new_int_array(2) else {

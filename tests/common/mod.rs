@@ -93,7 +93,7 @@ impl Service {
             .port();
         let mut agent = ureq::AgentBuilder::new();
         if let Some((_, ca)) = tls {
-            agent = agent.tls_config(jitgate::service::tls_config(Some(ca)).unwrap());
+            agent = agent.tls_config(jitgate::service_client::tls_config(Some(ca)).unwrap());
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
         let mut s = Service {

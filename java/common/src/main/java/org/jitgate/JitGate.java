@@ -69,6 +69,9 @@ public final class JitGate implements AutoCloseable {
 
     /**
      * The decision for {@code user} doing {@code actions} ({@link Action} bits) on {@code resource}.
+     * The rule is the core's, the same through its C ABI: a bare absolute path ({@code /lake/x}) is
+     * the HDFS path {@code hdfs:/lake/x}; a null user or resource, or one the core cannot read, is
+     * {@link Decision#DENY_BAD_INPUT} (and recorded) wherever it lies.
      *
      * @param operation the engine's name for the call (audit only; may be null)
      * @param context the caller's context, e.g. HDFS caller context or query id (audit only; may be null)
@@ -151,18 +154,11 @@ public final class JitGate implements AutoCloseable {
             outputs[i] = a.output();
             vias[i] = a.via();
         }
-        String answer = JitGateNative.check(handle, user, resources, actions, outputs, vias, operation, context);
-        if (answer == null) {
+        Verdict verdict = JitGateNative.check(handle, user, resources, actions, outputs, vias, operation, context);
+        if (verdict == null) {
             return new Verdict(Decision.DENY_INTERNAL, "jitgate: the decision core failed; access denied", List.of());
         }
-        int eol = answer.indexOf('\n');
-        int code = Integer.parseInt(eol < 0 ? answer : answer.substring(0, eol));
-        String rest = eol < 0 ? "" : answer.substring(eol + 1);
-        if (Decision.denied(code)) {
-            return new Verdict(code, rest, List.of());
-        }
-        List<String> grants = rest.isEmpty() ? List.of() : List.of(rest.substring(1).split("\n"));
-        return new Verdict(code, null, grants);
+        return verdict;
     }
 
     /**

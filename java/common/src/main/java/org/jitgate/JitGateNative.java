@@ -55,10 +55,9 @@ final class JitGateNative {
     /**
      * One decision over several accesses (see {@link JitGate#check}). {@code outputs} flags which of
      * {@code resources} are written; {@code vias} holds, for each, the view it is read through or
-     * null. The answer is {@code "<code>\n<message>"} for a denial and
-     * {@code "<code>\n\n<grant id>\n..."} otherwise.
+     * null. Null only when the core failed.
      */
-    static native String check(long engine, String user, String[] resources, int[] actions,
+    static native Verdict check(long engine, String user, String[] resources, int[] actions,
                                boolean[] outputs, String[] vias, String operation, String context);
 
     /** The id of an active grant that allows it now, else null; decides and records nothing. */
@@ -68,13 +67,19 @@ final class JitGateNative {
     static native boolean grantLive(long engine, String grantId);
 
     /**
-     * The row {@code name} of the core's mapping table for {@code engine} ("hive", "spark",
+     * The row {@code name} of the core's mapping table for {@code engine} ("hdfs", "hive", "spark",
      * "ranger"): {input actions, output actions}, or null when the table has no such row.
      */
     static native int[] mapping(String engine, String name);
 
     /** The FIELDS column of that row ("" when it has none), or null when the row is unknown. */
     static native String fields(String engine, String name);
+
+    /**
+     * The core's number for the constant {@code name} of {@link Action} or {@link Decision} (the C
+     * header's {@code JITGATE_<name>}), or {@link Long#MIN_VALUE} when the core has none of that name.
+     */
+    static native long constant(String name);
 
     /** Stops the engine; later calls with this handle yield code 6. */
     static native void close(long engine);

@@ -12,6 +12,11 @@ import java.util.List;
  *     them ends ({@link JitGate#grantLive})
  */
 public record Verdict(int code, String message, List<String> grants) {
+    /** As the core builds it ({@code JitGateNative.check}). */
+    Verdict(int code, String message, String[] grants) {
+        this(code, message, List.of(grants));
+    }
+
     public boolean denied() {
         return Decision.denied(code);
     }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -172,6 +173,62 @@ class JitGateTest {
             assertEquals(Decision.NOT_PROTECTED, gate.decide("alice", "hdfs://lake/sales/x", Action.READ, null, null),
                     "what the plugins made before: a NameNode named lake, path /sales/x");
         }
+    }
+
+    /**
+     * One answer through either bridge: the C ABI's test (tests/c_abi.rs) asks the same. A missing
+     * user or resource is bad input wherever it lies, recorded; a bare absolute path is an HDFS path.
+     */
+    @Test
+    void missingStringsAreBadInputAndBarePathsAreHdfsPaths() throws Exception {
+        key = JitGate.writeSnapshot(cache, SALES);
+        try (JitGate gate = JitGate.open(offline(""))) {
+            assertEquals(Decision.DENY_BAD_INPUT, gate.decide(null, "hdfs:/open/x", Action.READ, "open", null),
+                    "no user, outside every zone");
+            assertEquals(Decision.DENY_BAD_INPUT, gate.decide(null, "hdfs:/lake/sales/x", Action.READ, "open", null),
+                    "no user, in a zone");
+            assertEquals(Decision.DENY_BAD_INPUT, gate.decide("alice", null, Action.READ, "open", null));
+            assertEquals(Decision.DENY_BAD_INPUT, gate.decide("alice", "lake/sales/x", Action.READ, "open", null),
+                    "a relative path");
+            assertEquals(Decision.NOT_PROTECTED, gate.decide("alice", "/open/x", Action.READ, "open", null));
+            assertEquals(Decision.DENY_NO_GRANT, gate.decide("alice", "/lake/sales/x", Action.READ, "open", null));
+            assertEquals(Decision.DENY_NO_GRANT, gate.decide("alice", "//lake/sales/x", Action.READ, "open", null),
+                    "a doubled slash is not a NameNode's name");
+            assertEquals(Decision.DENY_BAD_INPUT,
+                    gate.decideMove("alice", "/lake/sales/x", null, Action.TRANSFORM, "rename", null));
+            String why = gate.explain("alice", "/lake/sales/x", Action.READ, Decision.DENY_NO_GRANT);
+            assertTrue(why.contains("alice may not read hdfs:/lake/sales/x (no active grant)"), why);
+            String unnamed = gate.explain(null, null, Action.READ, Decision.DENY_BAD_INPUT);
+            assertTrue(unnamed.contains("? may not read ? (the request could not be read)"), unnamed);
+        }
+        long recorded = Files.readAllLines(cache.resolve("audit-spill.jsonl")).stream()
+                .filter(l -> l.contains("\"reason\":\"bad-input\"")).count();
+        assertEquals(5, recorded, "each bad input is recorded, in a zone or not");
+        JitGate closed = JitGate.open(offline(""));
+        closed.close();
+        assertEquals(Decision.DENY_CLOSED, closed.decide(null, "hdfs:/open/x", Action.READ, "open", null));
+    }
+
+    /** check answers with a Verdict the core builds: the code, a denial's message, the grants relied on. */
+    @Test
+    void checkAnswersWithTheCoresVerdict() throws Exception {
+        key = JitGate.writeSnapshot(cache, SALES);
+        try (JitGate gate = JitGate.open(offline(""))) {
+            Verdict outside = gate.check("alice", List.of(Access.input("hdfs:/open/x", Action.READ),
+                    Access.output("file:/tmp/out", Action.WRITE)), "QUERY", "q-1");
+            assertEquals(new Verdict(Decision.NOT_PROTECTED, null, List.of()), outside);
+            Verdict denied = gate.check("alice", List.of(Access.input("hdfs:/lake/sales/x", Action.READ)),
+                    "QUERY", "q-2");
+            assertEquals(Decision.DENY_NO_GRANT, denied.code());
+            assertTrue(denied.message().contains("alice may not read hdfs:/lake/sales/x (no active grant)"),
+                    denied.message());
+            assertEquals(List.of(), denied.grants());
+            Verdict noUser = gate.check(null, List.of(), "QUERY", "q-3");
+            assertEquals(Decision.DENY_BAD_INPUT, noUser.code());
+        }
+        JitGate closed = JitGate.open(offline(""));
+        closed.close();
+        assertEquals(Decision.DENY_CLOSED, closed.check("alice", List.of(), "QUERY", "q-4").code());
     }
 
     @Test

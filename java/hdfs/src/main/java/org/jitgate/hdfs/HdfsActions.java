@@ -1,13 +1,15 @@
 package org.jitgate.hdfs;
 
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.fs.permission.FsAction;
 import org.jitgate.Action;
+import org.jitgate.JitGate;
 
 /**
  * What one NameNode permission check asks of jitgate, as {@link Action} bits.
  *
- * <p>The NameNode describes a check by four optional {@link FsAction}s; the operation name, when the
- * context API gives one, then refines the result:
+ * <p>The NameNode describes a check by four optional {@link FsAction}s, read here:
  *
  * <pre>
  *   check on           FsAction            jitgate bits
@@ -16,24 +18,27 @@ import org.jitgate.Action;
  *   parentAccess       implies WRITE       + SUBTREE   (the entry itself is created, moved or removed)
  *   subAccess          any                 + SUBTREE   (the check covers the whole tree below)
  *   subAccess          READ, no WRITE      + READ      (content summary, snapshot diff)
- *
- *   RPC (or, where its name cannot be read, operation)   replaces a non-zero result with
- *   rename, rename2    TRANSFORM | SUBTREE
- *   mkdirs             WRITE
- *   delete             WRITE | SUBTREE
- *
- *   RPC (or, where its name cannot be read, operation)   makes a traverse-only check
- *   getBlockLocations, getLocatedFileInfo, getListing,    READ
- *   getBatchedListing (operation open, listStatus)
  * </pre>
  *
- * The last rows close calls that hand out block locations (and, for {@code getLocatedFileInfo},
- * block tokens: {@code open(PathHandle)}) while the NameNode checks only traversal: listing a file,
- * or asking for its located status. Any other check with no data access (traverse, stat, owner-only
+ * The call's name (its RPC method's, or where that cannot be read the check's operation name) then
+ * refines the result by the core's table {@code src/mapping/hdfs.tsv}: a call with an output row
+ * (rename, rename2, mkdirs, delete) asks that instead of a non-zero result; a call with an input row
+ * asks that under a traverse-only check: the calls that hand out block locations (and, for
+ * {@code getLocatedFileInfo}, block tokens: {@code open(PathHandle)}) or listings while the
+ * NameNode checks only traversal. Any other check with no data access (traverse, stat, owner-only
  * checks such as chmod) maps to 0: nothing for jitgate to decide. docs/THREATS.md lists every
  * NameNode call and what it maps to.
  */
 final class HdfsActions {
+    /** A call's row of the core's table: what it asks under a traverse-only check, and instead of its FsActions. */
+    private record Row(int traverseOnly, int instead) {
+    }
+
+    private static final Row NONE = new Row(0, 0);
+
+    /** Rows by call name, each read from the core once: the NameNode's calls are a few dozen names. */
+    private static final ConcurrentHashMap<String, Row> ROWS = new ConcurrentHashMap<>();
+
     private HdfsActions() {
     }
 
@@ -62,50 +67,28 @@ final class HdfsActions {
                 bits |= Action.READ;
             }
         }
-        if (bits == 0) {
-            return handsOutData(rpc, operation) ? Action.READ : 0;
-        }
         // The RPC's name where known: the NameNode leaves the previous call's operation name on a
         // handler thread for calls that set none (create, getBatchedListing in Hadoop 3.4).
-        return refine(rpc != null ? rpc : operation, bits);
+        Row row = row(rpc != null ? rpc : operation);
+        if (bits == 0) {
+            return row.traverseOnly();
+        }
+        return row.instead() != 0 ? row.instead() : bits;
     }
 
-    /**
-     * Whether the call returns block locations, tokens or data of the path it checks.
-     *
-     * @param rpc the RPC's method name, null when unknown ({@link RpcCall#method})
-     */
-    static boolean handsOutData(String rpc, String operation) {
-        if (rpc != null) {
-            switch (rpc) {
-                case "getBlockLocations":
-                case "getLocatedFileInfo":
-                case "getListing":
-                case "getBatchedListing":
-                    return true;
-                default:
-                    return false;
-            }
-        }
-        return "open".equals(operation) || "listStatus".equals(operation);
+    private static Row row(String call) {
+        return call == null ? NONE : ROWS.computeIfAbsent(call, HdfsActions::read);
     }
 
-    /** @param call the RPC's method name, or else the operation name */
-    private static int refine(String call, int bits) {
-        if (call == null) {
-            return bits;
+    private static Row read(String call) {
+        int[] actions = JitGate.mapping("hdfs", call);
+        if (actions == null) {
+            return NONE;
         }
-        switch (call) {
-            case "rename":
-            case "rename2":
-                return Action.TRANSFORM | Action.SUBTREE;
-            case "mkdirs":
-                return Action.WRITE;
-            case "delete":
-                return Action.WRITE | Action.SUBTREE;
-            default:
-                return bits;
-        }
+        String fields = JitGate.fields("hdfs", call);
+        boolean subtree = fields != null && List.of(fields.split(",")).contains("scope=subtree");
+        int instead = actions[1] == 0 || !subtree ? actions[1] : actions[1] | Action.SUBTREE;
+        return new Row(actions[0], instead);
     }
 
     private static boolean implies(FsAction granted, FsAction wanted) {

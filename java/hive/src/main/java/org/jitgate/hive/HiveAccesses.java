@@ -15,7 +15,7 @@ import org.jitgate.JitGate;
 
 /**
  * What one Hive operation touches, as jitgate {@link Access}es: the objects HiveServer2 hands the
- * authorizer, each with the actions the core's Hive table ({@code src/engines/hive.tsv}) gives
+ * authorizer, each with the actions the core's Hive table ({@code src/mapping/hive.tsv}) gives
  * the operation for inputs and outputs.
  */
 final class HiveAccesses {

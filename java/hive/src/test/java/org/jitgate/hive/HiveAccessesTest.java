@@ -40,7 +40,7 @@ class HiveAccessesTest {
                 missing.add(op.name());
             }
         }
-        assertEquals(List.of(), missing, "add these to src/engines/hive.tsv");
+        assertEquals(List.of(), missing, "add these to src/mapping/hive.tsv");
         assertTrue(HiveOperationType.values().length >= 150, "Hive 4 has about 158 operation types");
     }
 

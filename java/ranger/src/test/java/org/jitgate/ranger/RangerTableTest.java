@@ -14,7 +14,7 @@ import org.jitgate.Action;
 import org.jitgate.JitGate;
 import org.junit.jupiter.api.Test;
 
-/** The core's {@code ranger} table (src/engines/ranger.tsv) against the access types Ranger defines. */
+/** The core's {@code ranger} table (src/mapping/ranger.tsv) against the access types Ranger defines. */
 class RangerTableTest {
     /** Ranger 2.7's standard types, named here so a type Ranger drops is not silently forgotten. */
     private static final Set<String> STANDARD = Set.of("read", "write", "execute", "select", "update", "create",
@@ -34,7 +34,7 @@ class RangerTableTest {
         assertTrue(types.size() >= STANDARD.size() && types.containsAll(STANDARD), types.toString());
         for (String type : types) {
             assertNotNull(JitGate.mapping(JitGateConditionEvaluator.ENGINE, type),
-                    "src/engines/ranger.tsv has no row for Ranger's access type " + type);
+                    "src/mapping/ranger.tsv has no row for Ranger's access type " + type);
         }
     }
 

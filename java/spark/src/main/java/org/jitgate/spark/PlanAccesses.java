@@ -47,7 +47,7 @@ import scala.Option;
 /**
  * What an analyzed plan touches, as {@link Access}es for one {@link JitGate#check}.
  *
- * <p>The actions come from the core's mapping table ({@code src/engines/spark.tsv}), looked up by
+ * <p>The actions come from the core's mapping table ({@code src/mapping/spark.tsv}), looked up by
  * the plan node's simple class name: a relation reads its table or paths with the row's input
  * actions; a command changes its targets with the row's output actions and, where the row has input
  * actions, reads its source (LOAD DATA's path) or else its targets with them. A command that is not
@@ -380,7 +380,7 @@ final class PlanAccesses {
     }
 
     /**
-     * {@code field=role} of the command's row in the core's table (src/engines/spark.tsv, FIELDS):
+     * {@code field=role} of the command's row in the core's table (src/mapping/spark.tsv, FIELDS):
      * which of its fields hold, as plain strings, what it touches.
      */
     private static Map<String, String> fields(String name) {

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::unguessable;
 use crate::signature::PublicKey;
-use crate::wire::Feed;
+use crate::wire::{unguessable, Feed};
 
 /// The largest feed reply read (a reset carries every live grant: ~300 bytes each).
 const MAX_FEED_BYTES: u64 = 1 << 30;

@@ -1,6 +1,6 @@
-//! What each engine's operations ask for: one table per engine, kept as data beside this file
-//! (`engines/<engine>.tsv`), so the action model stays in the core and a plugin only names its
-//! operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
+//! The mapping tables: what each query engine's operations ask for, one table per engine, kept
+//! as data beside this file (`mapping/<engine>.tsv`), so the action model stays in the core and
+//! a plugin only names its operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
 //! or `-`; FIELDS, where a plugin needs them, say which of the operation's fields name what it
 //! touches (`field=role,...`; the roles are the plugin's, documented in its table).
 
@@ -20,10 +20,11 @@ struct Row {
 /// The rows of one engine's table, by operation name.
 type Table = HashMap<&'static str, Row>;
 
-const SOURCES: [(&str, &str); 3] = [
-    ("hive", include_str!("engines/hive.tsv")),
-    ("spark", include_str!("engines/spark.tsv")),
-    ("ranger", include_str!("engines/ranger.tsv")),
+const SOURCES: [(&str, &str); 4] = [
+    ("hdfs", include_str!("mapping/hdfs.tsv")),
+    ("hive", include_str!("mapping/hive.tsv")),
+    ("spark", include_str!("mapping/spark.tsv")),
+    ("ranger", include_str!("mapping/ranger.tsv")),
 ];
 
 /// The row `name` of `engine`'s table; None when the engine or the row is unknown, which a
@@ -111,9 +112,25 @@ mod tests {
     fn every_shipped_table_reads_cleanly() {
         for (engine, text) in SOURCES {
             if let Err((_, errors)) = parse(text) {
-                panic!("src/engines/{engine}.tsv: {}", errors.join("; "));
+                panic!("src/mapping/{engine}.tsv: {}", errors.join("; "));
             }
         }
+    }
+
+    #[test]
+    fn the_hdfs_table_gives_traverse_only_reads_and_whole_subtree_changes() {
+        let (read, write, transform) = (ActionSet(1), ActionSet(2), ActionSet(8));
+        let none = ActionSet::default();
+        assert_eq!(mapping("hdfs", "getBlockLocations"), Some((read, none)));
+        assert_eq!(mapping("hdfs", "rename2"), Some((none, transform)));
+        assert_eq!(fields("hdfs", "rename2"), Some("scope=subtree"));
+        assert_eq!(mapping("hdfs", "mkdirs"), Some((none, write)));
+        assert_eq!(fields("hdfs", "mkdirs"), Some(""));
+        assert_eq!(
+            mapping("hdfs", "getFileInfo"),
+            None,
+            "a stat asks what its check says"
+        );
     }
 
     #[test]

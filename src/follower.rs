@@ -1,7 +1,7 @@
-//! The follower of the service's change feed. It keeps the zones and grants it was told about,
-//! with the service's signatures, turns each change into a new immutable snapshot, swaps it in,
-//! and saves what it was told under the cache dir (`crate::cache`) so a restart while the
-//! service is down keeps enforcing.
+//! The core's side of the service's change feed: the follower. It keeps the zones and grants it
+//! was told about, with the service's signatures, turns each change into a new immutable
+//! snapshot, installs it in the engine's live state (`crate::live`), and saves what it was told
+//! under the cache dir (`crate::cache`) so a restart while the service is down keeps enforcing.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -9,16 +9,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cache;
-use crate::engine::Core;
+use crate::config::Config;
+use crate::live::Live;
 use crate::model::Resource;
-use crate::service::ServiceClient;
+use crate::service_client::ServiceClient;
 use crate::snapshot::Snapshot;
 use crate::wire::{self, Feed};
 
 pub struct Follower {
-    core: Arc<Core>,
+    live: Arc<Live>,
     client: ServiceClient,
     wait: Duration,
+    /// `jitgate.clock.skew.millis`: a larger difference from the service's clock is followed.
+    clock_skew: Duration,
+    /// `jitgate.fallback.zones`, added to every snapshot.
+    fallback_zones: Vec<Resource>,
     cache: PathBuf,
     cursor: u64,
     zones: Vec<wire::Zone>,
@@ -27,11 +32,11 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Follows on from `cached`, the snapshot the engine started with, if any.
+    /// Follows on from `cached`, the snapshot the engine started with, if any, saving to `cache`.
     pub fn new(
-        core: Arc<Core>,
+        live: Arc<Live>,
         client: ServiceClient,
-        wait: Duration,
+        config: &Config,
         cache: PathBuf,
         cached: Option<Feed>,
     ) -> Follower {
@@ -46,9 +51,11 @@ impl Follower {
             nonce: None,
         });
         Follower {
-            core,
+            live,
             client,
-            wait,
+            wait: config.feed_wait,
+            clock_skew: config.clock_skew,
+            fallback_zones: config.fallback_zones.clone(),
             cache,
             cursor: cached.cursor,
             zones: cached.zones.unwrap_or_default(),
@@ -66,7 +73,7 @@ impl Follower {
         let mut reported = false;
         // The first call does not wait for changes: the engine's start waits for its answer.
         let mut wait = Duration::ZERO;
-        while !self.core.closed() {
+        while !self.live.closed() {
             match self.client.feed(self.cursor, wait) {
                 Ok(feed) => {
                     backoff = Duration::from_millis(100);
@@ -75,7 +82,7 @@ impl Follower {
                         reported = false;
                     }
                     self.apply(feed);
-                    self.core.answered();
+                    self.live.answered();
                     wait = self.wait;
                 }
                 Err(e) => {
@@ -85,7 +92,7 @@ impl Follower {
                         );
                         reported = true;
                     }
-                    self.core.sleep(backoff);
+                    self.live.sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
@@ -99,9 +106,9 @@ impl Follower {
             return;
         };
         let local = wire::now_millis();
-        let skew = self.core.config.clock_skew.as_millis() as i64;
+        let skew = self.clock_skew.as_millis() as i64;
         let offset = clock_offset(service, local, skew);
-        if offset != self.core.clock_offset() {
+        if offset != self.live.clock_offset() {
             if offset != 0 {
                 eprintln!(
                     "jitgate: this host's clock is {} ms {} the service's (more than the {skew} ms \
@@ -119,12 +126,12 @@ impl Follower {
                 eprintln!("jitgate: this host's clock agrees with the service's again");
             }
         }
-        self.core.set_clock_offset(offset);
+        self.live.set_clock_offset(offset);
     }
 
     fn apply(&mut self, feed: Feed) {
         self.follow_clock(&feed.server_time);
-        if !feed.reset && !self.core.snapshot().verified {
+        if !feed.reset && !self.live.snapshot().verified {
             // Only a full snapshot can open a closed engine; the next poll (cursor 0) asks for one.
             eprintln!("jitgate: the change feed sent changes before a full snapshot; still closed");
             return;
@@ -162,7 +169,7 @@ impl Follower {
             .any(|r| Resource::parse(r).is_err());
         let mut zones = self.zones.clone();
         if unreadable_zone {
-            let current = self.core.snapshot();
+            let current = self.live.snapshot();
             if !current.verified {
                 eprintln!(
                     "jitgate: WARNING: the service sent a zone resource this plugin cannot read; \
@@ -185,8 +192,8 @@ impl Follower {
             self.cursor,
             zones,
             grants,
-            &self.core.config.fallback_zones,
-            self.core.now(),
+            &self.fallback_zones,
+            self.live.now(),
         );
         for s in skipped {
             eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
@@ -195,7 +202,7 @@ impl Follower {
         let kept: HashSet<&str> = snapshot.grants.iter().map(|g| g.id.as_str()).collect();
         self.grants.retain(|id, _| kept.contains(id.as_str()));
         // Decisions see the change first; the copy on disk only matters at the next start.
-        self.core.install(snapshot);
+        self.live.install(snapshot);
         let saved = Feed {
             cursor: self.cursor,
             server_time: wire::format_time(wire::now_millis()),
