@@ -197,7 +197,9 @@ impl Client {
             .timeout_connect(Duration::from_secs(10))
             .timeout(Duration::from_secs(60));
         if opts.server.starts_with("https://") {
-            agent = agent.tls_config(jitgate::service_client::tls_config(opts.ca_file.as_deref())?);
+            agent = agent.tls_config(jitgate::service_client::tls_config(
+                opts.ca_file.as_deref(),
+            )?);
         }
         let agent = agent.build();
         Ok(Client {

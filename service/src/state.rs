@@ -2,8 +2,8 @@
 //! are recognised, and the feed's change signal and signing key. `serve` builds it once.
 
 use crate::feed_server::FeedSigner;
-use crate::store::ChangeSignal;
 use crate::identity::Identity;
+use crate::store::ChangeSignal;
 use crate::store::Db;
 use crate::zones::Zones;
 use jitgate::wire;

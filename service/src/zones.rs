@@ -2,8 +2,8 @@
 //! which actions each allows, how long a grant may last, and who approves. Resource matching
 //! itself is `jitgate::model`'s; this module only applies it to the zone list.
 
-use crate::error::{Result, ServiceError};
 use crate::caller::Caller;
+use crate::error::{Result, ServiceError};
 use jitgate::model::{format_duration, parse_duration, ActionSet, Resource, Scheme};
 use jitgate::wire;
 use std::time::Duration;

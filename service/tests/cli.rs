@@ -303,7 +303,11 @@ fn cli_tables_show_grants_revokes_audit_events_and_the_chain() {
     for format in [&[][..], &["--csv"][..]] {
         let first = run(
             &s,
-            &[&["--as", "audrey", "audit", "--user", "alice", "--limit", "1"], format].concat(),
+            &[
+                &["--as", "audrey", "audit", "--user", "alice", "--limit", "1"],
+                format,
+            ]
+            .concat(),
         );
         let hint = stderr(&first);
         let after = hint
@@ -312,7 +316,13 @@ fn cli_tables_show_grants_revokes_audit_events_and_the_chain() {
             .unwrap_or_else(|| panic!("no next page named: {hint:?}"));
         let rest = run(
             &s,
-            &[&["--as", "audrey", "audit", "--user", "alice", "--after", after], format].concat(),
+            &[
+                &[
+                    "--as", "audrey", "audit", "--user", "alice", "--after", after,
+                ],
+                format,
+            ]
+            .concat(),
         );
         assert!(rest.status.success(), "{}", stderr(&rest));
         let (first, rest) = (stdout(&first), stdout(&rest));

@@ -5,9 +5,9 @@
 use super::grants::{issue_grant, load_grant};
 use super::outbox::{queue, NOTIFIED};
 use super::{collect, from_json, new_id, to_json, Store};
+use crate::caller::Caller;
 use crate::chain::{self, Appender};
 use crate::error::{Result, ServiceError};
-use crate::caller::Caller;
 use crate::views::{ApprovalView, EventView, RequestView, Status};
 use crate::zones::{Plan, Zones};
 use jitgate::model::{format_duration, Resource};
@@ -222,6 +222,30 @@ impl Store {
         Ok(views)
     }
 
+    /// The first steps of approving or denying: expiry and escalation brought up to date, then,
+    /// inside the transaction that decides, request `id` still pending and not `caller`'s own
+    /// (refused with `own`).
+    fn to_decide(
+        &mut self,
+        id: &str,
+        caller: &Caller,
+        zones: &Zones,
+        now: i64,
+        own: &str,
+    ) -> Result<(rusqlite::Transaction<'_>, RequestRow)> {
+        self.expire(now)?;
+        self.escalate(zones, now)?;
+        let tx = self.begin()?;
+        let req = load_row(&tx, id)?;
+        if req.status != Status::Pending {
+            return Err(not_pending(&req));
+        }
+        if req.user == caller.user {
+            return Err(ServiceError::Forbidden(own.into()));
+        }
+        Ok((tx, req))
+    }
+
     /// Records `caller`'s approval for the zones they approve for; when every touched zone has
     /// its approvals, marks the request approved and issues its grant.
     pub fn approve(
@@ -232,19 +256,14 @@ impl Store {
         zones: &Zones,
         now: i64,
     ) -> Result<RequestView> {
-        self.expire(now)?;
-        self.escalate(zones, now)?;
         let hooks = self.webhooks;
-        let tx = self.begin()?;
-        let req = load_row(&tx, id)?;
-        if req.status != Status::Pending {
-            return Err(not_pending(&req));
-        }
-        if req.user == caller.user {
-            return Err(ServiceError::Forbidden(
-                "you cannot approve your own request".into(),
-            ));
-        }
+        let (tx, req) = self.to_decide(
+            id,
+            caller,
+            zones,
+            now,
+            "you cannot approve your own request",
+        )?;
         if let Some(name) = req.zones.iter().find(|n| zones.get(n).is_none()) {
             return Err(ServiceError::Conflict(format!(
                 "zone {name} of request {id} is no longer configured; the request cannot be approved"
@@ -323,19 +342,9 @@ impl Store {
         zones: &Zones,
         now: i64,
     ) -> Result<RequestView> {
-        self.expire(now)?;
-        self.escalate(zones, now)?;
         let hooks = self.webhooks;
-        let tx = self.begin()?;
-        let req = load_row(&tx, id)?;
-        if req.status != Status::Pending {
-            return Err(not_pending(&req));
-        }
-        if req.user == caller.user {
-            return Err(ServiceError::Forbidden(
-                "you cannot deny your own request; cancel it instead".into(),
-            ));
-        }
+        let own = "you cannot deny your own request; cancel it instead";
+        let (tx, req) = self.to_decide(id, caller, zones, now, own)?;
         if !zones.may_decide(caller, &req.user, &req.zones, req.created_at, now) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not an approver of {}",
