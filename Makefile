@@ -3,6 +3,8 @@ MVN ?= mvn -B -ntp -Dstyle.color=never -f java/pom.xml
 CARGO ?= cargo
 
 .PHONY: prereqs build demo test test-rust test-java test-e2e test-conformance clean
+# `make` alone builds; the prerequisite check below is not the default goal.
+.DEFAULT_GOAL := build
 
 # What each target needs on the machine besides the toolchains (tools/prereqs.sh). Every target
 # that builds waits for the check of everything the goals named on the command line need, so

@@ -1,6 +1,7 @@
-//! The mapping tables: what each query engine's operations ask for, one table per engine, kept
-//! as data beside this file (`mapping/<engine>.tsv`), so the action model stays in the core and
-//! a plugin only names its operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
+//! The mapping tables: what each engine's operations ask for (the query engines', the NameNode's
+//! calls, Ranger's access types), one table per engine kept as data beside this file
+//! (`mapping/<engine>.tsv`), so the action model stays in the core and a plugin only names its
+//! operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
 //! or `-`; FIELDS, where a plugin needs them, say which of the operation's fields name what it
 //! touches (`field=role,...`; the roles are the plugin's, documented in its table).
 
@@ -27,8 +28,10 @@ const SOURCES: [(&str, &str); 4] = [
     ("ranger", include_str!("mapping/ranger.tsv")),
 ];
 
-/// The row `name` of `engine`'s table; None when the engine or the row is unknown, which a
-/// plugin passes on as "no actions" so the core denies the access inside a zone.
+/// The row `name` of `engine`'s table; None when the engine or the row is unknown. The query
+/// engines' plugins pass an unknown operation on as "no actions", which the core denies inside
+/// a zone; the NameNode's table only refines a call's own check, so its plugin reads it whole at
+/// start (`names`) and refuses to start when it cannot.
 pub fn mapping(engine: &str, name: &str) -> Option<(ActionSet, ActionSet)> {
     row(engine, name).map(|r| (r.input, r.output))
 }
@@ -39,17 +42,29 @@ pub fn fields(engine: &str, name: &str) -> Option<&'static str> {
     row(engine, name).map(|r| r.fields)
 }
 
+/// Every row name of `engine`'s table, sorted; None when the engine has no table. A plugin
+/// that reads its table whole at start (the NameNode's) can then tell a row the table lacks
+/// from an answer the core could not give.
+pub fn names(engine: &str) -> Option<Vec<&'static str>> {
+    let mut names: Vec<&'static str> = tables().get(engine)?.keys().copied().collect();
+    names.sort_unstable();
+    Some(names)
+}
+
 fn row(engine: &str, name: &str) -> Option<Row> {
+    tables().get(engine)?.get(name).copied()
+}
+
+fn tables() -> &'static HashMap<&'static str, Table> {
     static TABLES: OnceLock<HashMap<&'static str, Table>> = OnceLock::new();
-    let tables = TABLES.get_or_init(|| {
+    TABLES.get_or_init(|| {
         SOURCES
             .iter()
             // The tables are compiled in and checked by the tests below, so a bad row here is
             // a build defect; it is left out (and its operation denied) rather than panicking.
             .map(|(engine, text)| (*engine, parse(text).unwrap_or_else(|(t, _)| t)))
             .collect()
-    });
-    tables.get(engine)?.get(name).copied()
+    })
 }
 
 /// The rows of a table, or the readable rows with the errors of the others.
@@ -115,6 +130,15 @@ mod tests {
                 panic!("src/mapping/{engine}.tsv: {}", errors.join("; "));
             }
         }
+    }
+
+    #[test]
+    fn a_table_names_its_rows_and_an_unknown_engine_has_none() {
+        let hdfs = names("hdfs").unwrap();
+        assert!(hdfs.contains(&"getBlockLocations") && hdfs.contains(&"rename2"));
+        assert!(hdfs.windows(2).all(|w| w[0] < w[1]), "sorted, once each");
+        assert!(hdfs.iter().all(|n| mapping("hdfs", n).is_some()));
+        assert_eq!(names("impala"), None);
     }
 
     #[test]

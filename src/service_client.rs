@@ -1,5 +1,5 @@
-//! The core's HTTP client of the approval service: the change feed and audit ingest, over HTTPS
-//! when the service URL says so (`tls_config`).
+//! The core's HTTP client of the approval service: the change feed, audit ingest and the
+//! consuming of single-use grants, over HTTPS when the service URL says so (`tls_config`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -563,7 +563,11 @@ fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, Stri
             ];
             if csv {
                 let reply = c.call("GET", "/v1/audit", &query, None)?;
-                let next = reply.header("X-Jitgate-Next").map(str::to_string);
+                // Sent on every page; empty on the last.
+                let next = reply
+                    .header("X-Jitgate-Next")
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string);
                 print!("{}", reply.into_string().map_err(|e| e.to_string())?);
                 more_follow(next.as_deref());
                 return Ok(ExitCode::SUCCESS);

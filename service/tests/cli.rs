@@ -325,6 +325,7 @@ fn cli_tables_show_grants_revokes_audit_events_and_the_chain() {
             .concat(),
         );
         assert!(rest.status.success(), "{}", stderr(&rest));
+        assert_eq!(stderr(&rest), "", "the last page names no next one");
         let (first, rest) = (stdout(&first), stdout(&rest));
         assert!(
             first.contains("allow") != rest.contains("allow")

@@ -360,3 +360,28 @@ fn the_grants_page_finds_a_held_grant_behind_many_newer_ones_of_others() {
         "{grants}"
     );
 }
+
+/// The inbox lists the requests its viewer may decide before it applies its limit, as /grants
+/// does: more newer pending requests of another zone than the page lists at once must not hide
+/// one the viewer approves.
+#[test]
+fn the_inbox_finds_a_request_to_decide_behind_many_newer_ones_of_another_zone() {
+    let s = Server::start();
+    let mine = s.ask("hive:sales.orders", "10m");
+    for _ in 0..201 {
+        let (status, r) = s.call(
+            "POST",
+            "/v1/requests",
+            "zed:analysts",
+            Some(json!({"resources": ["hive:hr.people"], "actions": ["read"], "duration": "10m", "reason": "load"})),
+        );
+        assert_eq!(status, 201, "{r}");
+    }
+    let mut bob = Browser::new(&s, BOB);
+    let (status, inbox) = bob.get("/inbox");
+    assert_eq!(status, 200);
+    assert!(
+        inbox.contains(&format!("action=\"/requests/{mine}/approve\"")),
+        "{inbox}"
+    );
+}

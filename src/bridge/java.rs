@@ -16,7 +16,7 @@ use std::mem::MaybeUninit;
 use jni::objects::{
     JBooleanArray, JByteArray, JClass, JIntArray, JObject, JObjectArray, JString, JValue,
 };
-use jni::sys::{jboolean, jbyteArray, jint, jintArray, jlong, jobject, jstring};
+use jni::sys::{jboolean, jbyteArray, jint, jintArray, jlong, jobject, jobjectArray, jstring};
 use jni::JNIEnv;
 
 use super::{guarded, last_error, with_engine, HDFS};
@@ -469,6 +469,19 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_check(
     )
 }
 
+/// A Java `String[]` of `items`; None with a Java exception pending when the JVM refuses.
+fn string_array<'e>(env: &mut JNIEnv<'e>, items: &[impl AsRef<str>]) -> Option<JObjectArray<'e>> {
+    let array = env
+        .new_object_array(items.len() as jint, "java/lang/String", JObject::null())
+        .ok()?;
+    for (i, item) in items.iter().enumerate() {
+        let s = env.new_string(item.as_ref()).ok()?;
+        env.set_object_array_element(&array, i as jint, &s).ok()?;
+        env.delete_local_ref(s).ok()?;
+    }
+    Some(array)
+}
+
 /// `new Verdict(code, message, grants)`; None with a Java exception pending when the JVM
 /// refuses (out of memory), which `JitGate.check`'s caller meets as a failure, never an allow.
 fn new_verdict(
@@ -481,14 +494,7 @@ fn new_verdict(
         Some(m) => JObject::from(env.new_string(m).ok()?),
         None => JObject::null(),
     };
-    let ids = env
-        .new_object_array(grants.len() as jint, "java/lang/String", JObject::null())
-        .ok()?;
-    for (i, g) in grants.iter().enumerate() {
-        let id = env.new_string(g).ok()?;
-        env.set_object_array_element(&ids, i as jint, &id).ok()?;
-        env.delete_local_ref(id).ok()?;
-    }
+    let ids = string_array(env, grants)?;
     let verdict = env
         .new_object(
             "org/jitgate/Verdict",
@@ -573,6 +579,26 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_coveringGrant(
 /// The engine and operation naming a row of the core's mapping tables.
 fn read_row_name(env: &mut JNIEnv, engine: &JString, name: &JString) -> Option<(String, String)> {
     Some((read_owned(env, engine)?, read_owned(env, name)?))
+}
+
+/// Every row name of an engine's mapping table, or null when the engine has none or the array
+/// cannot be made (JitGate.mappingNames).
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_mappingNames(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: JString,
+) -> jobjectArray {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let Some(names) = read_owned(&mut env, &engine).and_then(|e| crate::mapping::names(&e))
+            else {
+                return std::ptr::null_mut();
+            };
+            string_array(&mut env, &names).map_or(std::ptr::null_mut(), |a| a.into_raw())
+        }),
+    )
 }
 
 /// The FIELDS of a row of the core's mapping table (`""` when it has none), or null when the

@@ -222,6 +222,41 @@ impl Store {
         Ok(views)
     }
 
+    /// The pending requests `caller` may approve or deny (`Zones::may_decide`), newest first,
+    /// at most `limit`: filtered before the limit, so the inbox never hides one behind newer
+    /// requests of other zones.
+    pub fn decidable_requests(
+        &mut self,
+        caller: &Caller,
+        zones: &Zones,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<RequestView>> {
+        self.expire(now)?;
+        let tx = self.begin()?;
+        let mut ids = vec![];
+        {
+            let mut stmt = tx.prepare(
+                "SELECT id, user, zones, created_at FROM requests WHERE status = 'pending' \
+                 ORDER BY created_at DESC, rowid DESC",
+            )?;
+            let mut rows = stmt.query([])?;
+            while ids.len() < limit {
+                let Some(row) = rows.next()? else { break };
+                let (user, names): (String, String) = (row.get(1)?, row.get(2)?);
+                if zones.may_decide(caller, &user, &from_json(&names)?, row.get(3)?, now) {
+                    ids.push(row.get::<_, String>(0)?);
+                }
+            }
+        }
+        let views = ids
+            .iter()
+            .map(|id| load_view(&tx, id))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(views)
+    }
+
     /// The first steps of approving or denying: expiry and escalation brought up to date, then,
     /// inside the transaction that decides, request `id` still pending and not `caller`'s own
     /// (refused with `own`).
@@ -583,6 +618,37 @@ pub(super) fn load_view(conn: &Connection, id: &str) -> Result<RequestView> {
 mod tests {
     use super::*;
     use crate::store::testing::*;
+
+    #[test]
+    fn decidable_requests_are_found_behind_newer_ones_of_other_zones() {
+        let mut s = store();
+        let z = example();
+        let sales = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let hr: Vec<String> = (1..=3)
+            .map(|i| ask(&mut s, &alice(), &["hive:hr.people"], 10, T0 + i).id)
+            .collect();
+        let ids = |v: Vec<RequestView>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.decidable_requests(&bob(), &z, 2, T0 + 5).unwrap()),
+            std::slice::from_ref(&sales.id)
+        );
+        let dave = who("dave", &["hr-owners"]);
+        assert_eq!(
+            ids(s.decidable_requests(&dave, &z, 2, T0 + 5).unwrap()),
+            [hr[2].clone(), hr[1].clone()]
+        );
+        assert!(
+            s.decidable_requests(&alice(), &z, 10, T0 + 5)
+                .unwrap()
+                .is_empty(),
+            "never one's own"
+        );
+        s.deny(&sales.id, &bob(), None, &z, T0 + 6).unwrap();
+        assert!(s
+            .decidable_requests(&bob(), &z, 10, T0 + 6)
+            .unwrap()
+            .is_empty());
+    }
 
     #[test]
     fn approval_by_a_zone_approver_issues_the_grant() {

@@ -195,19 +195,15 @@ pub(super) async fn inbox(State(st): State<AppState>, ctx: Ctx) -> Response {
         Ok(c) => c.clone(),
         Err(err) => return ctx.error(&err),
     };
-    let rows = match st
+    let zones = st.zones.clone();
+    let mine = match st
         .db
-        .call(|s| s.requests(Some(Status::Pending), None, LIST_LIMIT, now_millis()))
+        .call(move |s| s.decidable_requests(&caller, &zones, LIST_LIMIT, now_millis()))
         .await
     {
         Ok(r) => r,
         Err(err) => return ctx.error(&err),
     };
-    let now = now_millis();
-    let mine: Vec<RequestView> = rows
-        .into_iter()
-        .filter(|r| may_decide(&st, &caller, r, now))
-        .collect();
     let table = request_table(&mine, |r| decision_forms(&ctx, r, "/inbox"));
     let stamp = current_stamp(&st).await;
     ctx.page(StatusCode::OK, "Approvals", &table, Some(&stamp))

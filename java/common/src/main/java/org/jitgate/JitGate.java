@@ -185,6 +185,15 @@ public final class JitGate implements AutoCloseable {
     }
 
     /**
+     * Every row name of the core's table for {@code engine}, sorted; null when the engine has no
+     * table (or the core could not answer). A plugin that reads its table whole at start can tell
+     * a row the table lacks from a lookup that failed.
+     */
+    public static String[] mappingNames(String engine) {
+        return JitGateNative.mappingNames(engine);
+    }
+
+    /**
      * Which fields of the operation {@code name} name what it touches, from the same row of the
      * core's table: {@code field=role} pairs, comma-separated ("" when the row gives none); null
      * when the row is unknown. The roles are the engine plugin's (documented in its table).

@@ -72,6 +72,9 @@ final class JitGateNative {
      */
     static native int[] mapping(String engine, String name);
 
+    /** Every row name of {@code engine}'s table, sorted; null when it has no table. */
+    static native String[] mappingNames(String engine);
+
     /** The FIELDS column of that row ("" when it has none), or null when the row is unknown. */
     static native String fields(String engine, String name);
 

@@ -1,7 +1,9 @@
 package org.jitgate.hdfs;
 
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Map;
+import java.util.function.BiFunction;
 import org.apache.hadoop.fs.permission.FsAction;
 import org.jitgate.Action;
 import org.jitgate.JitGate;
@@ -31,13 +33,17 @@ import org.jitgate.JitGate;
  */
 final class HdfsActions {
     /** A call's row of the core's table: what it asks under a traverse-only check, and instead of its FsActions. */
-    private record Row(int traverseOnly, int instead) {
+    record Row(int traverseOnly, int instead) {
     }
 
     private static final Row NONE = new Row(0, 0);
 
-    /** Rows by call name, each read from the core once: the NameNode's calls are a few dozen names. */
-    private static final ConcurrentHashMap<String, Row> ROWS = new ConcurrentHashMap<>();
+    /**
+     * The core's table, read whole when the class loads (the provider's start): a table that
+     * cannot be read stops the start, so no call ever goes unrefined because a lookup failed.
+     */
+    private static final Map<String, Row> ROWS = read(JitGate.mappingNames("hdfs"), JitGate::mapping,
+            JitGate::fields);
 
     private HdfsActions() {
     }
@@ -77,18 +83,32 @@ final class HdfsActions {
     }
 
     private static Row row(String call) {
-        return call == null ? NONE : ROWS.computeIfAbsent(call, HdfsActions::read);
+        return call == null ? NONE : ROWS.getOrDefault(call, NONE);
     }
 
-    private static Row read(String call) {
-        int[] actions = JitGate.mapping("hdfs", call);
-        if (actions == null) {
-            return NONE;
+    /** The rows of the table {@code names} lists, each read by {@code mapping} and {@code fields}. */
+    static Map<String, Row> read(String[] names, BiFunction<String, String, int[]> mapping,
+                                 BiFunction<String, String, String> fields) {
+        if (names == null || names.length == 0) {
+            throw new IllegalStateException("jitgate: the core's hdfs mapping table could not be read");
         }
-        String fields = JitGate.fields("hdfs", call);
-        boolean subtree = fields != null && List.of(fields.split(",")).contains("scope=subtree");
-        int instead = actions[1] == 0 || !subtree ? actions[1] : actions[1] | Action.SUBTREE;
-        return new Row(actions[0], instead);
+        Map<String, Row> rows = new HashMap<>();
+        for (String call : names) {
+            int[] actions = mapping.apply("hdfs", call);
+            String spec = fields.apply("hdfs", call);
+            if (actions == null || actions.length != 2 || spec == null) {
+                throw new IllegalStateException("jitgate: the core's hdfs mapping table could not be read at " + call);
+            }
+            boolean subtree = List.of(spec.split(",")).contains("scope=subtree");
+            int instead = actions[1] == 0 || !subtree ? actions[1] : actions[1] | Action.SUBTREE;
+            rows.put(call, new Row(actions[0], instead));
+        }
+        return Map.copyOf(rows);
+    }
+
+    /** How many calls the table refines: reading it makes the class load, at the provider's start. */
+    static int rows() {
+        return ROWS.size();
     }
 
     private static boolean implies(FsAction granted, FsAction wanted) {

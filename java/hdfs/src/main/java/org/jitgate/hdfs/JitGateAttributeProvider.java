@@ -35,6 +35,8 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
     @Override
     public void start() {
         Configuration c = conf == null ? new Configuration() : conf;
+        // The core's NameNode table, read whole now: one that cannot be read stops the start.
+        HdfsActions.rows();
         jitgate = PluginConfig.read("hdfs", c, c::get).shared();
         writers = new Writers(jitgate, c);
     }

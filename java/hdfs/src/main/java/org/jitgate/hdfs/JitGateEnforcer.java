@@ -73,7 +73,12 @@ final class JitGateEnforcer implements AccessControlEnforcer {
         if (rpc != null ? rpc.equals("createSymlink") : "createSymlink".equals(operation)) {
             throw symlinkRefused(ugi, path);
         }
-        int actions = HdfsActions.of(ancestorAccess, parentAccess, access, subAccess, operation, rpc);
+        int actions;
+        try {
+            actions = HdfsActions.of(ancestorAccess, parentAccess, access, subAccess, operation, rpc);
+        } catch (Throwable t) {
+            throw failClosed(ugi.getShortUserName(), path, t);
+        }
         if (actions == 0) {
             return;
         }

@@ -6,14 +6,36 @@ import static org.apache.hadoop.fs.permission.FsAction.READ;
 import static org.apache.hadoop.fs.permission.FsAction.READ_EXECUTE;
 import static org.apache.hadoop.fs.permission.FsAction.WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.jitgate.Action.SUBTREE;
 import static org.jitgate.Action.TRANSFORM;
 
+import java.util.Map;
 import org.jitgate.Action;
+import org.jitgate.JitGate;
 import org.junit.jupiter.api.Test;
 
 /** The checks the NameNode makes for common operations, and what each asks of jitgate. */
 class HdfsActionsTest {
+    @Test
+    void theCoresTableIsReadWholeAndATableThatCannotBeReadStopsTheStart() {
+        String[] names = JitGate.mappingNames("hdfs");
+        assertEquals(names.length, HdfsActions.rows());
+        Map<String, HdfsActions.Row> rows = HdfsActions.read(names, JitGate::mapping, JitGate::fields);
+        assertEquals(new HdfsActions.Row(Action.READ, 0), rows.get("getBlockLocations"));
+        assertEquals(new HdfsActions.Row(0, TRANSFORM | SUBTREE), rows.get("rename"));
+        // A lookup the core cannot answer is not "no row": the plugin refuses to start.
+        assertThrows(IllegalStateException.class, () -> HdfsActions.read(null, JitGate::mapping, JitGate::fields));
+        assertThrows(IllegalStateException.class, () -> HdfsActions.read(new String[0], JitGate::mapping, JitGate::fields));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> HdfsActions.read(names, (engine, call) -> call.equals("rename") ? null : JitGate.mapping(engine, call),
+                        JitGate::fields));
+        assertTrue(e.getMessage().contains("rename"), e.getMessage());
+        assertThrows(IllegalStateException.class,
+                () -> HdfsActions.read(names, JitGate::mapping, (engine, call) -> null));
+    }
+
     @Test
     void traverseStatAndOwnerChecksAskNothing() {
         assertEquals(0, HdfsActions.of(null, null, null, null, null));
