@@ -18,7 +18,7 @@ pub struct ServiceClient {
     agent: ureq::Agent,
     /// The replicas' base URLs, in the order `jitgate.service.url` lists them.
     bases: Vec<String>,
-    /// The replica that answered last: calls stick to it until it fails.
+    /// Which of `bases` answered last: calls stick to it until it fails.
     current: AtomicUsize,
     token_file: Option<PathBuf>,
     key: Option<PublicKey>,
@@ -168,6 +168,7 @@ impl ServiceClient {
     }
 
     /// Posts a `wire::AuditBatch` the audit buffer wrote as JSON itself.
+    ///
     /// A batch whose answer was lost goes to the next replica whole: the service stores each
     /// event once by its id, so one that arrived twice is kept once.
     pub fn post_audit(&self, batch: &[u8]) -> Result<(), String> {
@@ -224,6 +225,7 @@ struct Consume<'a> {
 impl ServiceClient {
     /// Consumes a single-use grant: Ok(true) when this call used it, Ok(false) when it was
     /// already used (409); an error when the service could not say.
+    ///
     /// A consume whose answer was lost and is sent to the next replica is told "already used":
     /// the query is denied, never allowed twice.
     pub fn consume(&self, grant_id: &str, context: &str) -> Result<bool, String> {
