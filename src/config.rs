@@ -18,7 +18,9 @@ const ENGINE_PREFIXES: [&str; 4] = [
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub service_url: Option<String>,
+    /// The service's replicas (`jitgate.service.url`, comma-separated), in the order they are
+    /// tried; empty without a service. Every one is held to the same key and CA.
+    pub service_urls: Vec<String>,
     pub token_file: Option<PathBuf>,
     /// The service's key every feed reply and the cache file must be signed with
     /// (`jitgate.service.public.key`, or the file `jitgate.service.public.key.file` holds it in).
@@ -48,7 +50,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let user = std::env::var("USER").unwrap_or_else(|_| "jitgate".into());
         let mut c = Config {
-            service_url: None,
+            service_urls: vec![],
             token_file: None,
             service_key: None,
             ca_file: None,
@@ -82,7 +84,12 @@ impl Config {
             };
             match key {
                 "jitgate.service.url" => {
-                    c.service_url = non_empty(value).map(|v| v.trim_end_matches('/').to_string())
+                    c.service_urls = value
+                        .split(',')
+                        .map(|u| u.trim().trim_end_matches('/'))
+                        .filter(|u| !u.is_empty())
+                        .map(String::from)
+                        .collect()
                 }
                 "jitgate.service.token.file" => c.token_file = non_empty(value).map(PathBuf::from),
                 "jitgate.service.public.key" => {
@@ -141,11 +148,11 @@ impl Config {
         Ok(c)
     }
 
-    /// Base of the link printed in denials.
+    /// Base of the link printed in denials: `jitgate.request.url`, else the first replica.
     pub fn request_base(&self) -> &str {
         self.request_url
             .as_deref()
-            .or(self.service_url.as_deref())
+            .or(self.service_urls.first().map(String::as_str))
             .unwrap_or("http://127.0.0.1:8470")
     }
 }
@@ -172,9 +179,24 @@ mod tests {
             "jitgate.service.url=http://h:1/\ndfs.replication=3\njitgate.hive.fallback=deny\njitgate.fallback.zones=hdfs:/lake/sales, hive:sales.*\n",
         )
         .unwrap();
-        assert_eq!(c.service_url.as_deref(), Some("http://h:1"));
+        assert_eq!(c.service_urls, ["http://h:1"]);
         assert_eq!(c.fallback_zones.len(), 2);
         assert_eq!(c.request_base(), "http://h:1");
+    }
+
+    #[test]
+    fn the_service_url_lists_replicas_in_the_order_they_are_tried() {
+        let c = Config::parse("jitgate.service.url= https://a:1/ ,https://b:2,, http://c:3/x/\n")
+            .unwrap();
+        assert_eq!(
+            c.service_urls,
+            ["https://a:1", "https://b:2", "http://c:3/x"]
+        );
+        assert_eq!(c.request_base(), "https://a:1");
+        assert!(Config::parse("jitgate.service.url=")
+            .unwrap()
+            .service_urls
+            .is_empty());
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl Engine {
     /// service's first answer so the first decisions of a new process see current grants.
     pub fn start(config: Config) -> Result<Engine, String> {
         cache::private_dir(&config.cache_dir)?;
-        if config.service_url.is_some() && config.service_key.is_none() {
+        if !config.service_urls.is_empty() && config.service_key.is_none() {
             return Err(
                 "jitgate.service.url is set but no jitgate.service.public.key (or \
                         jitgate.service.public.key.file) to verify the service's feed with: \
@@ -75,26 +75,26 @@ impl Engine {
             );
         }
         let (snapshot, cached) = cache::load_or_closed(&config);
-        let plain = config
-            .service_url
-            .as_deref()
-            .and_then(|u| u.strip_prefix("http://"));
-        if let Some(host) = plain.map(url_host).filter(|h| !loopback(h)) {
-            eprintln!(
-                "jitgate: WARNING: jitgate.service.url is plain http to {host}: the plugin token \
-                 and audit events cross the network in clear (the feed stays signed); use https"
-            );
-        }
-        let tls = match &config.service_url {
-            Some(u) if u.starts_with("https://") => {
-                Some(service_client::tls_config(config.ca_file.as_deref())?)
+        for url in &config.service_urls {
+            let plain = url.strip_prefix("http://");
+            if let Some(host) = plain.map(url_host).filter(|h| !loopback(h)) {
+                eprintln!(
+                    "jitgate: WARNING: jitgate.service.url is plain http to {host}: the plugin \
+                     token and audit events cross the network in clear (the feed stays signed); \
+                     use https"
+                );
             }
-            _ => None,
-        };
+        }
+        let tls = config
+            .service_urls
+            .iter()
+            .any(|u| u.starts_with("https://"))
+            .then(|| service_client::tls_config(config.ca_file.as_deref()))
+            .transpose()?;
         let client = |wait| {
-            config.service_url.as_deref().map(|u| {
+            (!config.service_urls.is_empty()).then(|| {
                 ServiceClient::new(
-                    u,
+                    &config.service_urls,
                     config.token_file.clone(),
                     config.service_key.clone(),
                     tls.clone(),

@@ -142,6 +142,7 @@ impl Follower {
             || !feed.revoked.is_empty();
         if feed.reset {
             self.grants.clear();
+            self.live.reset_applied();
         }
         if let Some(zones) = feed.zones {
             self.zones = zones;

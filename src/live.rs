@@ -2,7 +2,7 @@
 //! the clock expiry is judged by, whether the engine is closed, whether the service has
 //! answered. The engine and the follower each hold it; neither holds the other.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -20,6 +20,8 @@ pub struct Live {
     wake: (Mutex<()>, Condvar),
     /// Set once the service has answered the follower, for `Engine::start` to wait on.
     answered: (Mutex<bool>, Condvar),
+    /// Full snapshots (resets) the follower applied.
+    resets: AtomicU64,
 }
 
 impl Live {
@@ -30,6 +32,7 @@ impl Live {
             closed: AtomicBool::new(false),
             wake: (Mutex::new(()), Condvar::new()),
             answered: (Mutex::new(false), Condvar::new()),
+            resets: AtomicU64::new(0),
         }
     }
 
@@ -57,6 +60,18 @@ impl Live {
     /// Decisions from now on judge time by `offset` ms added to this host's clock.
     pub fn set_clock_offset(&self, offset: i64) {
         self.clock_offset.store(offset, Ordering::Relaxed);
+    }
+
+    /// How many full snapshots the follower applied: its first answer without a cache is one;
+    /// another means the service could not vouch for the follower's cursor (the log was pruned,
+    /// or a replica on another database answered).
+    pub fn resets(&self) -> u64 {
+        self.resets.load(Ordering::Relaxed)
+    }
+
+    /// The follower applied a full snapshot.
+    pub fn reset_applied(&self) {
+        self.resets.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The follower applied an answer of the service.

@@ -1,8 +1,10 @@
-//! The core's HTTP client of the approval service: the change feed, audit ingest and the
-//! consuming of single-use grants, over HTTPS when the service URL says so (`tls_config`).
+//! The core's HTTP client of the approval service: the change feed, audit ingest and grant
+//! consumption, over HTTPS when a service URL says so (`tls_config`), failing over between the
+//! service's replicas (`each_replica`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +16,10 @@ const MAX_FEED_BYTES: u64 = 1 << 30;
 
 pub struct ServiceClient {
     agent: ureq::Agent,
-    base: String,
+    /// The replicas' base URLs, in the order `jitgate.service.url` lists them.
+    bases: Vec<String>,
+    /// Which of `bases` answered last: calls stick to it until it fails.
+    current: AtomicUsize,
     token_file: Option<PathBuf>,
     key: Option<PublicKey>,
 }
@@ -64,9 +69,10 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, S
 }
 
 impl ServiceClient {
-    /// `tls` is used when `base` is an `https:` URL.
+    /// `bases` are the replicas of one service (one state, one signing key); `tls` is used for
+    /// those that are `https:` URLs.
     pub fn new(
-        base: &str,
+        bases: &[String],
         token_file: Option<PathBuf>,
         key: Option<PublicKey>,
         tls: Option<Arc<rustls::ClientConfig>>,
@@ -82,7 +88,8 @@ impl ServiceClient {
         let agent = agent.build();
         ServiceClient {
             agent,
-            base: base.to_string(),
+            bases: bases.to_vec(),
+            current: AtomicUsize::new(0),
             token_file,
             key,
         }
@@ -122,10 +129,20 @@ impl ServiceClient {
             .key
             .as_ref()
             .ok_or("no jitgate.service.public.key to verify the feed with: refusing it")?;
+        self.each_replica(|base| self.feed_from(base, key, after, wait))
+    }
+
+    /// One replica's answer to `feed`; one that fails verification is a failure like any other.
+    fn feed_from(
+        &self,
+        base: &str,
+        key: &PublicKey,
+        after: u64,
+        wait: Duration,
+    ) -> Result<Feed, String> {
         let nonce = format!("{:016x}{:016x}", unguessable(), unguessable());
         let url = format!(
-            "{}/v1/feed?after={after}&wait={}&nonce={nonce}",
-            self.base,
+            "{base}/v1/feed?after={after}&wait={}&nonce={nonce}",
             wait.as_secs()
         );
         let resp = self
@@ -151,13 +168,48 @@ impl ServiceClient {
     }
 
     /// Posts a `wire::AuditBatch` the audit buffer wrote as JSON itself.
+    ///
+    /// A batch whose answer was lost goes to the next replica whole: the service stores each
+    /// event once by its id, so one that arrived twice is kept once.
     pub fn post_audit(&self, batch: &[u8]) -> Result<(), String> {
-        let url = format!("{}/v1/audit", self.base);
-        self.with_auth(self.agent.post(&url))?
-            .set("Content-Type", "application/json")
-            .send_bytes(batch)
-            .map_err(describe)?;
-        Ok(())
+        self.each_replica(|base| {
+            self.with_auth(self.agent.post(&format!("{base}/v1/audit")))?
+                .set("Content-Type", "application/json")
+                .send_bytes(batch)
+                .map_err(describe)?;
+            Ok(())
+        })
+    }
+
+    /// Calls `call` with each replica's base URL in turn, from the one that answered last on,
+    /// round robin, until one answers; the next call starts from that one. Fails only when none
+    /// answered, with what each said. A replica that answers wrongly (an error status, a reply
+    /// that fails verification) is passed over like one that is down, so no replica can keep
+    /// this client from the others.
+    fn each_replica<T>(
+        &self,
+        mut call: impl FnMut(&str) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let start = self.current.load(Ordering::Relaxed);
+        let mut failures = vec![];
+        for i in 0..self.bases.len() {
+            let at = (start + i) % self.bases.len();
+            match call(&self.bases[at]) {
+                Ok(answer) => {
+                    if i > 0 {
+                        self.current.store(at, Ordering::Relaxed);
+                        eprintln!(
+                            "jitgate: failing over to the service at {} ({})",
+                            self.bases[at],
+                            failures.join("; ")
+                        );
+                    }
+                    return Ok(answer);
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        Err(failures.join("; "))
     }
 }
 
@@ -173,16 +225,21 @@ struct Consume<'a> {
 impl ServiceClient {
     /// Consumes a single-use grant: Ok(true) when this call used it, Ok(false) when it was
     /// already used (409); an error when the service could not say.
+    ///
+    /// A consume whose answer was lost and is sent to the next replica is told "already used":
+    /// the query is denied, never allowed twice.
     pub fn consume(&self, grant_id: &str, context: &str) -> Result<bool, String> {
-        let url = format!("{}/v1/grants/{}/consume", self.base, path_segment(grant_id));
-        match self
-            .with_auth(self.agent.post(&url))?
-            .send_json(Consume { context })
-        {
-            Ok(_) => Ok(true),
-            Err(ureq::Error::Status(409, _)) => Ok(false),
-            Err(e) => Err(describe(e)),
-        }
+        self.each_replica(|base| {
+            let url = format!("{base}/v1/grants/{}/consume", path_segment(grant_id));
+            match self
+                .with_auth(self.agent.post(&url))?
+                .send_json(Consume { context })
+            {
+                Ok(_) => Ok(true),
+                Err(ureq::Error::Status(409, _)) => Ok(false),
+                Err(e) => Err(describe(e)),
+            }
+        })
     }
 }
 

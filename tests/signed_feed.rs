@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, plugin_config, public_key, Service, TOKEN};
+use common::{eventually, plugin_config, public_key, read_message, rebuild, Service, TOKEN};
 use jitgate::{Access, ActionSet, Config, Decision, DenyReason, Engine};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -64,42 +64,6 @@ fn relay(client: TcpStream, upstream: u16, rewrite: &Rewrite) -> std::io::Result
     let mut client = client;
     client.write_all(rebuild(&head, body.len()).as_bytes())?;
     client.write_all(&body)
-}
-
-/// An HTTP/1.1 message's head (without the blank line) and its body, by Content-Length.
-fn read_message(r: &mut impl BufRead) -> std::io::Result<(String, Vec<u8>)> {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let length = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    r.read_exact(&mut body)?;
-    Ok((head, body))
-}
-
-/// `head` for a body of `length` bytes on a connection that closes after it.
-fn rebuild(head: &str, length: usize) -> String {
-    let kept: String = head
-        .lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            !l.is_empty() && !l.starts_with("content-length:") && !l.starts_with("connection:")
-        })
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    format!("{kept}content-length: {length}\r\nconnection: close\r\n\r\n")
 }
 
 /// Serves `body` with `headers` to every request: a forged service.

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::io::BufRead;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -181,6 +182,32 @@ max_duration = "15m"
         }
     }
 
+    /// A second `jitgate serve` on this one's data dir (the same SQLite database, in WAL mode,
+    /// and the same signing key) on a port of its own; its config and log go under `dir`.
+    pub fn replica(&self, dir: &Path) -> Service {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = std::fs::read_to_string(self.dir.join("jitgate.toml"))
+            .unwrap()
+            .replace(
+                &format!("127.0.0.1:{}\"", self.port),
+                &format!("127.0.0.1:{port}\""),
+            );
+        std::fs::write(dir.join("jitgate.toml"), config).unwrap();
+        let mut s = Service {
+            dir: dir.to_path_buf(),
+            url: self.url.replace(&self.port.to_string(), &port.to_string()),
+            port,
+            child: None,
+            agent: self.agent.clone(),
+        };
+        s.restart();
+        s
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -268,6 +295,11 @@ max_duration = "15m"
         );
     }
 
+    /// `GET /v1/audit/verify`: the audit chain's check.
+    pub fn verify_audit(&self) -> Value {
+        self.call("GET", "/v1/audit/verify", "auditor", "auditors", None)
+    }
+
     pub fn audit(&self, query: &str) -> Vec<Value> {
         let r = self.call(
             "GET",
@@ -284,6 +316,42 @@ impl Drop for Service {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// An HTTP/1.1 message's head (without the blank line) and its body, by Content-Length.
+pub fn read_message(r: &mut impl BufRead) -> std::io::Result<(String, Vec<u8>)> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    r.read_exact(&mut body)?;
+    Ok((head, body))
+}
+
+/// `head` for a body of `length` bytes on a connection that closes after it.
+pub fn rebuild(head: &str, length: usize) -> String {
+    let kept: String = head
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            !l.is_empty() && !l.starts_with("content-length:") && !l.starts_with("connection:")
+        })
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    format!("{kept}content-length: {length}\r\nconnection: close\r\n\r\n")
 }
 
 /// Polls `f` until it returns Some, failing after `limit`; returns the value and the time it took.
