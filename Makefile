@@ -11,6 +11,8 @@ NEEDS_test-rust = sqlite3
 NEEDS_test-e2e = chromium node
 NEEDS_test-conformance = python3
 NEEDS_test = $(NEEDS_test-rust) $(NEEDS_test-e2e) $(NEEDS_test-conformance)
+# zig's C toolchain for the library's glibc floor comes from PyPI into a venv
+NEEDS_dist = python3
 
 prereqs:
 	@sh tools/prereqs.sh $(sort $(foreach goal,$(MAKECMDGOALS),$(NEEDS_$(goal))))

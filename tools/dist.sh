@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# `make dist`: what an admin installs, under dist/. The release build's library and binary are
-# stripped, their debug symbols kept beside them (NAME.debug, found by build id or debuglink);
-# the plugin jars are packaged around the stripped library and every module's test suite runs
-# against its packaged jar (Maven profile `dist`) before dist/ gets a copy; SHA256SUMS last.
+# `make dist`: what an admin installs, under dist/. The library and binary are stripped, their
+# debug symbols kept beside them (NAME.debug, found by build id or debuglink); the plugin jars are
+# packaged around the stripped library and every module's test suite runs against its packaged
+# jar (Maven profile `dist`) before dist/ gets a copy; SHA256SUMS last.
+# The library goes into the JVMs of Hadoop hosts, often older systems than this one, so it is
+# linked against glibc 2.17's symbols by `cargo zigbuild` (zig's C toolchain and glibc stubs,
+# installed from PyPI into target/dist-tools); the binary is the release build's.
 #   tools/dist.sh            (MVN and CARGO as in the Makefile)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +23,19 @@ split_debug() {
   objcopy --strip-unneeded --add-gnu-debuglink="$out.debug" "$file" "$out"
 }
 
+glibc=2.17
+tools=target/dist-tools
+if [ ! -x "$tools/bin/cargo-zigbuild" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q ziglang==0.17.1 cargo-zigbuild==0.24.1
+fi
+
 $CARGO build --release --workspace
+PATH="$PWD/$tools/bin:$PATH" $CARGO zigbuild --release -p jitgate --lib --target "x86_64-unknown-linux-gnu.$glibc"
 
 rm -rf "$stage" "$dist"
 mkdir -p "$stage" "$dist"
-split_debug "$release/libjitgate.so" "$stage/libjitgate.so"
+split_debug target/x86_64-unknown-linux-gnu/release/libjitgate.so "$stage/libjitgate.so"
 split_debug "$release/jitgate" "$dist/jitgate"
 mv "$stage/libjitgate.so.debug" "$dist/"
 
