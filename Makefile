@@ -2,7 +2,7 @@
 MVN ?= mvn -B -ntp -Dstyle.color=never -f java/pom.xml
 CARGO ?= cargo
 
-.PHONY: prereqs build demo test test-rust test-java test-e2e test-conformance clean
+.PHONY: prereqs build demo test test-rust test-java test-e2e test-conformance dist clean
 # `make` alone builds; the prerequisite check below is not the default goal.
 .DEFAULT_GOAL := build
 
@@ -13,11 +13,13 @@ NEEDS_test-rust = sqlite3
 NEEDS_test-e2e = chromium node
 NEEDS_test-conformance = python3
 NEEDS_test = $(NEEDS_test-rust) $(NEEDS_test-e2e) $(NEEDS_test-conformance)
+# zig's C toolchain for the library's glibc floor comes from PyPI into a venv
+NEEDS_dist = python3
 
 prereqs:
 	@sh tools/prereqs.sh $(sort $(foreach goal,$(MAKECMDGOALS),$(NEEDS_$(goal))))
 
-build test-rust test-e2e test-conformance: prereqs
+build test-rust test-e2e test-conformance dist: prereqs
 
 # Release profile everywhere, so the cdylib the jars carry, the binary the tests start and
 # the Rust tests share one build.
@@ -47,6 +49,12 @@ test-conformance:
 
 test: test-rust test-java test-e2e test-conformance
 
+# What an admin installs, under dist/: the plugin jars (stripped library inside, each tested as
+# packaged by its module's whole suite), the stripped `jitgate`, their debug symbols, SHA256SUMS.
+dist:
+	MVN="$(MVN)" CARGO="$(CARGO)" tools/dist.sh
+
 clean:
+	rm -rf dist
 	$(CARGO) clean
 	$(MVN) clean

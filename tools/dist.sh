@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `make dist`: what an admin installs, under dist/. The library and binary are stripped, their
+# debug symbols kept beside them (NAME.debug, found by build id or debuglink); the plugin jars are
+# packaged around the stripped library and every module's test suite runs against its packaged
+# jar (Maven profile `dist`) before dist/ gets a copy; SHA256SUMS last.
+# The library goes into the JVMs of Hadoop hosts, often older systems than this one, so it is
+# linked against glibc 2.17's symbols by `cargo zigbuild` (zig's C toolchain and glibc stubs,
+# installed from PyPI into target/dist-tools); the binary is the release build's.
+#   tools/dist.sh            (MVN and CARGO as in the Makefile)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MVN=${MVN:-mvn -B -ntp -Dstyle.color=never -f java/pom.xml}
+CARGO=${CARGO:-cargo}
+
+release=target/release
+stage=target/dist-native
+dist=dist
+
+# Strips FILE into OUT, its debug sections going to OUT.debug (compressed; gdb reads it as is).
+split_debug() {
+  local file=$1 out=$2
+  objcopy --only-keep-debug --compress-debug-sections=zlib "$file" "$out.debug"
+  objcopy --strip-unneeded --add-gnu-debuglink="$out.debug" "$file" "$out"
+}
+
+glibc=2.17
+tools=target/dist-tools
+if [ ! -x "$tools/bin/cargo-zigbuild" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q ziglang==0.17.1 cargo-zigbuild==0.24.1
+fi
+
+$CARGO build --release --workspace
+PATH="$PWD/$tools/bin:$PATH" $CARGO zigbuild --release -p jitgate --lib --target "x86_64-unknown-linux-gnu.$glibc"
+
+rm -rf "$stage" "$dist"
+mkdir -p "$stage" "$dist"
+split_debug target/x86_64-unknown-linux-gnu/release/libjitgate.so "$stage/libjitgate.so"
+split_debug "$release/jitgate" "$dist/jitgate"
+mv "$stage/libjitgate.so.debug" "$dist/"
+
+# The loader names this floor when a system's glibc is older; keep the two equal.
+needs=$(objdump -T "$stage/libjitgate.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
+says=$(sed -n 's/.*GLIBC_FLOOR = "\([0-9.]*\)".*/\1/p' java/common/src/main/java/org/jitgate/NativeLoader.java)
+if [ "$needs" != "$says" ]; then
+  echo "dist: libjitgate.so needs glibc $needs, NativeLoader.GLIBC_FLOOR says $says: update it and README.md" >&2
+  exit 1
+fi
+
+$MVN -Pdist -Djitgate.native.dir="$PWD/$stage" -pl common,hdfs,hive,ranger,spark -am verify
+
+# The jars the suites just ran against. Spark: the 4.0 / Scala 2.13 line (the default build).
+for module in common hdfs hive ranger; do
+  cp java/$module/target/jitgate-$module-*.jar "$dist/"
+done
+for jar in java/spark/target/jitgate-spark-*.jar; do
+  cp "$jar" "$dist/$(basename "$jar" | sed 's/^jitgate-spark-/jitgate-spark-4.0_2.13-/')"
+done
+
+(cd "$dist" && sha256sum -- * > ../target/SHA256SUMS && mv ../target/SHA256SUMS . && sha256sum -c --quiet SHA256SUMS)
+ls -l "$dist"
