@@ -242,6 +242,17 @@ fn only_approvers_of_the_zone_and_auditors_may_ask_for_someone_else() {
 }
 
 #[test]
+fn a_group_is_auditors_only_when_the_config_says_so() {
+    let s = Server::start(); // no auth.auditors
+    let (status, e) = check(
+        &s,
+        "audrey:auditors",
+        "user=alice&resource=hive:sales.orders&action=read",
+    );
+    assert_eq!(status, 403, "{e}");
+}
+
+#[test]
 fn a_revoked_grant_no_longer_allows() {
     let s = server();
     let g = granted(&s, "hive:sales.orders", &["read"], "10m");

@@ -386,7 +386,11 @@ fn check_right_after_a_change_and_without_one() {
             None,
         );
         let took = t.elapsed();
-        assert_eq!((status, a["decision"].as_str()), (200, Some("allow")), "{a}");
+        assert_eq!(
+            (status, a["decision"].as_str()),
+            (200, Some("allow")),
+            "{a}"
+        );
         took
     };
     let (mut rebuilt, mut kept) = (vec![], vec![]);
