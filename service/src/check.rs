@@ -9,7 +9,7 @@
 use crate::caller::Caller;
 use crate::error::{Result, ServiceError};
 use crate::state::AppState;
-use crate::views::{CheckGrant, CheckView, CheckZone};
+use crate::views::{CheckDecision, CheckGrant, CheckView, CheckZone};
 use jitgate::engine::{explain, request_link};
 use jitgate::model::{ActionSet, Resource};
 use jitgate::snapshot::{Decision, Snapshot};
@@ -111,7 +111,7 @@ impl Checker {
             user: user.clone(),
             resource: shown.clone(),
             actions: actions.names().into_iter().map(String::from).collect(),
-            decision: String::new(),
+            decision: CheckDecision::NotProtected,
             grants: vec![],
             expires_at: None,
             reason: None,
@@ -120,9 +120,9 @@ impl Checker {
             message: None,
         };
         match snap.decide(&user, key, actions, false, now) {
-            Decision::NotProtected => view.decision = "not_protected".into(),
+            Decision::NotProtected => {}
             Decision::Allow(_) => {
-                view.decision = "allow".into();
+                view.decision = CheckDecision::Allow;
                 // Several grants may cover different actions: name each action's.
                 for a in actions.iter() {
                     if let Decision::Allow(g) =
@@ -140,7 +140,7 @@ impl Checker {
                 view.expires_at = view.grants.iter().map(|g| g.expires_at.clone()).min();
             }
             Decision::Deny(reason) => {
-                view.decision = "deny".into();
+                view.decision = CheckDecision::Deny;
                 view.reason = Some(reason.describe().into());
                 view.request_url = Some(request_link(&self.base, key, actions));
                 view.message = Some(explain(&self.base, &user, &shown, actions, reason));

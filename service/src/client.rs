@@ -1,7 +1,7 @@
 //! The client subcommands: thin callers of the HTTP API that print a table, or the JSON
 //! with `--json`, and exit non-zero with the service's message on failure.
 
-use crate::views::{AuditPage, CheckView, GrantView, RequestView, Status, Verdict};
+use crate::views::{AuditPage, CheckDecision, CheckView, GrantView, RequestView, Status, Verdict};
 use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -735,7 +735,7 @@ fn check(
     } else {
         println!("{}", check_line(&answer));
     }
-    Ok(if answer.decision == "deny" {
+    Ok(if answer.decision == CheckDecision::Deny {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -751,8 +751,8 @@ fn check_line(a: &CheckView) -> String {
         .map(|z| format!("{} (approvers: {})", z.name, z.approvers.join(", ")))
         .collect::<Vec<_>>()
         .join("; ");
-    match a.decision.as_str() {
-        "allow" => format!(
+    match a.decision {
+        CheckDecision::Allow => format!(
             "allowed: {} may {verb} {res} by grant {} until {}",
             a.user,
             a.grants
@@ -762,14 +762,15 @@ fn check_line(a: &CheckView) -> String {
                 .join(", "),
             a.expires_at.as_deref().unwrap_or("?")
         ),
-        "not_protected" => format!(
+        CheckDecision::NotProtected => format!(
             "not protected: {} lies in no zone; jitgate leaves {} to the engine's own permissions",
             a.resource, a.user
         ),
-        _ => format!(
-            "denied: {} may not {verb} {res} ({}) in zone {zones}. Request it: {}",
+        CheckDecision::Deny => format!(
+            "denied: {} may not {verb} {res} ({}) in {} {zones}. Request it: {}",
             a.user,
             a.reason.as_deref().unwrap_or("denied"),
+            if a.zones.len() == 1 { "zone" } else { "zones" },
             a.request_url.as_deref().unwrap_or("")
         ),
     }

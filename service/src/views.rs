@@ -177,8 +177,7 @@ pub struct CheckView {
     pub user: String,
     pub resource: String,
     pub actions: Vec<String>,
-    /// `allow`, `deny` or `not_protected` (in no zone: the engine's own permissions apply).
-    pub decision: String,
+    pub decision: CheckDecision,
     /// The grants that allow it (allow only).
     pub grants: Vec<CheckGrant>,
     /// When the first of those grants ends (allow only).
@@ -191,6 +190,15 @@ pub struct CheckView {
     pub request_url: Option<String>,
     /// The denial message a plugin would show (deny only).
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckDecision {
+    Allow,
+    Deny,
+    /// In no zone: the engine's own permissions apply.
+    NotProtected,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
