@@ -415,16 +415,25 @@ pub fn explain(
     } else {
         names.join(" and ")
     };
+    format!(
+        "jitgate: {user} may not {verb} {shown} ({}). Request it: {}",
+        reason.describe(),
+        request_link(base, &shown, actions)
+    )
+}
+
+/// The request form prefilled for `resource` and `actions` (read when none): the link a denial
+/// carries, and the one the service's check answers with.
+pub fn request_link(base: &str, resource: &str, actions: ActionSet) -> String {
+    let names = actions.names();
     let action_param = if names.is_empty() {
         "read".to_string()
     } else {
         names.join(",")
     };
     format!(
-        "jitgate: {user} may not {verb} {shown} ({}). Request it: {base}/request?resource={}&action={}",
-        reason.describe(),
-        encode_query(&shown),
-        action_param
+        "{base}/request?resource={}&action={action_param}",
+        encode_query(resource)
     )
 }
 

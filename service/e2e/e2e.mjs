@@ -1,6 +1,7 @@
-// End to end in headless Chromium: alice fills the request form, bob approves in his own
-// browser, alice's open page shows the grant without a reload, bob revokes, and the audit
-// page lists both the allowed and the denied access. Screenshots go to e2e/screenshots/.
+// End to end in headless Chromium: alice fills the request form (which says, as she types, what
+// the plugins would decide now), bob approves in his own browser, alice's open page shows the
+// grant without a reload, the form now says she is allowed, bob revokes, and the audit page
+// lists both the allowed and the denied access. Screenshots go to e2e/screenshots/.
 //
 // The real `jitgate serve` runs on a free loopback port; each browser context sends the
 // headers an SSO proxy would (the service trusts them from 127.0.0.1).
@@ -104,6 +105,9 @@ try {
   await alice.goto(`${url}/request?resource=hive:sales.orders&action=read`);
   assert.equal(await alice.inputValue("#resources"), "hive:sales.orders");
   assert.ok(await alice.isChecked("input[name=action_read]"));
+  // The form says what the plugins would decide now, and who can approve.
+  await alice.waitForFunction(() => /denied now \(no active grant\): hive:sales\.orders is in zone sales, approved by sales-owners/
+    .test(document.querySelector("#check").textContent), null, { timeout: 10000 });
   await alice.fill("#duration", "10m");
   await alice.fill("#reason", "INC-4411 <check> orders");
   await alice.screenshot({ path: join(shots, "1-alice-form.png"), fullPage: true });
@@ -129,6 +133,20 @@ try {
 
   const r = await (await fetch(`${url}/v1/requests/${id}`, { headers: { "X-Forwarded-User": "alice" } })).json();
   const gid = r.grant.id;
+
+  // The form, typed into, now says the grant allows her; outside every zone, no request is needed.
+  const form = await aliceCtx.newPage();
+  await form.goto(`${url}/request`);
+  await form.fill("#resources", "hive:sales.orders");
+  await form.check("input[name=action_read]");
+  await form.waitForFunction((g) => document.querySelector("#check .allow")?.textContent.includes(g), gid, { timeout: 10000 });
+  await form.focus("#resources");
+  await form.keyboard.press("End");
+  await form.keyboard.type("\nhdfs:/tmp/scratch");
+  await form.waitForFunction(() => /not protected: hdfs:\/tmp\/scratch is in no zone/.test(document.querySelector("#check").textContent), null, { timeout: 10000 });
+  assert.match(await form.textContent("#check"), /allowed now: hive:sales\.orders, by grant/);
+  await form.screenshot({ path: join(shots, "4a-alice-check.png"), fullPage: true });
+  await form.close();
   const now = () => new Date().toISOString();
   await audit(url, [{ id: "e2e-1", time: now(), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
                       action: "read", decision: "allow", grant_id: gid, request_id: id, operation: "SELECT" }]);

@@ -10,6 +10,7 @@ use crate::state::AppState;
 use crate::store::{page_cursor, read_audit, AuditFilter, GrantView, RequestView, Status};
 use crate::tls::Peer;
 use crate::tokens::Scope;
+use crate::views::CheckView;
 use axum::body::Bytes;
 use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/grants/{id}/revoke", post(revoke))
         .route("/v1/grants/{id}/consume", post(consume))
         .route("/v1/audit/verify", get(verify_audit))
+        .route("/v1/check", get(check))
         .route("/v1/feed", get(feed))
         .route(
             "/v1/audit",
@@ -378,6 +380,28 @@ async fn consume(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct CheckQuery {
+    user: Option<String>,
+    resource: Option<String>,
+    action: Option<String>,
+}
+
+/// What the plugins would decide now (`crate::check`).
+async fn check(
+    State(st): State<AppState>,
+    caller: Caller,
+    Params(q): Params<CheckQuery>,
+) -> Result<Json<CheckView>> {
+    let (resource, action) = (q.resource.unwrap_or_default(), q.action.unwrap_or_default());
+    Ok(Json(
+        st.checker
+            .check(&st, &caller, q.user.as_deref(), &resource, &action)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FeedQuery {
     after: Option<String>,
     wait: Option<u64>,
@@ -703,6 +727,7 @@ mod tests {
             ("/v1/grants/{id}", "get"),
             ("/v1/grants/{id}/revoke", "post"),
             ("/v1/feed", "get"),
+            ("/v1/check", "get"),
             ("/v1/audit", "post"),
             ("/v1/audit", "get"),
             ("/v1/openapi.json", "get"),

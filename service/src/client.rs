@@ -1,7 +1,7 @@
 //! The client subcommands: thin callers of the HTTP API that print a table, or the JSON
 //! with `--json`, and exit non-zero with the service's message on failure.
 
-use crate::views::{AuditPage, GrantView, RequestView, Status, Verdict};
+use crate::views::{AuditPage, CheckDecision, CheckView, GrantView, RequestView, Status, Verdict};
 use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -45,6 +45,24 @@ pub enum AuditCheck {
 pub enum Command {
     /// Ask for actions on resources, for a while, with a reason
     Request(RequestArgs),
+    /// What the plugins would decide now: exit 0 allowed (or in no zone), 1 denied, 2 on error
+    Check {
+        /// hdfs:/abs/path, hive:db.table or hive:db.*
+        #[arg(value_name = "RESOURCE")]
+        resource: String,
+        /// read, write, export, transform (several: read,write)
+        #[arg(
+            long = "action",
+            short = 'a',
+            required = true,
+            value_delimiter = ',',
+            value_name = "ACTION[,ACTION]"
+        )]
+        actions: Vec<String>,
+        /// Ask for another user (approvers of the resource's zones and auditors may)
+        #[arg(long = "as-user", value_name = "USER")]
+        user: Option<String>,
+    },
     /// Approve a request
     Approve {
         id: String,
@@ -270,12 +288,17 @@ impl Client {
 }
 
 pub fn run(opts: &Options, command: Command) -> ExitCode {
+    // `check` answers with 1 for "denied", so its failures need another code
+    let failed = match command {
+        Command::Check { .. } => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    };
     let result = Client::new(opts).and_then(|client| execute(&client, opts.json, command));
     match result {
         Ok(code) => code,
         Err(message) => {
             eprintln!("jitgate: {message}");
-            ExitCode::FAILURE
+            failed
         }
     }
 }
@@ -307,6 +330,11 @@ fn or_empty(v: &Option<String>) -> &str {
 fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Request(args) => request(c, as_json, args),
+        Command::Check {
+            resource,
+            actions,
+            user,
+        } => check(c, as_json, &resource, &actions.join(","), user.as_deref()),
         Command::Approve { id, comment } => {
             let r = c.json(
                 "POST",
@@ -685,6 +713,70 @@ fn request(c: &Client, as_json: bool, args: RequestArgs) -> Result<ExitCode, Str
         };
         eprintln!("jitgate: request {id} was {}{by}", decided.status.as_str());
         Ok(ExitCode::FAILURE)
+    }
+}
+
+fn check(
+    c: &Client,
+    as_json: bool,
+    resource: &str,
+    action: &str,
+    user: Option<&str>,
+) -> Result<ExitCode, String> {
+    let v = c.json(
+        "GET",
+        "/v1/check",
+        &[
+            ("resource", Some(resource)),
+            ("action", Some(action)),
+            ("user", user),
+        ],
+        None,
+    )?;
+    let answer: CheckView = view(&v)?;
+    if as_json {
+        print_json(&v);
+    } else {
+        println!("{}", check_line(&answer));
+    }
+    Ok(if answer.decision == CheckDecision::Deny {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One line saying what the plugins would decide, and what to do about a denial.
+fn check_line(a: &CheckView) -> String {
+    let (verb, res) = (a.actions.join(" and "), &a.resource);
+    let zones = a
+        .zones
+        .iter()
+        .map(|z| format!("{} (approvers: {})", z.name, z.approvers.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    match a.decision {
+        CheckDecision::Allow => format!(
+            "allowed: {} may {verb} {res} by grant {} until {}",
+            a.user,
+            a.grants
+                .iter()
+                .map(|g| format!("{} (request {})", g.id, g.request_id))
+                .collect::<Vec<_>>()
+                .join(", "),
+            a.expires_at.as_deref().unwrap_or("?")
+        ),
+        CheckDecision::NotProtected => format!(
+            "not protected: {} lies in no zone; jitgate leaves {} to the engine's own permissions",
+            a.resource, a.user
+        ),
+        CheckDecision::Deny => format!(
+            "denied: {} may not {verb} {res} ({}) in {} {zones}. Request it: {}",
+            a.user,
+            a.reason.as_deref().unwrap_or("denied"),
+            if a.zones.len() == 1 { "zone" } else { "zones" },
+            a.request_url.as_deref().unwrap_or("")
+        ),
     }
 }
 

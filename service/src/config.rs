@@ -37,6 +37,8 @@ pub struct Settings {
     pub exact_user_names: bool,
     /// `[tls]`: serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<Tls>,
+    /// `auth.auditors`: groups whose members may ask what the plugins would decide for anyone.
+    pub auditors: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +104,8 @@ struct AuthSection {
     trusted_proxies: Option<Vec<String>>,
     proxy_secret_file: Option<PathBuf>,
     user_names: Option<String>,
+    #[serde(default)]
+    auditors: Vec<String>,
     oidc: Option<OidcSection>,
     dev: Option<DevSection>,
 }
@@ -298,6 +302,13 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             cert_file: t.cert_file,
             key_file: t.key_file,
         }),
+        auditors: file
+            .auth
+            .auditors
+            .iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect(),
     })
 }
 

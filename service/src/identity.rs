@@ -79,6 +79,8 @@ pub struct Identity {
     oidc: Option<Arc<Oidc>>,
     /// Dev mode: the people the picker offers.
     dev_users: Vec<Caller>,
+    /// `auth.auditors`: the groups that may ask what the plugins would decide for anyone.
+    auditors: Vec<String>,
 }
 
 impl Identity {
@@ -90,6 +92,26 @@ impl Identity {
             plugin_tokens,
             oidc: None,
             dev_users: vec![],
+            auditors: vec![],
+        }
+    }
+
+    /// Members of `groups` are auditors (`auth.auditors`).
+    pub fn with_auditors(mut self, groups: Vec<String>) -> Identity {
+        self.auditors = groups;
+        self
+    }
+
+    pub fn is_auditor(&self, caller: &Caller) -> bool {
+        self.auditors.iter().any(|g| caller.groups.contains(g))
+    }
+
+    /// A user name someone typed, under the rule callers' names follow (`auth.user_names`).
+    pub fn user_name(&self, name: &str) -> String {
+        if self.exact_user_names {
+            name.trim().to_string()
+        } else {
+            canonical_user(name)
         }
     }
 

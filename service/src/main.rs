@@ -11,6 +11,7 @@ macro_rules! log_event {
 mod api;
 mod caller;
 mod chain;
+mod check;
 mod client;
 mod config;
 mod error;

@@ -1,6 +1,7 @@
 //! `jitgate serve`: opens the store, loads the plugin tokens, binds, and runs the API with a
 //! periodic sweep beside it.
 
+use crate::check::Checker;
 use crate::config::{AuthMode, Settings};
 use crate::feed_server::FeedSigner;
 use crate::identity::Identity;
@@ -78,7 +79,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     }
     let mut identity = Identity::new(settings.trusted_proxies.clone(), Arc::new(tokens))
         .with_proxy_secret(settings.proxy_secret.clone())
-        .with_exact_user_names(settings.exact_user_names);
+        .with_exact_user_names(settings.exact_user_names)
+        .with_auditors(settings.auditors.clone());
     match &settings.auth {
         AuthMode::TrustedHeader => {
             log_event!("auth: trusted headers from {:?}", settings.trusted_proxies)
@@ -124,6 +126,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         identity: Arc::new(identity),
         signal,
         signer: Arc::new(signer),
+        checker: Arc::new(Checker::new(settings.public_url())),
     };
     // Read before binding, so a bad certificate stops the start before anyone connects.
     let tls = match &settings.tls {

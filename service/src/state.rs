@@ -1,6 +1,7 @@
 //! What every handler shares, the API's and the pages' alike: the store, the zones, how callers
 //! are recognised, and the feed's change signal and signing key. `serve` builds it once.
 
+use crate::check::Checker;
 use crate::feed_server::FeedSigner;
 use crate::identity::Identity;
 use crate::store::ChangeSignal;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub identity: Arc<Identity>,
     pub signal: ChangeSignal,
     pub signer: Arc<FeedSigner>,
+    /// Answers "would I be allowed?" from a core snapshot of the zones and live grants.
+    pub checker: Arc<Checker>,
 }
 
 /// For the handlers' tests: a state with the example zones, and a request sent to a router the
@@ -52,6 +55,7 @@ pub(crate) mod tests {
             signer: Arc::new(FeedSigner::new(jitgate::signature::SigningKey::from_seed(
                 [7; 32],
             ))),
+            checker: Arc::new(Checker::new("http://127.0.0.1:8470".into())),
         }
     }
 

@@ -169,3 +169,50 @@ pub struct Broken {
     pub record: String,
     pub why: String,
 }
+
+/// What the plugins would decide right now (`GET /v1/check`, `jitgate check`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckView {
+    /// Whose access was decided.
+    pub user: String,
+    pub resource: String,
+    pub actions: Vec<String>,
+    pub decision: CheckDecision,
+    /// The grants that allow it (allow only).
+    pub grants: Vec<CheckGrant>,
+    /// When the first of those grants ends (allow only).
+    pub expires_at: Option<String>,
+    /// Why it is denied, in the words of the plugins' denial message (deny only).
+    pub reason: Option<String>,
+    /// The zones the resource lies in, in the order the config lists them.
+    pub zones: Vec<CheckZone>,
+    /// The request form prefilled for this resource and these actions (deny only).
+    pub request_url: Option<String>,
+    /// The denial message a plugin would show (deny only).
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckDecision {
+    Allow,
+    Deny,
+    /// In no zone: the engine's own permissions apply.
+    NotProtected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckGrant {
+    pub id: String,
+    pub request_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckZone {
+    pub name: String,
+    /// The groups whose members approve requests in it.
+    pub approvers: Vec<String>,
+    /// How many distinct approvers a request needs.
+    pub approvals: u32,
+}

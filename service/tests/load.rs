@@ -4,7 +4,9 @@
 //!
 //! 1,000 plugins follow the feed by long-poll while a stream of requests is created and
 //! approved; prints request/approve latency and how long each grant takes to reach every
-//! follower. Sizes: JITGATE_LOAD_FOLLOWERS (1000), JITGATE_LOAD_GRANTS (200).
+//! follower. Sizes: JITGATE_LOAD_FOLLOWERS (1000), JITGATE_LOAD_GRANTS (200). Also: what
+//! `GET /v1/check` costs right after a change (its snapshot rebuilt) and without one, with
+//! JITGATE_CHECK_GRANTS (200) live grants.
 
 mod common;
 
@@ -345,4 +347,61 @@ fn revoke_reaches_a_follower_while_audit_queries_scan_a_million_events() {
     );
     let (rss, peak) = s.memory();
     println!("service memory: RSS {rss:.1} MiB now, peak {peak:.1} MiB");
+}
+
+/// One live grant of `user` on `resource`, through the API.
+fn grant(s: &Server, user: &str, resource: &str) {
+    let (status, r) = s.call(
+        "POST",
+        "/v1/requests",
+        user,
+        Some(json!({"resources": [resource], "actions": ["read"], "duration": "10m", "reason": "load"})),
+    );
+    assert_eq!(status, 201, "{r}");
+    let id = r["id"].as_str().unwrap();
+    let (status, r) = s.call(
+        "POST",
+        &format!("/v1/requests/{id}/approve"),
+        "bob:sales-owners",
+        None,
+    );
+    assert_eq!(status, 200, "{r}");
+}
+
+#[test]
+#[ignore = "load test: run explicitly"]
+fn check_right_after_a_change_and_without_one() {
+    let live = env("JITGATE_CHECK_GRANTS", 200);
+    let trials = 100;
+    let s = Server::start();
+    for i in 0..live {
+        grant(&s, &format!("u{}", i % 50), &format!("hive:sales.t{i}"));
+    }
+    let check = |user: &str, table: usize| {
+        let t = Instant::now();
+        let (status, a) = s.call(
+            "GET",
+            &format!("/v1/check?resource=hive:sales.t{table}&action=read"),
+            user,
+            None,
+        );
+        let took = t.elapsed();
+        assert_eq!(
+            (status, a["decision"].as_str()),
+            (200, Some("allow")),
+            "{a}"
+        );
+        took
+    };
+    let (mut rebuilt, mut kept) = (vec![], vec![]);
+    for i in 0..trials {
+        // a new grant moves the change signal: the next check builds its snapshot again
+        let table = live + i;
+        grant(&s, "carol", &format!("hive:sales.t{table}"));
+        rebuilt.push(check("carol", table));
+        kept.push(check("carol", table));
+    }
+    println!("{live} live grants (and up to {trials} more), {trials} trials:");
+    summary("check right after a change (snapshot rebuilt)", rebuilt);
+    summary("check with no change since (snapshot kept)", kept);
 }

@@ -195,4 +195,13 @@ fn examples_are_accepted_and_responses_have_the_documented_fields() {
     let (_, f) = s.plugin("GET", "/v1/feed", Some(PLUGIN_TOKEN), None);
     fields_match(&doc, "Feed", &f);
     fields_match(&doc, "Grant", &f["grants"][0]);
+    for query in [
+        "resource=hive:sales.orders&action=read",
+        "resource=hive:sales.orders&action=write",
+        "resource=hdfs:/open&action=read",
+    ] {
+        let (status, c) = s.call("GET", &format!("/v1/check?{query}"), "alice", None);
+        assert_eq!(status, 200, "{c}");
+        fields_match(&doc, "Check", &c);
+    }
 }

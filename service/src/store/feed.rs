@@ -39,6 +39,11 @@ impl ChangeSignal {
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.tx.subscribe()
     }
+
+    /// The newest cursor published so far.
+    pub fn current(&self) -> u64 {
+        *self.tx.borrow()
+    }
 }
 
 impl Default for ChangeSignal {

@@ -1,5 +1,7 @@
 //! The request form, the link in every denial (`/request?resource=...&action=...` prefills it),
 //! and the request it sends (`POST /request`); a refused request shows the form again with why.
+//! As resources are typed, `app.js` shows under the actions what the plugins would decide now
+//! (`GET /v1/check`).
 
 use super::page::Ctx;
 use crate::render::html_escape as e;
@@ -88,6 +90,7 @@ fn request_form_body(ctx: &Ctx, resource: &str, asked: &[String]) -> String {
          <label for=\"resources\">Resources (one per line)</label>\
          <textarea id=\"resources\" name=\"resources\" rows=\"3\" required placeholder=\"hive:sales.orders\">{res}</textarea>\
          <fieldset><legend>Actions</legend>{boxes}</fieldset>\
+         <div id=\"check\" class=\"check\" aria-live=\"polite\"></div>\
          <label for=\"duration\">For how long</label>\
          <input type=\"text\" id=\"duration\" name=\"duration\" value=\"10m\" required inputmode=\"text\">\
          <label for=\"reason\">Reason (approvers read this)</label>\
