@@ -260,7 +260,7 @@ impl Store {
     /// The first steps of approving or denying: expiry and escalation brought up to date, then,
     /// inside the transaction that decides, request `id` still pending and not `caller`'s own
     /// (refused with `own`).
-    fn to_decide(
+    fn open_decision(
         &mut self,
         id: &str,
         caller: &Caller,
@@ -292,7 +292,7 @@ impl Store {
         now: i64,
     ) -> Result<RequestView> {
         let hooks = self.webhooks;
-        let (tx, req) = self.to_decide(
+        let (tx, req) = self.open_decision(
             id,
             caller,
             zones,
@@ -379,7 +379,7 @@ impl Store {
     ) -> Result<RequestView> {
         let hooks = self.webhooks;
         let own = "you cannot deny your own request; cancel it instead";
-        let (tx, req) = self.to_decide(id, caller, zones, now, own)?;
+        let (tx, req) = self.open_decision(id, caller, zones, now, own)?;
         if !zones.may_decide(caller, &req.user, &req.zones, req.created_at, now) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not an approver of {}",
