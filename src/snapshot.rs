@@ -143,12 +143,19 @@ pub struct Snapshot {
 
 /// The grants of a snapshot by id, each as the service signed it and as the decision reads it.
 /// Persistent maps: a snapshot with a grant more or less shares the rest with the one before.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Grants {
-    /// Also for running queries that ask whether their grants still hold.
-    by_id: HashTrieMapSync<Arc<str>, Arc<Held>>,
+    /// Also for running queries that ask whether their grants still hold. FxHash: the ids are
+    /// the service's, and a fixed hash keeps the work of a change the same from run to run.
+    by_id: HashTrieMapSync<Arc<str>, Arc<Held>, rustc_hash::FxBuildHasher>,
     /// (expires_at, id): the expired are found without looking at the rest.
     by_expiry: RedBlackTreeSetSync<(i64, Arc<str>)>,
+}
+
+impl std::fmt::Debug for Grants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter().map(|g| &g.id)).finish()
+    }
 }
 
 #[derive(Debug)]
