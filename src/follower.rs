@@ -1,11 +1,13 @@
-//! The core's side of the service's change feed: the follower. It keeps the zones and grants it
-//! was told about, with the service's signatures, turns each change into a new immutable
-//! snapshot, installs it in the engine's live state (`crate::live`), and saves what it was told
-//! under the cache dir (`crate::cache`) so a restart while the service is down keeps enforcing.
+//! The core's side of the service's change feed: the follower. It turns each change into a new
+//! immutable snapshot made from the last (`Snapshot::apply`: the change's cost, not the
+//! snapshot's), installs it in the engine's live state (`crate::live`), and has what it was
+//! told, with the service's signatures, saved under the cache dir (`crate::cache`) so a restart
+//! while the service is down keeps enforcing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::cache;
@@ -24,11 +26,11 @@ pub struct Follower {
     clock_skew: Duration,
     /// `jitgate.fallback.zones`, added to every snapshot.
     fallback_zones: Vec<Resource>,
-    cache: PathBuf,
+    saver: Saver,
     cursor: u64,
-    zones: Vec<wire::Zone>,
+    /// The service's zone list and its signature, as last sent (the grants are the snapshot's).
+    zones: Arc<Vec<wire::Zone>>,
     zones_signature: Option<String>,
-    grants: HashMap<String, wire::Grant>,
 }
 
 impl Follower {
@@ -56,15 +58,10 @@ impl Follower {
             wait: config.feed_wait,
             clock_skew: config.clock_skew,
             fallback_zones: config.fallback_zones.clone(),
-            cache,
+            saver: Saver::start(cache),
             cursor: cached.cursor,
-            zones: cached.zones.unwrap_or_default(),
+            zones: Arc::new(cached.zones.unwrap_or_default()),
             zones_signature: cached.zones_signature,
-            grants: cached
-                .grants
-                .into_iter()
-                .map(|g| (g.id.clone(), g))
-                .collect(),
         }
     }
 
@@ -141,85 +138,187 @@ impl Follower {
             || !feed.grants.is_empty()
             || !feed.revoked.is_empty();
         if feed.reset {
-            self.grants.clear();
             self.live.reset_applied();
-        }
-        if let Some(zones) = feed.zones {
-            self.zones = zones;
-            self.zones_signature = feed.zones_signature;
-        } else if feed.reset {
-            self.zones.clear();
-            self.zones_signature = None;
-        }
-        for g in feed.grants {
-            self.grants.insert(g.id.clone(), g);
-        }
-        for id in &feed.revoked {
-            self.grants.remove(id);
         }
         self.cursor = feed.cursor;
         if !changed {
             return;
         }
-        // A zone resource that cannot be read cannot be enforced. Revocations must still land,
-        // so the grants are taken; the zones of the last snapshot stay protected too.
-        let unreadable_zone = self
-            .zones
+        let current = self.live.snapshot();
+        let now = self.live.now();
+        let rebuilt = feed.reset || feed.zones.is_some();
+        let (snapshot, skipped) = if rebuilt {
+            // Everything anew, or a new zone list (a change of the service's configuration):
+            // the index is built again.
+            let mut grants: Vec<wire::Grant> = if feed.reset {
+                vec![]
+            } else {
+                current.grants.iter().cloned().collect()
+            };
+            grants.extend(feed.grants);
+            let revoked: HashSet<&str> = feed.revoked.iter().map(String::as_str).collect();
+            grants.retain(|g| !revoked.contains(g.id.as_str()));
+            match feed.zones {
+                Some(zones) => {
+                    self.zones = Arc::new(zones);
+                    self.zones_signature = feed.zones_signature;
+                }
+                None => {
+                    self.zones = Arc::default();
+                    self.zones_signature = None;
+                }
+            }
+            let Some(zones) = self.zones_to_enforce(&current) else {
+                return;
+            };
+            Snapshot::build(self.cursor, zones, grants, &self.fallback_zones, now)
+        } else {
+            current.apply(self.cursor, feed.grants, &feed.revoked, now)
+        };
+        for s in skipped {
+            eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
+        }
+        // Decisions see the change first; the copy on disk only matters at the next start.
+        drop(current);
+        self.live.install(snapshot);
+        self.saver.save(
+            Saved {
+                cursor: self.cursor,
+                zones: self.zones.clone(),
+                zones_signature: self.zones_signature.clone(),
+                snapshot: Arc::clone(&self.live.snapshot()),
+            },
+            rebuilt,
+        );
+    }
+
+    /// The zones a new build enforces: the service's list, and where a zone resource in it
+    /// cannot be read (so cannot be enforced), the zones of the `current` snapshot as well;
+    /// None while no verified snapshot had zones to fall back on.
+    fn zones_to_enforce(&self, current: &Snapshot) -> Option<Vec<wire::Zone>> {
+        let mut zones = (*self.zones).clone();
+        let unreadable_zone = zones
             .iter()
             .flat_map(|z| &z.resources)
             .any(|r| Resource::parse(r).is_err());
-        let mut zones = self.zones.clone();
         if unreadable_zone {
-            let current = self.live.snapshot();
             if !current.verified {
                 eprintln!(
                     "jitgate: WARNING: the service sent a zone resource this plugin cannot read; \
                      still closed until it sends zones it can"
                 );
-                return;
+                return None;
             }
             eprintln!(
                 "jitgate: WARNING: the service sent a zone resource this plugin cannot read; \
                  enforcing the zones of the last snapshot as well as the readable new ones"
             );
-            for z in &current.zones {
+            for z in current.zones.iter() {
                 if !zones.contains(z) {
                     zones.push(z.clone());
                 }
             }
         }
-        let grants = self.grants.values().cloned().collect();
-        let (snapshot, skipped) = Snapshot::build(
-            self.cursor,
-            zones,
-            grants,
-            &self.fallback_zones,
-            self.live.now(),
-        );
-        for s in skipped {
-            eprintln!("jitgate: ignoring unreadable feed entry: {}", s.0);
+        Some(zones)
+    }
+}
+
+/// What the cache file is written from.
+struct Saved {
+    cursor: u64,
+    zones: Arc<Vec<wire::Zone>>,
+    zones_signature: Option<String>,
+    snapshot: Arc<Snapshot>,
+}
+
+/// Writes the cache file on a thread of its own. Writing it costs the whole snapshot, so after
+/// a change the follower hands over the newest state and goes on polling; a state still waiting
+/// when a newer one comes is dropped (the file only matters at the next start). After a full
+/// snapshot (the first answer among them) the follower waits for the file, so an engine that
+/// has started has it saved. Dropping the saver writes what waits, then stops the thread.
+struct Saver {
+    state: Arc<(Mutex<SaverState>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct SaverState {
+    next: Option<Saved>,
+    /// how many states were handed over, and how many of them are written or dropped
+    handed: u64,
+    done_with: u64,
+    stop: bool,
+}
+
+impl Saver {
+    fn start(path: PathBuf) -> Saver {
+        let state: Arc<(Mutex<SaverState>, Condvar)> = Arc::default();
+        let shared = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("jitgate-cache".into())
+            .spawn(move || loop {
+                let (saved, handed, stop) = {
+                    let mut st = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+                    while st.next.is_none() && !st.stop {
+                        st = shared.1.wait(st).unwrap_or_else(|p| p.into_inner());
+                    }
+                    (st.next.take(), st.handed, st.stop)
+                };
+                if let Some(saved) = saved {
+                    write(&path, saved);
+                }
+                shared.0.lock().unwrap_or_else(|p| p.into_inner()).done_with = handed;
+                shared.1.notify_all();
+                if stop {
+                    return;
+                }
+            })
+            .map_err(|e| eprintln!("jitgate: cannot start the cache thread: {e}"))
+            .ok();
+        Saver { state, thread }
+    }
+
+    /// Hands `saved` over to be written; with `wait`, returns once it is.
+    fn save(&self, saved: Saved, wait: bool) {
+        if self.thread.is_none() {
+            return;
         }
-        // expired grants were left out of the snapshot; forget them here too
-        let kept: HashSet<&str> = snapshot.grants.iter().map(|g| g.id.as_str()).collect();
-        self.grants.retain(|id, _| kept.contains(id.as_str()));
-        // Decisions see the change first; the copy on disk only matters at the next start.
-        self.live.install(snapshot);
-        let saved = Feed {
-            cursor: self.cursor,
-            server_time: wire::format_time(wire::now_millis()),
-            reset: true,
-            zones: Some(self.zones.clone()),
-            zones_signature: self.zones_signature.clone(),
-            grants: self.grants.values().cloned().collect(),
-            revoked: vec![],
-            nonce: None,
-        };
-        if let Err(e) = cache::save(&self.cache, &saved) {
-            eprintln!(
-                "jitgate: cannot save snapshot to {}: {e}",
-                self.cache.display()
-            );
+        let (lock, signal) = &*self.state;
+        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        st.next = Some(saved);
+        st.handed += 1;
+        let mine = st.handed;
+        signal.notify_all();
+        while wait && st.done_with < mine {
+            st = signal.wait(st).unwrap_or_else(|p| p.into_inner());
         }
+    }
+}
+
+impl Drop for Saver {
+    fn drop(&mut self) {
+        self.state.0.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+        self.state.1.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Saves `saved` as a reset feed body, as the service signed its pieces.
+fn write(path: &std::path::Path, saved: Saved) {
+    let body = Feed {
+        cursor: saved.cursor,
+        server_time: wire::format_time(wire::now_millis()),
+        reset: true,
+        zones: Some((*saved.zones).clone()),
+        zones_signature: saved.zones_signature,
+        grants: saved.snapshot.grants.iter().cloned().collect(),
+        revoked: vec![],
+        nonce: None,
+    };
+    if let Err(e) = cache::save(path, &body) {
+        eprintln!("jitgate: cannot save snapshot to {}: {e}", path.display());
     }
 }
 

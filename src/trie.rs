@@ -1,20 +1,27 @@
 //! A tree of resource keys by component, the index the decision walks. Looking up a path costs
 //! one small hash lookup per component until the tree has no deeper entry, so a path outside
 //! every zone usually costs one or two lookups, and nothing depends on how many entries exist.
+//!
+//! Nodes are reference-counted, so a clone of a tree shares them all, and a change to a clone
+//! (`update`) copies only the nodes on the changed key's path: a snapshot with one grant more
+//! costs the path, not the tree.
+
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use crate::model::{components, Components, Scheme};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Trie<V> {
     /// One tree per scheme; there are only a few, so a list beats a map.
-    roots: Vec<(Scheme, Node<V>)>,
+    roots: Vec<(Scheme, Arc<Node<V>>)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Node<V> {
-    children: FxHashMap<Box<str>, Node<V>>,
+    /// Copying a node (on a change of a shared tree) copies this map's pointers, not the nodes.
+    children: FxHashMap<Arc<str>, Arc<Node<V>>>,
     values: Vec<V>,
     /// Some node strictly below this one has values.
     below: bool,
@@ -36,50 +43,104 @@ impl<V> Default for Trie<V> {
     }
 }
 
-impl<V> Trie<V> {
+impl<V: Clone> Trie<V> {
+    /// The tree of `scheme`, made empty when there is none yet.
+    fn root(&mut self, scheme: Scheme) -> &mut Arc<Node<V>> {
+        let i = match self.roots.iter().position(|(s, _)| *s == scheme) {
+            Some(i) => i,
+            None => {
+                self.roots.push((scheme, Arc::default()));
+                self.roots.len() - 1
+            }
+        };
+        &mut self.roots[i].1
+    }
+
+    /// The node at `parts` below `node`, made (and the nodes on the way copied where shared).
+    fn node_mut<'t, 'k>(
+        mut node: &'t mut Arc<Node<V>>,
+        parts: impl Iterator<Item = &'k str>,
+    ) -> &'t mut Node<V> {
+        for part in parts {
+            let n = Arc::make_mut(node);
+            n.below = true;
+            if !n.children.contains_key(part) {
+                n.children.insert(part.into(), Arc::default());
+            }
+            node = n.children.get_mut(part).expect("just made");
+        }
+        Arc::make_mut(node)
+    }
+
     /// Adds `value` at the canonical `key`; keys of unknown schemes are ignored (the model
     /// never produces them).
     pub fn insert(&mut self, key: &str, value: V) {
         let Some((scheme, parts)) = components(key) else {
             return;
         };
-        let i = match self.roots.iter().position(|(s, _)| *s == scheme) {
-            Some(i) => i,
-            None => {
-                self.roots.push((scheme, Node::default()));
-                self.roots.len() - 1
-            }
-        };
-        let mut node = &mut self.roots[i].1;
-        for part in parts {
-            node.below = true;
-            node = node.children.entry(part.into()).or_default();
-        }
-        node.values.push(value);
+        Self::node_mut(self.root(scheme), parts).values.push(value);
     }
 
     /// The value at the canonical `key`, made with `new` when the key has none yet; None for
     /// a key of an unknown scheme. For tries holding one value per key.
     pub fn value_mut(&mut self, key: &str, new: impl FnOnce() -> V) -> Option<&mut V> {
         let (scheme, parts) = components(key)?;
-        let i = match self.roots.iter().position(|(s, _)| *s == scheme) {
-            Some(i) => i,
-            None => {
-                self.roots.push((scheme, Node::default()));
-                self.roots.len() - 1
-            }
-        };
-        let mut node = &mut self.roots[i].1;
-        for part in parts {
-            node.below = true;
-            node = node.children.entry(part.into()).or_default();
-        }
+        let node = Self::node_mut(self.root(scheme), parts);
         if node.values.is_empty() {
             node.values.push(new());
         }
         node.values.first_mut()
     }
 
+    /// Changes the value at the canonical `key` (made with `new` when the key has none) with
+    /// `change`, which says whether the value is still wanted; one that is not is removed with
+    /// the branches it leaves empty. Copies only the nodes on `key`'s path that other tries
+    /// share. For tries holding one value per key.
+    pub fn update(
+        &mut self,
+        key: &str,
+        new: impl FnOnce() -> V,
+        change: impl FnOnce(&mut V) -> bool,
+    ) {
+        let Some((scheme, parts)) = components(key) else {
+            return;
+        };
+        Self::update_below(self.root(scheme), parts, new, change);
+    }
+
+    fn update_below<'k>(
+        node: &mut Arc<Node<V>>,
+        mut parts: impl Iterator<Item = &'k str>,
+        new: impl FnOnce() -> V,
+        change: impl FnOnce(&mut V) -> bool,
+    ) {
+        let n = Arc::make_mut(node);
+        match parts.next() {
+            None => {
+                if n.values.is_empty() {
+                    n.values.push(new());
+                }
+                if !change(&mut n.values[0]) {
+                    n.values.clear();
+                }
+            }
+            Some(part) => {
+                if !n.children.contains_key(part) {
+                    n.children.insert(part.into(), Arc::default());
+                }
+                let child = n.children.get_mut(part).expect("just made");
+                Self::update_below(child, parts, new, change);
+                if child.values.is_empty() && !child.below {
+                    n.children.remove(part);
+                }
+                // every child kept holds values or has some below it
+                n.below = !n.children.is_empty();
+            }
+        }
+    }
+}
+
+impl<V> Trie<V> {
     /// The tree of `key`'s scheme and the components below it.
     #[inline]
     fn start<'k>(&self, key: &'k str) -> Option<(&Node<V>, Components<'k>)> {
@@ -88,7 +149,7 @@ impl<V> Trie<V> {
             .roots
             .iter()
             .find(|(s, _)| *s == scheme)
-            .map(|(_, n)| n)?;
+            .map(|(_, n)| &**n)?;
         Some((node, parts))
     }
 
@@ -107,7 +168,7 @@ impl<V> Trie<V> {
                 return false;
             }
             match node.children.get(part) {
-                Some(child) => node = child,
+                Some(child) => node = &**child,
                 None => return false,
             }
             if !node.values.is_empty() && f(&node.values) {
@@ -124,7 +185,7 @@ impl<V> Trie<V> {
         };
         for part in parts {
             match node.children.get(part) {
-                Some(child) => node = child,
+                Some(child) => node = &**child,
                 None => return false,
             }
         }
@@ -193,5 +254,36 @@ mod tests {
         );
         assert!(t.any_below("hdfs:/", |_| true));
         assert!(!t.any_below("hdfs:/other", |_| true));
+    }
+
+    #[test]
+    fn an_update_copies_only_its_path_and_prunes_what_it_empties() {
+        let mut t = trie(&["hdfs:/lake/sales", "hdfs:/lake/hr"]);
+        let before = t.clone();
+        t.update("hdfs:/lake/sales/orders", || "new".into(), |_| true);
+        assert_eq!(
+            on_path(&t, "hdfs:/lake/sales/orders/x"),
+            ["hdfs:/lake/sales", "new"]
+        );
+        assert_eq!(
+            on_path(&before, "hdfs:/lake/sales/orders/x"),
+            ["hdfs:/lake/sales"]
+        );
+        let (old, new) = (&before.roots[0].1, &t.roots[0].1);
+        assert!(
+            Arc::ptr_eq(
+                &old.children["lake"].children["hr"],
+                &new.children["lake"].children["hr"]
+            ),
+            "what the change did not touch is shared"
+        );
+        t.update("hdfs:/lake/sales/orders", || "new".into(), |_| false);
+        assert!(
+            !t.any_below("hdfs:/lake/sales", |_| true),
+            "the emptied branch is gone"
+        );
+        t.update("hdfs:/lake/hr", String::new, |_| false);
+        assert!(!t.roots[0].1.children["lake"].children.contains_key("hr"));
+        assert!(t.any_below("hdfs:/", |_| true));
     }
 }

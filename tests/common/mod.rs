@@ -14,7 +14,7 @@ pub const TOKEN: &str = "test-plugin-token-5b8e";
 
 /// The feed signing key the test service is given (an admin may provision it likewise), so a
 /// plugin can pin its public key before the service first starts.
-const SIGNING_SEED: [u8; 32] = [0x5b; 32];
+pub const SIGNING_SEED: [u8; 32] = [0x5b; 32];
 
 /// The `jitgate.*` lines of a plugin whose cache dir is under `dir`, following `url` with the
 /// test token and pinning the test service's key. `extra` comes last: a key it repeats wins.
