@@ -1,7 +1,7 @@
 //! "Would I be allowed?" (`GET /v1/check`): what the plugins would decide right now for a user,
 //! a resource and actions. The service asks the core's own `Snapshot`, built from its zones and
-//! live grants exactly as a plugin builds one from a feed reset, so no matching is done here;
-//! the snapshot is rebuilt only when the store's change signal has moved since it was built.
+//! live grants exactly as a plugin builds one from the feed, so no matching is done here; it
+//! takes each change (as a plugin does) only when the store's change signal has moved.
 //!
 //! Who may ask: anyone about themselves; about another user, an approver of a zone the resource
 //! lies in (they see those requests anyway) or an auditor (`auth.auditors`).
@@ -32,24 +32,34 @@ impl Checker {
         }
     }
 
-    /// The snapshot of the zones and the grants live now; built again only after a change
-    /// (a grant, a revoke) was committed. Expiry needs no rebuild: a decision reads the clock.
+    /// The snapshot of the zones and the grants live now, kept as a plugin keeps its own: built
+    /// from a full feed once, then changed by each later change (`Snapshot::apply`), only when
+    /// the store's change signal has moved. Expiry needs no change: a decision reads the clock.
     async fn snapshot(&self, st: &AppState) -> Result<Arc<Snapshot>> {
         let mut built = self.built.lock().await;
-        // Read before the store, so a change committed meanwhile makes the next check rebuild.
+        // Read before the store, so a change committed meanwhile makes the next check catch up.
         let seen = st.signal.current();
-        if let Some((at, snap)) = &*built {
-            if *at == seen {
-                return Ok(snap.clone());
-            }
-        }
+        let last = match &*built {
+            Some((at, snap)) if *at == seen => return Ok(snap.clone()),
+            Some((_, snap)) => Some(snap.clone()),
+            None => None,
+        };
         let zones = st.wire_zones.clone();
+        let after = last.as_ref().map(|s| s.cursor);
         let feed = st
             .db
-            .call(move |s| s.feed(None, &zones, now_millis()))
+            .call(move |s| s.feed(after, &zones, now_millis()))
             .await?;
-        let zones = feed.zones.unwrap_or_else(|| st.wire_zones.to_vec());
-        let (snap, skipped) = Snapshot::build(feed.cursor, zones, feed.grants, &[], now_millis());
+        let now = now_millis();
+        let (snap, skipped) = match last {
+            Some(last) if !feed.reset && feed.zones.is_none() => {
+                last.apply(feed.cursor, feed.grants, &feed.revoked, now)
+            }
+            _ => {
+                let zones = feed.zones.unwrap_or_else(|| st.wire_zones.to_vec());
+                Snapshot::build(feed.cursor, zones, feed.grants, &[], now)
+            }
+        };
         for s in skipped {
             log_event!("check: skipped {}", s.0);
         }
