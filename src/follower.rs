@@ -5,6 +5,7 @@
 //! while the service is down keeps enforcing.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -131,6 +132,7 @@ impl Follower {
         if !feed.reset && !self.live.snapshot().verified {
             // Only a full snapshot can open a closed engine; the next poll (cursor 0) asks for one.
             eprintln!("jitgate: the change feed sent changes before a full snapshot; still closed");
+            self.cursor = 0;
             return;
         }
         let changed = feed.reset
@@ -169,6 +171,8 @@ impl Follower {
                 }
             }
             let Some(zones) = self.zones_to_enforce(&current) else {
+                // Nothing verified to enforce. The cursor moves on (asking for everything again
+                // at once would spin); the next delta finds the engine closed and asks for it.
                 return;
             };
             Snapshot::build(self.cursor, zones, grants, &self.fallback_zones, now)
@@ -265,7 +269,12 @@ impl Saver {
                     (st.next.take(), st.handed, st.stop)
                 };
                 if let Some(saved) = saved {
-                    write(&path, saved);
+                    // A panic here must not leave the follower waiting for this thread forever.
+                    let written =
+                        std::panic::catch_unwind(AssertUnwindSafe(|| write(&path, saved)));
+                    if written.is_err() {
+                        eprintln!("jitgate: the cache file could not be written (panic)");
+                    }
                 }
                 shared.0.lock().unwrap_or_else(|p| p.into_inner()).done_with = handed;
                 shared.1.notify_all();

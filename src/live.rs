@@ -64,7 +64,7 @@ impl Live {
 
     /// How many full snapshots the follower applied: its first answer without a cache is one;
     /// another means the service could not vouch for the follower's cursor (the log was pruned,
-    /// or a replica on another database answered).
+    /// or the cursor was ahead of the log, as on a restored database).
     pub fn resets(&self) -> u64 {
         self.resets.load(Ordering::Relaxed)
     }

@@ -33,29 +33,34 @@ fi
 $CARGO build --release --workspace
 PATH="$PWD/$tools/bin:$PATH" $CARGO zigbuild --release -p jitgate --lib --target "x86_64-unknown-linux-gnu.$glibc"
 
-rm -rf "$stage" "$dist"
-mkdir -p "$stage" "$dist"
+# Everything is made in $out and becomes dist/ only once every suite passed: a failed run
+# leaves the last good dist/ as it was.
+out=target/dist-out
+rm -rf "$stage" "$out"
+mkdir -p "$stage" "$out"
 split_debug target/x86_64-unknown-linux-gnu/release/libjitgate.so "$stage/libjitgate.so"
-split_debug "$release/jitgate" "$dist/jitgate"
-mv "$stage/libjitgate.so.debug" "$dist/"
+split_debug "$release/jitgate" "$out/jitgate"
+mv "$stage/libjitgate.so.debug" "$out/"
 
-# The loader names this floor when a system's glibc is older; keep the two equal.
-needs=$(objdump -T "$stage/libjitgate.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
+# The loader names this floor when a system's glibc is older: the library may need no newer one.
+needs=$(objdump -T "$stage/libjitgate.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1 || true)
 says=$(sed -n 's/.*GLIBC_FLOOR = "\([0-9.]*\)".*/\1/p' java/common/src/main/java/org/jitgate/NativeLoader.java)
-if [ "$needs" != "$says" ]; then
-  echo "dist: libjitgate.so needs glibc $needs, NativeLoader.GLIBC_FLOOR says $says: update it and README.md" >&2
+if [ -z "$needs" ] || [ -z "$says" ] || [ "$(printf '%s\n%s\n' "$needs" "$says" | sort -V | tail -1)" != "$says" ]; then
+  echo "dist: libjitgate.so needs glibc '$needs', NativeLoader.GLIBC_FLOOR says '$says': update it and README.md" >&2
   exit 1
 fi
 
 $MVN -Pdist -Djitgate.native.dir="$PWD/$stage" -pl common,hdfs,hive,ranger,spark -am verify
 
-# The jars the suites just ran against. Spark: the 4.0 / Scala 2.13 line (the default build).
+# The jars the suites just ran against, by this build's version (older ones may linger in
+# target/). Spark: the 4.0 / Scala 2.13 line (the default build).
+version=$(sed -n '0,/<version>/s/.*<version>\(.*\)<\/version>.*/\1/p' java/pom.xml)
 for module in common hdfs hive ranger; do
-  cp java/$module/target/jitgate-$module-*.jar "$dist/"
+  cp "java/$module/target/jitgate-$module-$version.jar" "$out/"
 done
-for jar in java/spark/target/jitgate-spark-*.jar; do
-  cp "$jar" "$dist/$(basename "$jar" | sed 's/^jitgate-spark-/jitgate-spark-4.0_2.13-/')"
-done
+cp "java/spark/target/jitgate-spark-$version.jar" "$out/jitgate-spark-4.0_2.13-$version.jar"
 
-(cd "$dist" && sha256sum -- * > ../target/SHA256SUMS && mv ../target/SHA256SUMS . && sha256sum -c --quiet SHA256SUMS)
+(cd "$out" && sha256sum -- * > ../SHA256SUMS && mv ../SHA256SUMS . && sha256sum -c --quiet SHA256SUMS)
+rm -rf "$dist"
+mv "$out" "$dist"
 ls -l "$dist"

@@ -46,15 +46,21 @@ impl Checker {
         };
         let zones = st.wire_zones.clone();
         let after = last.as_ref().map(|s| s.cursor);
-        let feed = st
+        let (feed, last) = st
             .db
-            .call(move |s| s.feed(after, &zones, now_millis()))
+            .call(move |s| {
+                let feed = s.feed(after, &zones, now_millis())?;
+                // Only plain changes apply to the last snapshot; a new zone list (or a reset)
+                // means building anew, from every live grant, not from the changes alone.
+                if feed.reset || feed.zones.is_none() {
+                    return Ok((feed, last));
+                }
+                Ok((s.feed(None, &zones, now_millis())?, None))
+            })
             .await?;
         let now = now_millis();
         let (snap, skipped) = match last {
-            Some(last) if !feed.reset && feed.zones.is_none() => {
-                last.apply(feed.cursor, feed.grants, &feed.revoked, now)
-            }
+            Some(last) if !feed.reset => last.apply(feed.cursor, feed.grants, &feed.revoked, now),
             _ => {
                 let zones = feed.zones.unwrap_or_else(|| st.wire_zones.to_vec());
                 Snapshot::build(feed.cursor, zones, feed.grants, &[], now)
