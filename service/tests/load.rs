@@ -5,7 +5,7 @@
 //! 1,000 plugins follow the feed by long-poll while a stream of requests is created and
 //! approved; prints request/approve latency and how long each grant takes to reach every
 //! follower. Sizes: JITGATE_LOAD_FOLLOWERS (1000), JITGATE_LOAD_GRANTS (200). Also: what
-//! `GET /v1/check` costs right after a change (its snapshot rebuilt) and without one, with
+//! `GET /v1/check` costs right after a change (its snapshot brought up to date) and without one, with
 //! JITGATE_CHECK_GRANTS (200) live grants.
 
 mod common;
