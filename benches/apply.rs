@@ -9,24 +9,15 @@
 use std::time::Instant;
 
 use jitgate::snapshot::Snapshot;
-use jitgate::wire::{self, Feed, Grant, Zone};
+use jitgate::wire::{self, Feed, Grant};
 
-fn zones() -> Vec<Zone> {
-    (0..1000)
-        .map(|i| Zone {
-            name: format!("z{i}"),
-            resources: vec![if i == 0 {
-                "hdfs:/lake/sales".into()
-            } else {
-                format!("hdfs:/lake/zone{i}")
-            }],
-            approvers: vec!["owners".into()],
-            approvals: 1,
-            actions: vec![],
-            max_duration: "15m".into(),
-        })
-        .collect()
-}
+#[path = "fixture.rs"]
+#[allow(dead_code)]
+mod fixture;
+use fixture::zones;
+
+/// A name, and where grant `i` lies.
+type Layout = (&'static str, fn(usize) -> String);
 
 /// Grant `i` on `resource`, for one of 5,000 users, with a signature's worth of text.
 fn grant(i: usize, resource: String) -> Grant {
@@ -65,7 +56,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     // Spread over 100 tables of one zone (as benches/decide.rs), and the worst layout for a
     // copied path: every grant on a table of its own, all in one directory.
-    let layouts: [(&str, fn(usize) -> String); 2] = [
+    let layouts: [Layout; 2] = [
         ("100 tables", |i| format!("hdfs:/lake/sales/t{}", i % 100)),
         ("a table each", |i| format!("hdfs:/lake/sales/t{i}")),
     ];

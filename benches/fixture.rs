@@ -7,9 +7,9 @@ use jitgate::wire::{self, Grant, Zone};
 pub const IN_ZONE: &str = "hdfs:/lake/sales/orders/2026/11/27/part-00017.parquet";
 pub const OUTSIDE: &str = "hdfs:/warehouse/events/2026/11/27/hour=21/part-00017.parquet";
 
-pub fn snapshot(grants: usize) -> Snapshot {
-    let now = wire::now_millis();
-    let zones = (0..1000)
+/// 1,000 zones, `z0` on hdfs:/lake/sales and the others beside it.
+pub fn zones() -> Vec<Zone> {
+    (0..1000)
         .map(|i| Zone {
             name: format!("z{i}"),
             resources: vec![if i == 0 {
@@ -22,7 +22,12 @@ pub fn snapshot(grants: usize) -> Snapshot {
             actions: vec![],
             max_duration: "15m".into(),
         })
-        .collect();
+        .collect()
+}
+
+pub fn snapshot(grants: usize) -> Snapshot {
+    let now = wire::now_millis();
+    let zones = zones();
     let grants = (0..grants)
         .map(|i| Grant {
             id: format!("g-{i}"),

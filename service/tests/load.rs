@@ -402,6 +402,9 @@ fn check_right_after_a_change_and_without_one() {
         kept.push(check("carol", table));
     }
     println!("{live} live grants (and up to {trials} more), {trials} trials:");
-    summary("check right after a change (snapshot brought up to date)", rebuilt);
+    summary(
+        "check right after a change (snapshot brought up to date)",
+        rebuilt,
+    );
     summary("check with no change since (snapshot kept)", kept);
 }

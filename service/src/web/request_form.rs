@@ -124,6 +124,22 @@ pub struct NewRequestForm {
     single_use: Option<String>,
 }
 
+impl NewRequestForm {
+    /// The actions whose boxes are ticked, by their names.
+    fn actions(&self) -> Vec<String> {
+        [
+            ("read", &self.action_read),
+            ("write", &self.action_write),
+            ("export", &self.action_export),
+            ("transform", &self.action_transform),
+        ]
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(a, _)| a.to_string())
+        .collect()
+    }
+}
+
 pub(super) async fn create_request(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -139,16 +155,7 @@ pub(super) async fn create_request(
             .filter(|r| !r.is_empty())
             .map(String::from)
             .collect();
-        let actions: Vec<String> = [
-            ("read", &f.action_read),
-            ("write", &f.action_write),
-            ("export", &f.action_export),
-            ("transform", &f.action_transform),
-        ]
-        .iter()
-        .filter(|(_, v)| v.is_some())
-        .map(|(a, _)| a.to_string())
-        .collect();
+        let actions = f.actions();
         let mut plan = st.zones.plan(&resources, &actions, &f.duration)?;
         plan.single_use = f.single_use.is_some();
         plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
@@ -164,16 +171,7 @@ pub(super) async fn create_request(
     match result {
         Ok(v) => Redirect::to(&format!("/requests/{}", v.id)).into_response(),
         Err(err) => {
-            let asked: Vec<String> = [
-                ("read", &f.action_read),
-                ("write", &f.action_write),
-                ("export", &f.action_export),
-                ("transform", &f.action_transform),
-            ]
-            .iter()
-            .filter(|(_, v)| v.is_some())
-            .map(|(a, _)| a.to_string())
-            .collect();
+            let asked = f.actions();
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
             let body = format!(
                 "<p class=\"error\" role=\"alert\">{}</p>{}",
