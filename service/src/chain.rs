@@ -10,7 +10,8 @@ use crate::error::{Result, ServiceError};
 // `Verdict` is what the API answers; named here too, beside the check that makes it.
 pub use crate::views::Verdict;
 use crate::views::{Broken, Link};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{params, Tx};
+use std::collections::VecDeque;
 use sha2::{Digest, Sha256};
 
 /// The `prev` of the first link.
@@ -23,7 +24,7 @@ pub struct Appender {
 }
 
 impl Appender {
-    pub fn start(conn: &Connection) -> Result<Appender> {
+    pub fn start(conn: &Tx) -> Result<Appender> {
         let head = head(conn)?;
         Ok(Appender {
             seq: head.as_ref().map_or(0, |h| h.0),
@@ -46,7 +47,7 @@ impl Appender {
     }
 
     /// Writes the head back; in the transaction that stored the rows.
-    pub fn finish(self, conn: &Connection) -> Result<()> {
+    pub fn finish(self, conn: &Tx) -> Result<()> {
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('chain_head', ?1) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -57,7 +58,7 @@ impl Appender {
 }
 
 /// The newest link's seq and hash, for reports to carry.
-pub fn current_head(conn: &Connection) -> Result<Option<Link>> {
+pub fn current_head(conn: &Tx) -> Result<Option<Link>> {
     Ok(head(conn)?.map(|(seq, hash)| Link {
         seq,
         prev: String::new(),
@@ -65,12 +66,11 @@ pub fn current_head(conn: &Connection) -> Result<Option<Link>> {
     }))
 }
 
-fn head(conn: &Connection) -> Result<Option<(i64, String)>> {
-    let text: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'chain_head'", [], |r| {
+fn head(conn: &Tx) -> Result<Option<(i64, String)>> {
+    let text: Option<String> =
+        conn.query_opt("SELECT value FROM meta WHERE key = 'chain_head'", params![], |r| {
             r.get(0)
-        })
-        .optional()?;
+        })?;
     let Some(text) = text else { return Ok(None) };
     text.split_once(' ')
         .and_then(|(s, h)| Some((s.parse().ok()?, h.to_string())))
@@ -145,67 +145,109 @@ struct Row {
     content: Vec<u8>,
 }
 
+/// One table's links in order of `seq`, read a page at a time, so the walk holds a page of
+/// each table, however long the chain.
+struct Links<'a, 'c> {
+    sql: &'static str,
+    read: fn(&crate::store::sql::Row) -> Result<Row>,
+    after: i64,
+    page: VecDeque<Row>,
+    done: bool,
+    conn: &'a Tx<'c>,
+}
+
+const LINKS_PAGE: usize = 10_000;
+
+impl Links<'_, '_> {
+    fn next(&mut self) -> Result<Option<Row>> {
+        if self.page.is_empty() && !self.done {
+            self.page = self
+                .conn
+                .query_map(self.sql, params![self.after, LINKS_PAGE], self.read)?
+                .into();
+            self.done = self.page.len() < LINKS_PAGE;
+            if let Some(last) = self.page.back() {
+                self.after = last.seq;
+            }
+        }
+        Ok(self.page.pop_front())
+    }
+}
+
+fn audit_link(r: &crate::store::sql::Row) -> Result<Row> {
+    let (id, time): (String, i64) = (r.get(3)?, r.get(4)?);
+    let s = |i: usize| r.get::<String>(i);
+    let o = |i: usize| r.get::<Option<String>>(i);
+    let content = audit_content(
+        &id,
+        time,
+        &s(5)?,
+        &s(6)?,
+        &s(7)?,
+        &s(8)?,
+        &s(9)?,
+        &s(10)?,
+        o(11)?.as_deref(),
+        o(12)?.as_deref(),
+        o(13)?.as_deref(),
+        o(14)?.as_deref(),
+        o(15)?.as_deref(),
+        r.get(16)?,
+    );
+    Ok(Row {
+        seq: r.get(0)?,
+        prev: r.get::<Option<String>>(1)?.unwrap_or_default(),
+        hash: r.get::<Option<String>>(2)?.unwrap_or_default(),
+        record: format!("audit event {id}"),
+        content,
+    })
+}
+
+fn history_link(r: &crate::store::sql::Row) -> Result<Row> {
+    let (request, time): (String, i64) = (r.get(3)?, r.get(4)?);
+    let content = history_content(
+        &request,
+        time,
+        &r.get::<String>(5)?,
+        &r.get::<String>(6)?,
+        r.get::<Option<String>>(7)?.as_deref(),
+    );
+    Ok(Row {
+        seq: r.get(0)?,
+        prev: r.get::<Option<String>>(1)?.unwrap_or_default(),
+        hash: r.get::<Option<String>>(2)?.unwrap_or_default(),
+        record: format!(
+            "history step of {request} at {}",
+            jitgate::wire::format_time(time)
+        ),
+        content,
+    })
+}
+
 /// Walks the chain from its first link to the head, oldest first, over both tables.
-pub fn verify(conn: &Connection, expect: Option<&str>) -> Result<Verdict> {
-    let mut audit = conn.prepare(
-        "SELECT seq, prev, hash, id, time, plugin, host, user, resource, action, decision, reason, \
-         grant_id, request_id, operation, context, received_at FROM audit WHERE seq IS NOT NULL ORDER BY seq",
-    )?;
-    let mut audit = audit.query_map([], |r| {
-        let (id, time): (String, i64) = (r.get(3)?, r.get(4)?);
-        let s = |i: usize| r.get::<_, String>(i);
-        let o = |i: usize| r.get::<_, Option<String>>(i);
-        let content = audit_content(
-            &id,
-            time,
-            &s(5)?,
-            &s(6)?,
-            &s(7)?,
-            &s(8)?,
-            &s(9)?,
-            &s(10)?,
-            o(11)?.as_deref(),
-            o(12)?.as_deref(),
-            o(13)?.as_deref(),
-            o(14)?.as_deref(),
-            o(15)?.as_deref(),
-            r.get(16)?,
-        );
-        Ok(Row {
-            seq: r.get(0)?,
-            prev: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            hash: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            record: format!("audit event {id}"),
-            content,
-        })
-    })?;
-    let mut history = conn.prepare(
-        "SELECT seq, prev, hash, request_id, time, actor, kind, comment FROM events \
-         WHERE seq IS NOT NULL ORDER BY seq",
-    )?;
-    let mut history = history.query_map([], |r| {
-        let (request, time): (String, i64) = (r.get(3)?, r.get(4)?);
-        let content = history_content(
-            &request,
-            time,
-            &r.get::<_, String>(5)?,
-            &r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?.as_deref(),
-        );
-        Ok(Row {
-            seq: r.get(0)?,
-            prev: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            hash: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            record: format!(
-                "history step of {request} at {}",
-                jitgate::wire::format_time(time)
-            ),
-            content,
-        })
-    })?;
+pub fn verify(conn: &Tx, expect: Option<&str>) -> Result<Verdict> {
+    let mut audit = Links {
+        sql: "SELECT seq, prev, hash, id, time, plugin, host, \"user\", resource, action, decision, reason, \
+              grant_id, request_id, operation, context, received_at FROM audit \
+              WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        read: audit_link,
+        after: i64::MIN,
+        page: VecDeque::new(),
+        done: false,
+        conn,
+    };
+    let mut history = Links {
+        sql: "SELECT seq, prev, hash, request_id, time, actor, kind, comment FROM events \
+              WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        read: history_link,
+        after: i64::MIN,
+        page: VecDeque::new(),
+        done: false,
+        conn,
+    };
     let unchained: i64 = conn.query_row(
         "SELECT (SELECT count(*) FROM audit WHERE seq IS NULL) + (SELECT count(*) FROM events WHERE seq IS NULL)",
-        [],
+        params![],
         |r| r.get(0),
     )?;
     let mut verdict = Verdict {
@@ -216,7 +258,7 @@ pub fn verify(conn: &Connection, expect: Option<&str>) -> Result<Verdict> {
         broken: None,
         expected_found: expect.map(|_| false),
     };
-    let (mut a, mut h) = (audit.next().transpose()?, history.next().transpose()?);
+    let (mut a, mut h) = (audit.next()?, history.next()?);
     let mut last = Link {
         seq: 0,
         prev: String::new(),
@@ -230,9 +272,9 @@ pub fn verify(conn: &Connection, expect: Option<&str>) -> Result<Verdict> {
             (None, None) => break,
         };
         let row = if take_audit {
-            std::mem::replace(&mut a, audit.next().transpose()?)
+            std::mem::replace(&mut a, audit.next()?)
         } else {
-            std::mem::replace(&mut h, history.next().transpose()?)
+            std::mem::replace(&mut h, history.next()?)
         }
         .expect("the side taken has a row");
         let why = if row.seq != last.seq + 1 {
@@ -272,13 +314,11 @@ pub fn verify(conn: &Connection, expect: Option<&str>) -> Result<Verdict> {
         };
     }
     // Rows outside the chain are the ones there were when it began, no more, no fewer.
-    let began_with: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'chain_unchained'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let began_with: Option<String> = conn.query_opt(
+        "SELECT value FROM meta WHERE key = 'chain_unchained'",
+        params![],
+        |r| r.get(0),
+    )?;
     let began_with = began_with.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     if unchained != began_with {
         verdict.ok = false;

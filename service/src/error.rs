@@ -24,6 +24,8 @@ pub enum ServiceError {
     UnsupportedMediaType(String),
     /// Something broke on our side (500); never used for bad input.
     Internal(String),
+    /// The database cannot be reached now (503): try again, or another replica.
+    Unavailable(String),
 }
 
 impl ServiceError {
@@ -36,6 +38,7 @@ impl ServiceError {
             ServiceError::Conflict(_) => 409,
             ServiceError::UnsupportedMediaType(_) => 415,
             ServiceError::Internal(_) => 500,
+            ServiceError::Unavailable(_) => 503,
         }
     }
 
@@ -47,7 +50,8 @@ impl ServiceError {
             | ServiceError::NotFound(m)
             | ServiceError::Conflict(m)
             | ServiceError::UnsupportedMediaType(m)
-            | ServiceError::Internal(m) => m,
+            | ServiceError::Internal(m)
+            | ServiceError::Unavailable(m) => m,
         }
     }
 }

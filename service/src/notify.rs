@@ -14,6 +14,9 @@ use std::time::Duration;
 /// How often the outbox is looked at.
 const POLL_EVERY: Duration = Duration::from_millis(500);
 const BATCH: usize = 50;
+/// How long a replica holds the notifications it claimed: long enough to try each of a batch
+/// once, one after another.
+const LEASE: Duration = Duration::from_secs(BATCH as u64 * (TIMEOUT.as_secs() + 1));
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts before a notification is given up on (logged; it stays in the outbox).
 const MAX_ATTEMPTS: u32 = 12;
@@ -105,7 +108,10 @@ pub async fn run(db: Db, hooks: Arc<Vec<Webhook>>, public_url: String) {
         return;
     }
     loop {
-        match db.call(|s| s.due_deliveries(now_millis(), BATCH)).await {
+        match db
+            .call(|s| s.due_deliveries(now_millis(), BATCH, LEASE.as_millis() as i64))
+            .await
+        {
             Ok(due) if !due.is_empty() => {
                 for d in due {
                     deliver(&db, &hooks, &public_url, d).await;

@@ -2,14 +2,13 @@
 //! by user, resource (covering), grant and time in pages, and the auditor's report that ties
 //! each access to its request, reason and approvers.
 
+use super::sql::{params, Tx, Value};
 use super::{from_json, Store};
 use crate::chain::{self, Appender};
 use crate::error::{Result, ServiceError};
 use crate::views::{AuditPage, ReportRow};
 use jitgate::model::{key_covers, Resource};
 use jitgate::wire::{format_time, parse_time, AuditEvent};
-use rusqlite::types::Value;
-use rusqlite::{params, Connection};
 
 /// Which audit events a search selects.
 #[derive(Debug, Clone, Default)]
@@ -57,11 +56,6 @@ impl Store {
         let mut accepted = 0;
         {
             let mut chain = Appender::start(&tx)?;
-            let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO audit (id, time, plugin, host, user, resource, resource_key, action, \
-                 decision, reason, grant_id, request_id, operation, context, received_at, seq, prev, hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            )?;
             for (e, time, key) in checked {
                 let link = chain.next(&chain::audit_content(
                     &e.id,
@@ -79,7 +73,12 @@ impl Store {
                     e.context.as_deref(),
                     now,
                 ));
-                let inserted = stmt.execute(params![
+                let inserted = tx.execute(
+                    "INSERT INTO audit (id, time, plugin, host, \"user\", resource, resource_key, action, \
+                     decision, reason, grant_id, request_id, operation, context, received_at, seq, prev, hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+                     ON CONFLICT DO NOTHING",
+                    params![
                     e.id,
                     time,
                     e.plugin,
@@ -98,7 +97,8 @@ impl Store {
                     link.seq,
                     link.prev,
                     link.hash
-                ])?;
+                ],
+                )?;
                 // A re-sent event is stored once, and is one link.
                 if inserted == 1 {
                     chain.advance(link);
@@ -114,15 +114,15 @@ impl Store {
     /// Oldest first. `resource` matches every event on that resource or under it.
     #[cfg(test)]
     pub fn audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
-        read_audit(&self.conn, f).map(|p| p.events)
+        read_audit(&self.read()?, f).map(|p| p.events)
     }
 }
 
 /// A page of the audit events `f` selects, oldest first (see `Store::audit`).
-pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<AuditPage> {
+pub fn read_audit(conn: &Tx, f: &AuditFilter) -> Result<AuditPage> {
     {
         let mut sql = String::from(
-            "SELECT id, time, plugin, host, user, resource, action, decision, reason, grant_id, \
+            "SELECT id, time, plugin, host, \"user\", resource, action, decision, reason, grant_id, \
              request_id, operation, context, resource_key, rowid FROM audit WHERE 1 = 1",
         );
         let mut args: Vec<Value> = vec![];
@@ -131,47 +131,47 @@ pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<AuditPage> {
             sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
         };
         if let Some(u) = &f.user {
-            arg(&mut sql, " AND user = ?", Value::Text(u.clone()));
+            arg(&mut sql, " AND \"user\" = ?", Value::Text(u.clone()));
         }
         if let Some(g) = &f.grant {
             arg(&mut sql, " AND grant_id = ?", Value::Text(g.clone()));
         }
         if let Some(t) = f.since {
-            arg(&mut sql, " AND time >= ?", Value::Integer(t));
+            arg(&mut sql, " AND time >= ?", Value::Int(t));
         }
         if let Some(t) = f.until {
-            arg(&mut sql, " AND time < ?", Value::Integer(t));
+            arg(&mut sql, " AND time < ?", Value::Int(t));
         }
         if let Some(r) = &f.resource {
             // A cheap prefix narrowing in SQL; covering (component boundaries) is decided below.
             arg(
                 &mut sql,
                 " AND substr(resource_key, 1, ?) = ",
-                Value::Integer(r.key().chars().count() as i64),
+                Value::Int(r.key().chars().count() as i64),
             );
             arg(&mut sql, "?", Value::Text(r.key().to_string()));
         }
         if let Some((t, r)) = f.after {
-            arg(&mut sql, " AND (time > ?", Value::Integer(t));
-            arg(&mut sql, " OR (time = ? AND ", Value::Integer(t));
-            arg(&mut sql, "rowid > ?))", Value::Integer(r));
+            arg(&mut sql, " AND (time > ?", Value::Int(t));
+            arg(&mut sql, " OR (time = ? AND ", Value::Int(t));
+            arg(&mut sql, "rowid > ?))", Value::Int(r));
         }
         sql.push_str(" ORDER BY time, rowid");
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let args: Vec<&dyn super::sql::Param> =
+            args.iter().map(|a| a as &dyn super::sql::Param).collect();
         let mut out = vec![];
         let mut last: (i64, i64) = (0, 0);
         let mut next = None;
-        while let Some(row) = rows.next()? {
+        conn.each(&sql, &args, |row| {
             if let Some(r) = &f.resource {
                 let key: Option<String> = row.get(13)?;
                 if !key.is_some_and(|k| key_covers(r.key(), &k)) {
-                    continue;
+                    return Ok(true);
                 }
             }
             if out.len() >= f.limit {
                 next = Some(format!("{}.{}", last.0, last.1));
-                break;
+                return Ok(false);
             }
             last = (row.get(1)?, row.get(14)?);
             out.push(AuditEvent {
@@ -189,7 +189,8 @@ pub fn read_audit(conn: &Connection, f: &AuditFilter) -> Result<AuditPage> {
                 operation: row.get(11)?,
                 context: row.get(12)?,
             });
-        }
+            Ok(true)
+        })?;
         Ok(AuditPage { events: out, next })
     }
 }
@@ -198,28 +199,28 @@ impl Store {
     /// Every audited access in `[since, until)`, by user, then resource, then time.
     #[cfg(test)]
     pub fn report(&mut self, since: i64, until: i64, limit: usize) -> Result<Vec<ReportRow>> {
-        read_report(&self.conn, since, until, limit)
+        read_report(&self.read()?, since, until, limit)
     }
 }
 
 /// See `Store::report`.
 pub fn read_report(
-    conn: &Connection,
+    conn: &Tx,
     since: i64,
     until: i64,
     limit: usize,
 ) -> Result<Vec<ReportRow>> {
     {
-        let mut stmt = conn.prepare(
-            "SELECT a.time, a.user, a.resource, a.action, a.decision, a.plugin, a.operation, a.context, \
+        let rows = conn.query_map(
+            "SELECT a.time, a.\"user\", a.resource, a.action, a.decision, a.plugin, a.operation, a.context, \
              a.grant_id, g.request_id, r.reason, r.ticket, g.approvers, r.created_at, g.not_before, \
              g.expires_at, g.revoked_at, g.revoked_by \
              FROM audit a LEFT JOIN grants g ON g.id = a.grant_id LEFT JOIN requests r ON r.id = g.request_id \
-             WHERE a.time >= ?1 AND a.time < ?2 ORDER BY a.user, a.resource, a.time, a.rowid LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![since, until, limit as i64], |r| {
-            let t = |i: usize| -> rusqlite::Result<Option<String>> {
-                Ok(r.get::<_, Option<i64>>(i)?.map(format_time))
+             WHERE a.time >= ?1 AND a.time < ?2 ORDER BY a.\"user\", a.resource, a.time, a.rowid LIMIT ?3",
+            params![since, until, limit],
+            |r| {
+            let t = |i: usize| -> Result<Option<String>> {
+                Ok(r.get::<Option<i64>>(i)?.map(format_time))
             };
             let approvers: Option<String> = r.get(12)?;
             Ok((
@@ -247,8 +248,7 @@ pub fn read_report(
             ))
         })?;
         let mut out = vec![];
-        for row in rows {
-            let (approvers, mut row) = row?;
+        for (approvers, mut row) in rows {
             if let Some(a) = approvers {
                 row.approvers = from_json(&a)?;
             }

@@ -1,17 +1,17 @@
 //! `Db`, the store as the request handlers share it: changes one at a time on the store's
 //! connection, broad reads on reader threads with connections of their own.
 
-use super::Store;
+use super::sql::{Conn, Mode, Tx};
+use super::{open_conn, Location, Store};
 use crate::error::{Result, ServiceError};
-use rusqlite::Connection;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The store shared by the request handlers. SQLite calls block, so they run on the blocking
+/// The store shared by the request handlers. Database calls block, so they run on the blocking
 /// pool: every change (and the feed) one at a time on the store's connection. The reads that
 /// may scan much (audit, report, the chain's check) run on threads of their own, each with its
-/// own read connection (WAL lets them read while the writer writes) and a lower CPU priority,
-/// so no query, however broad, holds up a revoke or the feed.
+/// own read connection (SQLite's WAL lets them read while the writer writes) and a lower CPU
+/// priority, so no query, however broad, holds up a revoke or the feed.
 #[derive(Clone)]
 pub struct Db {
     store: Arc<Mutex<Store>>,
@@ -22,7 +22,7 @@ pub struct Db {
 }
 
 /// A read for a reader thread to run on its connection.
-type Read = Box<dyn FnOnce(&mut Connection) + Send>;
+type Read = Box<dyn FnOnce(&mut Conn) + Send>;
 
 /// Reader threads: on two cores, more would only share the same CPUs.
 const READERS: usize = 2;
@@ -42,28 +42,34 @@ fn lower_priority() {
 }
 
 /// How long one read may scan before it is stopped (a broad audit query over millions of
-/// events): the caller is told to narrow it.
+/// events): the caller is told to narrow it (`TOO_BROAD`).
 const READ_BUDGET: Duration = Duration::from_secs(20);
+
+/// What the caller of a read stopped past its budget is told.
+pub(super) const TOO_BROAD: &str = "the query ran too long and was stopped: narrow it (since, \
+     until, user, resource) or ask for fewer rows with limit";
 
 impl Db {
     pub fn new(store: Store) -> Db {
-        let readers = store.path.clone().and_then(|path| {
+        let location = match &store.location {
+            Location::Sqlite(None) => None,
+            other => Some(other.clone()),
+        };
+        let readers = location.and_then(|location| {
             // Reads wait here when every reader is busy; beyond that, callers wait to hand theirs in.
             let (tx, rx) = std::sync::mpsc::sync_channel::<Read>(64);
             let rx = Arc::new(Mutex::new(rx));
             let mut started = 0;
             for n in 0..READERS {
-                let (rx, path) = (rx.clone(), path.clone());
-                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let mut conn = match Connection::open_with_flags(&path, flags) {
+                let rx = rx.clone();
+                let mut conn = match open_reader(&location) {
                     Ok(c) => c,
                     Err(e) => {
-                        log_event!("cannot open a read connection to {}: {e}", path.display());
+                        log_event!("cannot open a read connection to {location}: {e}");
                         continue;
                     }
                 };
-                let _ = conn.busy_timeout(Duration::from_secs(5));
+                conn.set_statement_timeout(READ_BUDGET);
                 let spawned = std::thread::Builder::new()
                     .name(format!("jitgate-read-{n}"))
                     .spawn(move || {
@@ -88,34 +94,36 @@ impl Db {
         }
     }
 
-    /// Runs a read on a reader thread (on the store's connection in memory), stopping it after
-    /// `READ_BUDGET`.
+    /// Runs a read on a reader thread (on the store's connection in memory), on one consistent
+    /// snapshot, stopping it after `READ_BUDGET`.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let Some(readers) = self.readers.clone() else {
-            return self.call(move |s| f(&s.conn)).await;
+            return self.call(move |s| f(&s.read()?)).await;
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let budget = self.budget;
-        let read: Read = Box::new(move |conn: &mut Connection| {
+        let read: Read = Box::new(move |conn: &mut Conn| {
             let deadline = std::time::Instant::now() + budget;
-            let handler =
-                conn.progress_handler(10_000, Some(move || std::time::Instant::now() > deadline));
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match handler {
-                Ok(()) => f(conn),
-                Err(e) => Err(e.into()),
+            // SQLite has no statement timeout: a progress handler stops a read past its budget.
+            let handler = match conn.as_sqlite() {
+                Some(lite) => lite
+                    .progress_handler(10_000, Some(move || std::time::Instant::now() > deadline)),
+                None => Ok(()),
+            };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                handler?;
+                f(&conn.begin(Mode::Read)?)
             }))
             .unwrap_or_else(|_| Err(ServiceError::Internal("a read failed".into())));
-            let _ = conn.progress_handler(0, None::<fn() -> bool>);
+            if let Some(lite) = conn.as_sqlite() {
+                let _ = lite.progress_handler(0, None::<fn() -> bool>);
+            }
             let result = match result {
                 Err(_) if std::time::Instant::now() > deadline => {
-                    Err(ServiceError::BadInput(format!(
-                        "the query ran longer than {} s and was stopped: narrow it (since, \
-                         until, user, resource) or ask for fewer rows with limit",
-                        budget.as_secs()
-                    )))
+                    Err(ServiceError::BadInput(TOO_BROAD.into()))
                 }
                 other => other,
             };
@@ -145,6 +153,20 @@ impl Db {
     }
 }
 
+/// A connection for a reader thread: SQLite's opened read-only.
+fn open_reader(location: &Location) -> Result<Conn, String> {
+    match location {
+        Location::Sqlite(Some(path)) => {
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+            let _ = conn.busy_timeout(Duration::from_secs(5));
+            Ok(Conn::sqlite(conn))
+        }
+        other => open_conn(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,12 +182,12 @@ mod tests {
         let endless = async {
             let r = db
                 .read(|c| {
-                    Ok(c.query_row(
+                    c.query_row(
                         "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) \
                          SELECT count(*) FROM n",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )?)
+                        crate::store::sql::params![],
+                        |r| r.get::<i64>(0),
+                    )
                 })
                 .await;
             (r, std::time::Instant::now())

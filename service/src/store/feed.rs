@@ -4,10 +4,10 @@
 //! commit that appends a row, `ChangeSignal` tells whoever waits for one (the feed's long-polls).
 
 use super::grants::{grant_row, load_grant, GRANT_COLUMNS};
-use super::{collect, to_json, Store};
+use super::sql::{params, Backend, Tx};
+use super::{to_json, Store};
 use crate::error::{Result, ServiceError};
 use jitgate::wire::{self, format_time};
-use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -71,17 +71,17 @@ impl Store {
     pub fn record_zones(&mut self, zones: &[wire::Zone], now: i64) -> Result<()> {
         let json = to_json(&zones);
         let tx = self.begin()?;
-        let old: Option<String> = tx
-            .query_row("SELECT value FROM meta WHERE key = 'zones'", [], |r| {
+        let old: Option<String> =
+            tx.query_opt("SELECT value FROM meta WHERE key = 'zones'", params![], |r| {
                 r.get(0)
-            })
-            .optional()?;
+            })?;
         if old.as_deref() == Some(json.as_str()) {
             return Ok(());
         }
         tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('zones', ?1)",
-            [&json],
+            "INSERT INTO meta (key, value) VALUES ('zones', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![json],
         )?;
         let seq = append_change(&tx, "zones", None, now)?;
         tx.commit()?;
@@ -97,7 +97,7 @@ impl Store {
         zones: &[wire::Zone],
         now: i64,
     ) -> Result<wire::Feed> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.begin(super::sql::Mode::Read)?;
         let current = cursor(&tx)?;
         let floor = log_floor(&tx)?;
         let incremental = after.filter(|a| *a >= floor && *a <= current);
@@ -125,20 +125,23 @@ impl Store {
         match incremental {
             None => {
                 feed.zones = Some(zones.to_vec());
-                let mut stmt = tx.prepare(&format!(
-                    "SELECT {GRANT_COLUMNS} FROM grants WHERE revoked_at IS NULL AND expires_at > ?1 ORDER BY rowid"
-                ))?;
-                let rows = stmt.query_map([now], grant_row)?;
-                feed.grants = collect(rows)?.into_iter().map(|g| g.view.grant).collect();
+                let rows = tx.query_map(
+                    &format!(
+                        "SELECT {GRANT_COLUMNS} FROM grants WHERE revoked_at IS NULL AND expires_at > ?1 ORDER BY rowid"
+                    ),
+                    params![now],
+                    grant_row,
+                )?;
+                feed.grants = rows.into_iter().map(|g| g.view.grant).collect();
             }
             Some(after) => {
-                let mut stmt =
-                    tx.prepare("SELECT kind, grant_id FROM changes WHERE seq > ?1 ORDER BY seq")?;
-                let rows = stmt.query_map([after as i64], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-                })?;
+                let rows = tx.query_map(
+                    "SELECT kind, grant_id FROM changes WHERE seq > ?1 ORDER BY seq",
+                    params![after],
+                    |r| Ok((r.get::<String>(0)?, r.get::<Option<String>>(1)?)),
+                )?;
                 for row in rows {
-                    match row? {
+                    match row {
                         (kind, _) if kind == "zones" => feed.zones = Some(zones.to_vec()),
                         (kind, Some(id)) if kind == "revoke" => feed.revoked.push(id),
                         (kind, Some(id)) if kind == "grant" => {
@@ -174,14 +177,14 @@ impl Store {
         let tx = self.begin()?;
         let pruned: Option<i64> = tx.query_row(
             "SELECT MAX(seq) FROM changes WHERE time < ?1",
-            [now - CHANGE_RETENTION_MS],
+            params![now - CHANGE_RETENTION_MS],
             |r| r.get(0),
         )?;
         if let Some(seq) = pruned {
-            tx.execute("DELETE FROM changes WHERE seq <= ?1", [seq])?;
+            tx.execute("DELETE FROM changes WHERE seq <= ?1", params![seq])?;
             tx.execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'log_floor' AND CAST(value AS INTEGER) < ?1",
-                [seq],
+                "UPDATE meta SET value = ?1 WHERE key = 'log_floor' AND CAST(value AS BIGINT) < ?2",
+                params![seq.to_string(), seq],
             )?;
         }
         tx.commit()?;
@@ -189,22 +192,16 @@ impl Store {
     }
 }
 
-pub(super) fn cursor(conn: &Connection) -> Result<u64> {
-    let seq: Option<i64> = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match seq {
-        Some(s) => Ok(s as u64),
-        None => log_floor(conn),
-    }
+/// The newest change's cursor: the highest sequence number committed, or, when pruning took
+/// every change, the floor pruning left (a sequence number is never handed out twice).
+pub(super) fn cursor(conn: &Tx) -> Result<u64> {
+    let newest: Option<i64> =
+        conn.query_row("SELECT MAX(seq) FROM changes", params![], |r| r.get(0))?;
+    Ok(log_floor(conn)?.max(newest.unwrap_or(0).max(0) as u64))
 }
 
-pub(super) fn log_floor(conn: &Connection) -> Result<u64> {
-    let v: String = conn.query_row("SELECT value FROM meta WHERE key = 'log_floor'", [], |r| {
+pub(super) fn log_floor(conn: &Tx) -> Result<u64> {
+    let v: String = conn.query_row("SELECT value FROM meta WHERE key = 'log_floor'", params![], |r| {
         r.get(0)
     })?;
     v.parse()
@@ -212,16 +209,25 @@ pub(super) fn log_floor(conn: &Connection) -> Result<u64> {
 }
 
 pub(super) fn append_change(
-    conn: &Connection,
+    conn: &Tx,
     kind: &str,
     grant_id: Option<&str>,
     now: i64,
 ) -> Result<u64> {
-    conn.execute(
-        "INSERT INTO changes (kind, grant_id, time) VALUES (?1, ?2, ?3)",
+    let seq: i64 = conn.query_row(
+        "INSERT INTO changes (kind, grant_id, time) VALUES (?1, ?2, ?3) RETURNING seq",
         params![kind, grant_id, now],
+        |r| r.get(0),
     )?;
-    Ok(conn.last_insert_rowid() as u64)
+    if conn.backend() == Backend::Postgres {
+        // Delivered at commit to every replica listening (`store::listen`), whose followers
+        // then read the change; never delivered for a change rolled back.
+        conn.execute(
+            "SELECT pg_notify('jitgate_feed', ?1)",
+            params![seq.to_string()],
+        )?;
+    }
+    Ok(seq as u64)
 }
 
 #[cfg(test)]

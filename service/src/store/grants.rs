@@ -4,16 +4,16 @@
 use super::feed::append_change;
 use super::outbox::queue;
 use super::requests::{approver_groups, load_row, record, RequestRow};
-use super::{collect, from_json, new_id, to_json, Store};
+use super::sql::{params, Row, Tx};
+use super::{from_json, new_id, to_json, Store};
 use crate::caller::Caller;
 use crate::error::{Result, ServiceError};
 use crate::views::GrantView;
 use crate::zones::Zones;
 use jitgate::wire::{self, format_time, parse_time};
-use rusqlite::{params, Connection, OptionalExtension};
 
 pub(super) const GRANT_COLUMNS: &str =
-    "id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by, released, consumed_at, consumed_by";
+    "id, request_id, \"user\", resources, actions, not_before, expires_at, approvers, single_use, revoked_at, revoked_by, released, consumed_at, consumed_by";
 
 /// A grant as stored: its view, and what the checks compare.
 pub(super) struct GrantRow {
@@ -22,7 +22,7 @@ pub(super) struct GrantRow {
     pub(super) revoked: bool,
 }
 
-pub(super) fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow>> {
+pub(super) fn grant_row(row: &Row) -> Result<GrantRow> {
     let (resources, actions, approvers): (String, String, String) =
         (row.get(3)?, row.get(4)?, row.get(7)?);
     let not_before: i64 = row.get(5)?;
@@ -36,8 +36,7 @@ pub(super) fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow
     let released: bool = row.get(11)?;
     let consumed_at: Option<i64> = row.get(12)?;
     let consumed_by: Option<String> = row.get(13)?;
-    let mk = || -> Result<GrantRow> {
-        Ok(GrantRow {
+    Ok(GrantRow {
             view: GrantView {
                 grant: wire::Grant {
                     id,
@@ -60,8 +59,6 @@ pub(super) fn grant_row(row: &rusqlite::Row) -> rusqlite::Result<Result<GrantRow
             expires_at,
             revoked: revoked_at.is_some(),
         })
-    };
-    Ok(mk())
 }
 
 impl Store {
@@ -73,13 +70,16 @@ impl Store {
         limit: usize,
         now: i64,
     ) -> Result<Vec<GrantView>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE (?1 IS NULL OR user = ?1) \
-             AND (?2 = 0 OR (revoked_at IS NULL AND expires_at > ?3)) \
-             ORDER BY not_before DESC, rowid DESC LIMIT ?4"
-        ))?;
-        let rows = stmt.query_map(params![user, active_only, now, limit as i64], grant_row)?;
-        Ok(collect(rows)?.into_iter().map(|g| g.view).collect())
+        let rows = self.read()?.query_map(
+            &format!(
+                "SELECT {GRANT_COLUMNS} FROM grants WHERE (?1 IS NULL OR \"user\" = ?1) \
+                 AND (?2 = 0 OR (revoked_at IS NULL AND expires_at > ?3)) \
+                 ORDER BY not_before DESC, rowid DESC LIMIT ?4"
+            ),
+            params![user, active_only, now, limit],
+            grant_row,
+        )?;
+        Ok(rows.into_iter().map(|g| g.view).collect())
     }
 
     /// The active grants `caller` may revoke (`Zones::may_revoke`), newest first. `limit`
@@ -91,25 +91,27 @@ impl Store {
         limit: usize,
         now: i64,
     ) -> Result<Vec<GrantView>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {GRANT_COLUMNS}, (SELECT zones FROM requests WHERE requests.id = grants.request_id) \
-             FROM grants WHERE revoked_at IS NULL AND expires_at > ?1 ORDER BY not_before DESC, rowid DESC"
-        ))?;
-        let mut rows = stmt.query([now])?;
         let mut out = vec![];
-        while out.len() < limit {
-            let Some(row) = rows.next()? else { break };
-            let g = grant_row(row)??;
-            let request_zones = from_json(&row.get::<_, String>(14)?)?;
-            if zones.may_revoke(caller, &g.view.grant.user, &request_zones) {
-                out.push(g.view);
-            }
-        }
+        self.read()?.each(
+            &format!(
+                "SELECT {GRANT_COLUMNS}, (SELECT zones FROM requests WHERE requests.id = grants.request_id) \
+                 FROM grants WHERE revoked_at IS NULL AND expires_at > ?1 ORDER BY not_before DESC, rowid DESC"
+            ),
+            params![now],
+            |row| {
+                let g = grant_row(row)?;
+                let request_zones = from_json(&row.get::<String>(14)?)?;
+                if zones.may_revoke(caller, &g.view.grant.user, &request_zones) {
+                    out.push(g.view);
+                }
+                Ok(out.len() < limit)
+            },
+        )?;
         Ok(out)
     }
 
     pub fn grant(&mut self, id: &str) -> Result<GrantView> {
-        Ok(load_grant(&self.conn, id)?.view)
+        Ok(load_grant(&self.read()?, id)?.view)
     }
 
     /// Ends a grant before its time: by its grantee (a release) or by an approver of a zone its
@@ -223,7 +225,7 @@ impl Store {
 /// Marks a pending request approved and issues its grant; the conditional UPDATE makes a
 /// second issuer fail instead of issuing twice.
 pub(super) fn issue_grant(
-    conn: &Connection,
+    conn: &Tx,
     hooks: usize,
     req: &RequestRow,
     approvers: &[String],
@@ -242,7 +244,7 @@ pub(super) fn issue_grant(
     let grant_id = new_id("g-");
     let expires_at = now + req.duration_ms;
     conn.execute(
-        "INSERT INTO grants (id, request_id, user, resources, actions, not_before, expires_at, approvers, single_use) \
+        "INSERT INTO grants (id, request_id, \"user\", resources, actions, not_before, expires_at, approvers, single_use) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             grant_id,
@@ -263,14 +265,13 @@ pub(super) fn issue_grant(
     Ok((grant_id, seq))
 }
 
-pub(super) fn load_grant(conn: &Connection, id: &str) -> Result<GrantRow> {
-    conn.query_row(
+pub(super) fn load_grant(conn: &Tx, id: &str) -> Result<GrantRow> {
+    conn.query_opt(
         &format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = ?1"),
-        [id],
+        params![id],
         grant_row,
-    )
-    .optional()?
-    .ok_or_else(|| ServiceError::NotFound(format!("no grant {id}")))?
+    )?
+    .ok_or_else(|| ServiceError::NotFound(format!("no grant {id}")))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod grants;
 mod outbox;
 mod requests;
 mod schema;
+pub(crate) mod sql;
 #[cfg(test)]
 mod testing;
 
@@ -23,20 +24,21 @@ pub use audit::{page_cursor, read_audit, read_report, AuditFilter};
 pub use db::Db;
 pub use feed::ChangeSignal;
 pub use outbox::Delivery;
+pub use sql::{Backend, Location};
 
 use crate::error::{Result, ServiceError};
 use crate::zones::Zones;
 use feed::FeedCache;
-use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
+use sql::{params, Conn, Mode, Tx};
 use std::path::Path;
 use std::time::Duration;
 
 /// The store's connection (the one that writes) and what it needs between calls.
 pub struct Store {
-    conn: Connection,
-    /// The database file (None in memory), for the read connections `Db` opens beside it.
-    path: Option<std::path::PathBuf>,
+    conn: Conn,
+    /// Where the database is, for the read connections `Db` opens beside this one.
+    location: Location,
     pending_timeout_ms: i64,
     signal: ChangeSignal,
     /// How many webhooks each notified event is queued for.
@@ -75,11 +77,6 @@ fn from_json(text: &str) -> Result<Vec<String>> {
         .map_err(|e| ServiceError::Internal(format!("corrupt list in the database: {e}")))
 }
 
-/// Collects rows whose mapping may fail with our own error.
-fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<Result<T>>>) -> Result<Vec<T>> {
-    rows.map(|r| r?).collect()
-}
-
 impl Store {
     /// Opens (creating when needed) `<dir>/jitgate.db`.
     pub fn open(
@@ -89,13 +86,22 @@ impl Store {
     ) -> Result<Store, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
-        let path = dir.join("jitgate.db");
-        let conn =
-            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let mut store = Store::init(conn, pending_timeout, signal)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        store.path = Some(path);
-        Ok(store)
+        Store::connect(
+            &Location::Sqlite(Some(dir.join("jitgate.db"))),
+            pending_timeout,
+            signal,
+        )
+    }
+
+    /// Opens the store where `location` says, creating or migrating its tables.
+    pub fn connect(
+        location: &Location,
+        pending_timeout: Duration,
+        signal: ChangeSignal,
+    ) -> Result<Store, String> {
+        let conn = open_conn(location).map_err(|e| format!("{}: {e}", location))?;
+        Store::init(conn, location.clone(), pending_timeout, signal)
+            .map_err(|e| format!("{location}: {e}"))
     }
 
     #[cfg(test)]
@@ -103,39 +109,69 @@ impl Store {
         pending_timeout: Duration,
         signal: ChangeSignal,
     ) -> Result<Store, String> {
-        let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-        Store::init(conn, pending_timeout, signal)
+        Store::connect(&Location::Sqlite(None), pending_timeout, signal)
     }
 
     fn init(
-        mut conn: Connection,
+        mut conn: Conn,
+        location: Location,
         pending_timeout: Duration,
         signal: ChangeSignal,
     ) -> Result<Store, String> {
-        let e = |e: rusqlite::Error| e.to_string();
-        conn.busy_timeout(Duration::from_secs(5)).map_err(e)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(e)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
         schema::migrate(&mut conn)?;
-        let store = Store {
+        let mut store = Store {
             conn,
-            path: None,
+            location,
             pending_timeout_ms: pending_timeout.as_millis() as i64,
             signal,
             webhooks: 0,
             feed_cache: FeedCache::default(),
         };
-        let cursor = feed::cursor(&store.conn).map_err(|e| e.to_string())?;
+        let cursor = {
+            let tx = store.read().map_err(|e| e.to_string())?;
+            feed::cursor(&tx).map_err(|e| e.to_string())?
+        };
         store.signal.published(cursor);
         Ok(store)
     }
 
-    fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    /// A change: one writer at a time, across every replica.
+    fn begin(&mut self) -> Result<Tx<'_>> {
+        self.conn.begin(Mode::Write)
+    }
+
+    /// Reads on one consistent snapshot.
+    fn read(&mut self) -> Result<Tx<'_>> {
+        self.conn.begin(Mode::Read)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.conn.backend()
+    }
+
+    /// Whether the database answers now (`/healthz`).
+    pub fn ping(&mut self) -> Result<()> {
+        self.conn.ping()
+    }
+}
+
+/// A connection to the store's database, set up as the store wants it.
+fn open_conn(location: &Location) -> Result<Conn, String> {
+    match location {
+        Location::Sqlite(path) => {
+            let e = |e: rusqlite::Error| e.to_string();
+            let conn = match path {
+                Some(p) => rusqlite::Connection::open(p),
+                None => rusqlite::Connection::open_in_memory(),
+            }
+            .map_err(e)?;
+            conn.busy_timeout(Duration::from_secs(5)).map_err(e)?;
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+            conn.pragma_update(None, "synchronous", "NORMAL").map_err(e)?;
+            conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
+            Ok(Conn::sqlite(conn))
+        }
+        Location::Postgres(config) => Conn::postgres(config).map_err(|e| e.to_string()),
     }
 }
 
@@ -151,12 +187,12 @@ impl Store {
     /// event: each is a new link of the audit chain), so open pages know to refresh. Reads two
     /// values, whatever the size of the audit trail: pages poll it.
     pub fn stamp(&mut self) -> Result<String> {
-        Ok(self.conn.query_row(
+        self.read()?.query_row(
             "SELECT COALESCE((SELECT value FROM meta WHERE key = 'chain_head'), '0') || '-' || \
-             (SELECT COALESCE(MAX(seq), 0) FROM changes)",
-            [],
+             CAST((SELECT COALESCE(MAX(seq), 0) FROM changes) AS TEXT)",
+            params![],
             |r| r.get(0),
-        )?)
+        )
     }
 }
 

@@ -4,7 +4,8 @@
 
 use super::grants::{issue_grant, load_grant};
 use super::outbox::{queue, NOTIFIED};
-use super::{collect, from_json, new_id, to_json, Store};
+use super::sql::{params, Row, Tx};
+use super::{from_json, new_id, to_json, Store};
 use crate::caller::Caller;
 use crate::chain::{self, Appender};
 use crate::error::{Result, ServiceError};
@@ -12,7 +13,6 @@ use crate::views::{ApprovalView, EventView, RequestView, Status};
 use crate::zones::{Plan, Zones};
 use jitgate::model::{format_duration, Resource};
 use jitgate::wire::format_time;
-use rusqlite::{params, Connection, OptionalExtension};
 use std::time::Duration;
 
 const MAX_REASON_CHARS: usize = 4000;
@@ -36,15 +36,14 @@ pub(super) struct RequestRow {
     pub(super) single_use: bool,
 }
 
-const REQUEST_COLUMNS: &str = "id, status, user, groups, resources, actions, duration_ms, reason, \
+const REQUEST_COLUMNS: &str = "id, status, \"user\", groups, resources, actions, duration_ms, reason, \
      ticket, zones, created_at, updated_at, decided_by, decision_reason, single_use";
 
-fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
+fn request_row(row: &Row) -> Result<RequestRow> {
     let status: String = row.get(1)?;
     let (groups, resources, actions, zones): (String, String, String, String) =
         (row.get(3)?, row.get(4)?, row.get(5)?, row.get(9)?);
-    let mk = || -> Result<RequestRow> {
-        Ok(RequestRow {
+    Ok(RequestRow {
             id: row.get(0)?,
             status: Status::parse(&status).map_err(|_| {
                 ServiceError::Internal(format!("unknown status {status} in the database"))
@@ -63,8 +62,6 @@ fn request_row(row: &rusqlite::Row) -> rusqlite::Result<Result<RequestRow>> {
             decision_reason: row.get(13)?,
             single_use: row.get(14)?,
         })
-    };
-    Ok(mk())
 }
 
 impl Store {
@@ -135,7 +132,7 @@ impl Store {
         let hooks = self.webhooks;
         let tx = self.begin()?;
         tx.execute(
-            "INSERT INTO requests (id, status, user, groups, resources, actions, duration_ms, reason, \
+            "INSERT INTO requests (id, status, \"user\", groups, resources, actions, duration_ms, reason, \
              ticket, zones, created_at, updated_at, single_use) \
              VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
             params![
@@ -202,18 +199,13 @@ impl Store {
         now: i64,
     ) -> Result<Vec<RequestView>> {
         self.expire(now)?;
-        let tx = self.begin()?;
-        let ids: Vec<String> = {
-            let mut stmt = tx.prepare(
-                "SELECT id FROM requests WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR user = ?2) \
-                 ORDER BY created_at DESC, rowid DESC LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(
-                params![status.map(Status::as_str), user, limit as i64],
-                |r| r.get(0),
-            )?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let tx = self.read()?;
+        let ids: Vec<String> = tx.query_map(
+            "SELECT id FROM requests WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR \"user\" = ?2) \
+             ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+            params![status.map(Status::as_str), user, limit],
+            |r| r.get(0),
+        )?;
         let views = ids
             .iter()
             .map(|id| load_view(&tx, id))
@@ -233,22 +225,20 @@ impl Store {
         now: i64,
     ) -> Result<Vec<RequestView>> {
         self.expire(now)?;
-        let tx = self.begin()?;
+        let tx = self.read()?;
         let mut ids = vec![];
-        {
-            let mut stmt = tx.prepare(
-                "SELECT id, user, zones, created_at FROM requests WHERE status = 'pending' \
-                 ORDER BY created_at DESC, rowid DESC",
-            )?;
-            let mut rows = stmt.query([])?;
-            while ids.len() < limit {
-                let Some(row) = rows.next()? else { break };
+        tx.each(
+            "SELECT id, \"user\", zones, created_at FROM requests WHERE status = 'pending' \
+             ORDER BY created_at DESC, rowid DESC",
+            params![],
+            |row| {
                 let (user, names): (String, String) = (row.get(1)?, row.get(2)?);
                 if zones.may_decide(caller, &user, &from_json(&names)?, row.get(3)?, now) {
-                    ids.push(row.get::<_, String>(0)?);
+                    ids.push(row.get::<String>(0)?);
                 }
-            }
-        }
+                Ok(ids.len() < limit)
+            },
+        )?;
         let views = ids
             .iter()
             .map(|id| load_view(&tx, id))
@@ -267,7 +257,7 @@ impl Store {
         zones: &Zones,
         now: i64,
         own: &str,
-    ) -> Result<(rusqlite::Transaction<'_>, RequestRow)> {
+    ) -> Result<(Tx<'_>, RequestRow)> {
         self.expire(now)?;
         self.escalate(zones, now)?;
         let tx = self.begin()?;
@@ -312,7 +302,8 @@ impl Store {
             )));
         }
         let inserted = tx.execute(
-            "INSERT OR IGNORE INTO approvals (request_id, approver, zones, comment, time) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO approvals (request_id, approver, zones, comment, time) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT DO NOTHING",
             params![id, caller.user, to_json(&counts_for), comment.trim(), now],
         )?;
         if inserted == 0 {
@@ -425,13 +416,11 @@ impl Store {
     pub fn escalate(&mut self, zones: &Zones, now: i64) -> Result<()> {
         let hooks = self.webhooks;
         let tx = self.begin()?;
-        let waiting: Vec<(String, i64, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, created_at, zones FROM requests WHERE status = 'pending' AND escalated_at IS NULL",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let waiting: Vec<(String, i64, String)> = tx.query_map(
+            "SELECT id, created_at, zones FROM requests WHERE status = 'pending' AND escalated_at IS NULL",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         let mut escalated = vec![];
         for (id, created_at, names) in waiting {
             let groups: Vec<String> = from_json(&names)?
@@ -462,7 +451,7 @@ impl Store {
 /// Appends a step to a request's history, and queues it for the webhooks when it is a
 /// notified event (pass `hooks = 0` to record without notifying).
 pub(super) fn record(
-    conn: &Connection,
+    conn: &Tx,
     hooks: usize,
     request_id: &str,
     now: i64,
@@ -487,34 +476,32 @@ pub(super) fn record(
     Ok(())
 }
 
-fn load_history(conn: &Connection, id: &str) -> Result<Vec<EventView>> {
-    let mut stmt = conn.prepare(
+fn load_history(conn: &Tx, id: &str) -> Result<Vec<EventView>> {
+    conn.query_map(
         "SELECT time, actor, kind, comment FROM events WHERE request_id = ?1 ORDER BY time, rowid",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok(EventView {
-            time: format_time(r.get(0)?),
-            actor: r.get(1)?,
-            event: r.get(2)?,
-            comment: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![id],
+        |r| {
+            Ok(EventView {
+                time: format_time(r.get(0)?),
+                actor: r.get(1)?,
+                event: r.get(2)?,
+                comment: r.get(3)?,
+            })
+        },
+    )
 }
 
-fn expire_stale(conn: &Connection, timeout_ms: i64, now: i64) -> Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare(
+fn expire_stale(conn: &Tx, timeout_ms: i64, now: i64) -> Result<Vec<(String, String)>> {
+    conn.query_map(
         "UPDATE requests SET status = 'expired', updated_at = ?1 \
-         WHERE status = 'pending' AND created_at <= ?2 RETURNING id, user",
-    )?;
-    let rows = stmt.query_map(params![now, now - timeout_ms], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+         WHERE status = 'pending' AND created_at <= ?2 RETURNING id, \"user\"",
+        params![now, now - timeout_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 fn close(
-    conn: &Connection,
+    conn: &Tx,
     req: &RequestRow,
     to: Status,
     by: &str,
@@ -555,39 +542,36 @@ pub(super) fn approver_groups(names: &[String], zones: &Zones) -> String {
     parts.join(" or ")
 }
 
-pub(super) fn load_row(conn: &Connection, id: &str) -> Result<RequestRow> {
-    conn.query_row(
+pub(super) fn load_row(conn: &Tx, id: &str) -> Result<RequestRow> {
+    conn.query_opt(
         &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"),
-        [id],
+        params![id],
         request_row,
+    )?
+    .ok_or_else(|| ServiceError::NotFound(format!("no request {id}")))
+}
+
+fn load_approvals(conn: &Tx, id: &str) -> Result<Vec<ApprovalView>> {
+    conn.query_map(
+        "SELECT approver, comment, time, zones FROM approvals WHERE request_id = ?1 ORDER BY time, rowid",
+        params![id],
+        |r| {
+            Ok(ApprovalView {
+                approver: r.get(0)?,
+                comment: r.get(1)?,
+                time: format_time(r.get(2)?),
+                zones: from_json(&r.get::<String>(3)?)?,
+            })
+        },
     )
-    .optional()?
-    .ok_or_else(|| ServiceError::NotFound(format!("no request {id}")))?
 }
 
-fn load_approvals(conn: &Connection, id: &str) -> Result<Vec<ApprovalView>> {
-    let mut stmt =
-        conn.prepare("SELECT approver, comment, time, zones FROM approvals WHERE request_id = ?1 ORDER BY time, rowid")?;
-    let rows = stmt.query_map([id], |r| {
-        let zones: String = r.get(3)?;
-        let (approver, comment, time): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        Ok(from_json(&zones).map(|zones| ApprovalView {
-            approver,
-            comment,
-            time: format_time(time),
-            zones,
-        }))
-    })?;
-    collect(rows)
-}
-
-pub(super) fn load_view(conn: &Connection, id: &str) -> Result<RequestView> {
+pub(super) fn load_view(conn: &Tx, id: &str) -> Result<RequestView> {
     let r = load_row(conn, id)?;
-    let grant_id: Option<String> = conn
-        .query_row("SELECT id FROM grants WHERE request_id = ?1", [id], |row| {
+    let grant_id: Option<String> =
+        conn.query_opt("SELECT id FROM grants WHERE request_id = ?1", params![id], |row| {
             row.get(0)
-        })
-        .optional()?;
+        })?;
     let grant = grant_id
         .map(|g| load_grant(conn, &g))
         .transpose()?

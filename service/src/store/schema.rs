@@ -2,7 +2,7 @@
 //! migration; an older one gets the migrations it lacks, in one transaction, at open.
 
 use jitgate::wire;
-use rusqlite::Connection;
+use super::sql::{params, Backend, Conn, Mode, Tx};
 
 const SCHEMA_VERSION: i64 = 4;
 
@@ -15,7 +15,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE requests (
     id TEXT PRIMARY KEY,
     status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'cancelled', 'expired')),
-    user TEXT NOT NULL,
+    \"user\" TEXT NOT NULL,
     groups TEXT NOT NULL,           -- JSON array: the requester's groups when asking
     resources TEXT NOT NULL,        -- JSON array of canonical resources
     actions TEXT NOT NULL,          -- JSON array of action names
@@ -29,7 +29,7 @@ CREATE TABLE requests (
     decision_reason TEXT
 );
 CREATE INDEX requests_by_status ON requests (status, created_at);
-CREATE INDEX requests_by_user ON requests (user, created_at);
+CREATE INDEX requests_by_user ON requests (\"user\", created_at);
 
 CREATE TABLE approvals (
     request_id TEXT NOT NULL REFERENCES requests (id),
@@ -43,7 +43,7 @@ CREATE TABLE approvals (
 CREATE TABLE grants (
     id TEXT PRIMARY KEY,
     request_id TEXT NOT NULL UNIQUE REFERENCES requests (id),
-    user TEXT NOT NULL,
+    \"user\" TEXT NOT NULL,
     resources TEXT NOT NULL,
     actions TEXT NOT NULL,
     not_before INTEGER NOT NULL,
@@ -68,7 +68,7 @@ CREATE TABLE audit (
     time INTEGER NOT NULL,
     plugin TEXT NOT NULL,
     host TEXT NOT NULL,
-    user TEXT NOT NULL,
+    \"user\" TEXT NOT NULL,
     resource TEXT NOT NULL,
     resource_key TEXT,              -- canonical form, NULL when the plugin sent something unparsable
     action TEXT NOT NULL,
@@ -81,7 +81,7 @@ CREATE TABLE audit (
     received_at INTEGER NOT NULL
 );
 CREATE INDEX audit_by_time ON audit (time);
-CREATE INDEX audit_by_user ON audit (user, time);
+CREATE INDEX audit_by_user ON audit (\"user\", time);
 CREATE INDEX audit_by_grant ON audit (grant_id);
 ";
 
@@ -98,7 +98,7 @@ CREATE UNIQUE INDEX audit_by_seq ON audit (seq);
 CREATE UNIQUE INDEX events_by_seq ON events (seq);
 -- How many rows stay outside the chain, so one added there later is seen.
 INSERT INTO meta (key, value)
-    SELECT 'chain_unchained', (SELECT count(*) FROM audit) + (SELECT count(*) FROM events);
+    SELECT 'chain_unchained', CAST((SELECT count(*) FROM audit) + (SELECT count(*) FROM events) AS TEXT);
 ";
 
 /// Version 3: single-use grants record the query that consumed them.
@@ -144,51 +144,108 @@ CREATE INDEX outbox_due ON outbox (next_at) WHERE delivered_at IS NULL AND gave_
 ";
 
 /// Brings the database to `SCHEMA_VERSION`: creates a new one, migrates an older one, and
-/// refuses one made by a newer jitgate.
-pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let e = |e: rusqlite::Error| e.to_string();
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(e)?;
+/// refuses one made by a newer jitgate. One writer at a time: replicas starting together on
+/// one PostgreSQL database create it once.
+pub(super) fn migrate(conn: &mut Conn) -> Result<(), String> {
+    let e = |e: crate::error::ServiceError| e.to_string();
+    let tx = conn.begin(Mode::Write).map_err(e)?;
+    let version = version(&tx).map_err(e)?;
     if version > SCHEMA_VERSION {
         return Err(format!(
             "the database has schema version {version}, newer than this jitgate ({SCHEMA_VERSION})"
         ));
     }
-    if (1..SCHEMA_VERSION).contains(&version) {
-        let tx = conn.transaction().map_err(e)?;
-        // MIGRATIONS[i] takes version i + 2 from the one before
-        for m in &MIGRATIONS[version as usize - 1..] {
-            tx.execute_batch(m).map_err(e)?;
-        }
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(e)?;
-        tx.commit().map_err(e)?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let ddl = |sql: &str| match tx.backend() {
+        Backend::Sqlite => sql.to_string(),
+        Backend::Postgres => postgres_ddl(sql),
+    };
+    if version == 0 {
+        tx.execute_batch(&ddl(SCHEMA)).map_err(e)?;
+    }
+    // MIGRATIONS[i] takes version i + 2 from the one before
+    for m in &MIGRATIONS[version.max(1) as usize - 1..] {
+        tx.execute_batch(&ddl(m)).map_err(e)?;
     }
     if version == 0 {
-        let tx = conn.transaction().map_err(e)?;
-        tx.execute_batch(SCHEMA).map_err(e)?;
-        for m in MIGRATIONS {
-            tx.execute_batch(m).map_err(e)?;
-        }
         // Cursors of a new database start above any cursor an older database (made before
         // it) could have handed out, so a plugin following a replaced database gets a reset.
         let floor = wire::now_millis() * 1000;
-        tx.execute(
-            "INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?1)",
-            [floor],
-        )
-        .map_err(e)?;
+        let start = match tx.backend() {
+            Backend::Sqlite => "INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?1)",
+            Backend::Postgres => "SELECT setval(pg_get_serial_sequence('changes', 'seq'), ?1)",
+        };
+        tx.execute(start, params![floor]).map_err(e)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('log_floor', ?1)",
-            [floor.to_string()],
+            params![floor.to_string()],
         )
         .map_err(e)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(e)?;
-        tx.commit().map_err(e)?;
     }
-    Ok(())
+    set_version(&tx, SCHEMA_VERSION).map_err(e)?;
+    tx.commit().map_err(e)
+}
+
+/// SQLite keeps the version in its header; PostgreSQL in the `meta` table (0: no tables yet).
+fn version(tx: &Tx) -> crate::error::Result<i64> {
+    match tx.backend() {
+        Backend::Sqlite => tx.query_row("PRAGMA user_version", params![], |r| r.get(0)),
+        Backend::Postgres => {
+            let has_meta: bool = tx.query_row(
+                "SELECT to_regclass('meta') IS NOT NULL",
+                params![],
+                |r| r.get(0),
+            )?;
+            if !has_meta {
+                return Ok(0);
+            }
+            let v: Option<String> = tx.query_opt(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                params![],
+                |r| r.get(0),
+            )?;
+            v.unwrap_or_default().parse().map_err(|_| {
+                crate::error::ServiceError::Internal("the schema version is unreadable".into())
+            })
+        }
+    }
+}
+
+fn set_version(tx: &Tx, version: i64) -> crate::error::Result<()> {
+    match tx.backend() {
+        // PRAGMA takes no parameters; the number is ours.
+        Backend::Sqlite => tx.execute_batch(&format!("PRAGMA user_version = {version}")),
+        Backend::Postgres => tx
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![version.to_string()],
+            )
+            .map(drop),
+    }
+}
+
+/// The schema's text as PostgreSQL takes it: integers are 64-bit, AUTOINCREMENT keys are
+/// identity columns, and every table gets the `rowid` SQLite gives it implicitly, so the
+/// queries that order by insertion (`ORDER BY time, rowid`) are the same on both.
+pub(super) fn postgres_ddl(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 256);
+    for line in sql.lines() {
+        let line = line
+            .replace(
+                "INTEGER PRIMARY KEY AUTOINCREMENT",
+                "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+            )
+            .replace(" INTEGER", " BIGINT");
+        out.push_str(&line);
+        out.push('\n');
+        if line.starts_with("CREATE TABLE ") && line.ends_with('(') {
+            out.push_str("    rowid BIGINT GENERATED ALWAYS AS IDENTITY,\n");
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -200,7 +257,7 @@ mod tests {
     fn a_version_one_database_is_migrated_in_place() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let conn = Connection::open(dir.path().join("jitgate.db")).unwrap();
+            let conn = rusqlite::Connection::open(dir.path().join("jitgate.db")).unwrap();
             conn.execute_batch(SCHEMA).unwrap();
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('log_floor', '5')",
