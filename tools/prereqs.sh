@@ -2,7 +2,7 @@
 # What `make` needs on this machine, checked before anything builds (the Makefile runs this
 # first). The toolchains must be there already; what a test needs besides, named as arguments, is
 # installed with apt-get when running as root, and otherwise named with the command that installs it.
-#   tools/prereqs.sh [sqlite3] [chromium] [node] [python3]
+#   tools/prereqs.sh [sqlite3] [postgres] [chromium] [node] [python3]
 set -eu
 
 missing=""
@@ -20,6 +20,8 @@ lacking() {
   case "$1" in
     # the audit chain test edits the service's database as an intruder would
     sqlite3) command -v sqlite3 >/dev/null 2>&1 || echo sqlite3 ;;
+    # the store's tests and the replica tests start private servers (tools/postgres.sh)
+    postgres) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || echo postgresql ;;
     # the web-page test drives headless Chromium (service/e2e)
     chromium)
       if [ -n "${CHROMIUM:-}" ]; then [ -x "$CHROMIUM" ] || echo chromium

@@ -57,7 +57,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/openapi.json", get(openapi))
         .route_layer(axum::middleware::from_fn(json_calls_only))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
+}
+
+/// Alive and able to reach the database: a load balancer sends nobody to a replica whose
+/// database is away (503), and the replica comes back by itself when it returns.
+async fn healthz(State(st): State<AppState>) -> Result<&'static str> {
+    st.db.call(|s| s.ping()).await?;
+    Ok("ok")
 }
 
 impl FromRequestParts<AppState> for Caller {

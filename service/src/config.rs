@@ -4,6 +4,7 @@
 
 use crate::identity::Cidr;
 use crate::oidc::{JwksSource, OidcSettings};
+use crate::store::Location;
 use crate::zones::{AutoRule, ZoneRule, Zones};
 use jitgate::model::{format_duration, parse_duration, ActionSet};
 use jitgate::wire;
@@ -39,6 +40,18 @@ pub struct Settings {
     pub tls: Option<Tls>,
     /// `auth.auditors`: groups whose members may ask what the plugins would decide for anyone.
     pub auditors: Vec<String>,
+    /// `[store] url`: the PostgreSQL database replicas share; None keeps SQLite in `data_dir`.
+    pub postgres: Option<postgres::Config>,
+}
+
+impl Settings {
+    /// Where the store lives.
+    pub fn store_location(&self) -> Location {
+        match &self.postgres {
+            Some(c) => Location::Postgres(c.clone()),
+            None => Location::Sqlite(Some(self.data_dir.join("jitgate.db"))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +101,14 @@ struct FileConfig {
     #[serde(default)]
     notify: NotifySection,
     tls: Option<TlsSection>,
+    store: Option<StoreSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    url: String,
+    password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -286,6 +307,7 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             ))
         }
     };
+    let postgres = file.store.map(store_config).transpose()?;
     Ok(Settings {
         listen,
         data_dir: file.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
@@ -309,7 +331,38 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             .map(|g| g.trim().to_string())
             .filter(|g| !g.is_empty())
             .collect(),
+        postgres,
     })
+}
+
+/// `[store]`: a `postgres://user@host:port/db` URL; the password from `password_file`, else
+/// the URL, else `PGPASSWORD`, as PostgreSQL's own tools look for it.
+fn store_config(s: StoreSection) -> Result<postgres::Config, String> {
+    if !(s.url.starts_with("postgres://") || s.url.starts_with("postgresql://")) {
+        return Err(format!(
+            "store.url `{}` is not a postgres:// URL (leave [store] out to keep SQLite in data_dir)",
+            s.url.split('@').next_back().unwrap_or_default()
+        ));
+    }
+    let mut config: postgres::Config = s
+        .url
+        .parse()
+        .map_err(|e| format!("store.url is not a PostgreSQL URL: {e}"))?;
+    if let Some(p) = &s.password_file {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| format!("store.password_file {}: {e}", p.display()))?;
+        config.password(text.trim_end_matches(['\r', '\n']));
+    } else if config.get_password().is_none() {
+        if let Ok(p) = std::env::var("PGPASSWORD") {
+            config.password(p);
+        }
+    }
+    if config.get_dbname().is_none() || config.get_user().is_none() {
+        return Err("store.url must name the user and the database: postgres://user@host:port/db".into());
+    }
+    config.application_name("jitgate");
+    config.connect_timeout(Duration::from_secs(5));
+    Ok(config)
 }
 
 fn auth_mode(

@@ -9,7 +9,7 @@ use crate::notify;
 use crate::oidc::Oidc;
 use crate::router;
 use crate::state::AppState;
-use crate::store::{ChangeSignal, Db, Store};
+use crate::store::{hear_other_replicas, ChangeSignal, Db, Store};
 use crate::tls::{self, Peer, TlsListener};
 use crate::tokens::{self, TokenSource};
 use jitgate::wire::now_millis;
@@ -25,7 +25,9 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(settings: Settings) -> Result<(), String> {
     let signal = ChangeSignal::new();
-    let mut store = Store::open(&settings.data_dir, settings.pending_timeout, signal.clone())?;
+    let location = settings.store_location();
+    let mut store = Store::connect(&location, settings.pending_timeout, signal.clone())?;
+    hear_other_replicas(&location, signal.clone());
     let (tokens, source) = tokens::open(settings.tokens_file.as_deref(), &settings.data_dir)?;
     let (count, unbound) = tokens.counts();
     match source {
@@ -145,7 +147,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         );
     }
     log_event!(
-        "data in {}; links use {}",
+        "store in {location}; keys and tokens in {}; links use {}",
         settings.data_dir.display(),
         settings.public_url()
     );

@@ -53,6 +53,45 @@ impl Default for ChangeSignal {
 }
 
 /// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
+/// Changes made by other replicas reach this one's followers: on PostgreSQL a thread listens
+/// for the notification every change sends at commit and publishes its cursor on `signal`
+/// (on SQLite, replicas sharing a file learn of each other's changes when followers ask).
+/// A lost connection is opened again after a second; the cursor read then catches up on
+/// whatever was said meanwhile.
+pub fn hear_other_replicas(location: &super::Location, signal: ChangeSignal) {
+    let super::Location::Postgres(config) = location else {
+        return;
+    };
+    let config = config.clone();
+    let spawned = std::thread::Builder::new()
+        .name("jitgate-listen".into())
+        .spawn(move || loop {
+            if let Err(e) = listen(&config, &signal) {
+                log_event!("feed: not hearing other replicas' changes ({e}); trying again");
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        });
+    if let Err(e) = spawned {
+        log_event!("feed: cannot start the listener for other replicas' changes: {e}");
+    }
+}
+
+fn listen(config: &postgres::Config, signal: &ChangeSignal) -> Result<(), postgres::Error> {
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute("LISTEN jitgate_feed")?;
+    let newest: Option<i64> = client.query_one("SELECT MAX(seq) FROM changes", &[])?.get(0);
+    signal.published(newest.unwrap_or(0).max(0) as u64);
+    let mut notifications = client.notifications();
+    let mut heard = notifications.blocking_iter();
+    use postgres::fallible_iterator::FallibleIterator;
+    while let Some(n) = heard.next()? {
+        if let Ok(seq) = n.payload().parse::<u64>() {
+            signal.published(seq);
+        }
+    }
+    Ok(())
+}
+
 const CHANGE_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// The feed answers kept for the current cursor (`Store::feed_cache`).

@@ -72,7 +72,7 @@ impl Store {
     ) -> Result<Vec<GrantView>> {
         let rows = self.read()?.query_map(
             &format!(
-                "SELECT {GRANT_COLUMNS} FROM grants WHERE (?1 IS NULL OR \"user\" = ?1) \
+                "SELECT {GRANT_COLUMNS} FROM grants WHERE (CAST(?1 AS TEXT) IS NULL OR \"user\" = ?1) \
                  AND (?2 = 0 OR (revoked_at IS NULL AND expires_at > ?3)) \
                  ORDER BY not_before DESC, rowid DESC LIMIT ?4"
             ),

@@ -22,16 +22,15 @@ mod testing;
 pub use crate::views::{GrantView, ReportRow, RequestView, Status};
 pub use audit::{page_cursor, read_audit, read_report, AuditFilter};
 pub use db::Db;
-pub use feed::ChangeSignal;
+pub use feed::{hear_other_replicas, ChangeSignal};
 pub use outbox::Delivery;
-pub use sql::{Backend, Location};
+pub use sql::Location;
 
 use crate::error::{Result, ServiceError};
 use crate::zones::Zones;
 use feed::FeedCache;
 use serde::Serialize;
 use sql::{params, Conn, Mode, Tx};
-use std::path::Path;
 use std::time::Duration;
 
 /// The store's connection (the one that writes) and what it needs between calls.
@@ -79,13 +78,12 @@ fn from_json(text: &str) -> Result<Vec<String>> {
 
 impl Store {
     /// Opens (creating when needed) `<dir>/jitgate.db`.
+    #[cfg(test)]
     pub fn open(
-        dir: &Path,
+        dir: &std::path::Path,
         pending_timeout: Duration,
         signal: ChangeSignal,
     ) -> Result<Store, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
         Store::connect(
             &Location::Sqlite(Some(dir.join("jitgate.db"))),
             pending_timeout,
@@ -145,10 +143,6 @@ impl Store {
         self.conn.begin(Mode::Read)
     }
 
-    pub fn backend(&self) -> Backend {
-        self.conn.backend()
-    }
-
     /// Whether the database answers now (`/healthz`).
     pub fn ping(&mut self) -> Result<()> {
         self.conn.ping()
@@ -160,6 +154,11 @@ fn open_conn(location: &Location) -> Result<Conn, String> {
     match location {
         Location::Sqlite(path) => {
             let e = |e: rusqlite::Error| e.to_string();
+            if let Some(dir) = path.as_ref().and_then(|p| p.parent()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    format!("cannot create the data directory {}: {e}", dir.display())
+                })?;
+            }
             let conn = match path {
                 Some(p) => rusqlite::Connection::open(p),
                 None => rusqlite::Connection::open_in_memory(),

@@ -106,7 +106,7 @@ impl Store {
         let tx = self.begin()?;
         tx.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_at = COALESCE(?3, next_at), \
-             gave_up_at = CASE WHEN ?3 IS NULL THEN ?4 END WHERE id = ?1",
+             gave_up_at = CASE WHEN ?3 IS NULL THEN CAST(?4 AS BIGINT) END WHERE id = ?1",
             params![id, error, retry_at, now],
         )?;
         tx.commit()

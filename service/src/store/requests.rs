@@ -201,7 +201,7 @@ impl Store {
         self.expire(now)?;
         let tx = self.read()?;
         let ids: Vec<String> = tx.query_map(
-            "SELECT id FROM requests WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR \"user\" = ?2) \
+            "SELECT id FROM requests WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND (CAST(?2 AS TEXT) IS NULL OR \"user\" = ?2) \
              ORDER BY created_at DESC, rowid DESC LIMIT ?3",
             params![status.map(Status::as_str), user, limit],
             |r| r.get(0),
@@ -877,9 +877,8 @@ mod tests {
 
     #[test]
     fn two_stores_racing_to_approve_issue_one_grant() {
-        let dir = tempfile::tempdir().unwrap();
-        let open =
-            || Store::open(dir.path(), Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        let db = SharedDb::new();
+        let open = || db.open();
         let mut a = open();
         let r = ask(&mut a, &alice(), &["hive:sales.orders"], 10, T0);
         let mut b = open();
@@ -1069,9 +1068,8 @@ mod tests {
 
     #[test]
     fn concurrent_approvers_on_threads_issue_exactly_one_grant() {
-        let dir = tempfile::tempdir().unwrap();
-        let open =
-            || Store::open(dir.path(), Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        let db = SharedDb::new();
+        let open = || db.open();
         let mut first = open();
         // hr needs two distinct approvers; six race for it.
         let r = ask(&mut first, &alice(), &["hdfs:/lake/hr/p"], 10, T0);
@@ -1108,9 +1106,8 @@ mod tests {
 
     #[test]
     fn approve_racing_cancel_ends_in_exactly_one_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let open =
-            || Store::open(dir.path(), Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+        let db = SharedDb::new();
+        let open = || db.open();
         for _ in 0..10 {
             let r = ask(&mut open(), &alice(), &["hive:sales.orders"], 10, T0);
             let (mut a, mut b) = (open(), open());

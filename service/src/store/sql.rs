@@ -234,13 +234,6 @@ impl Conn {
         Ok(conn)
     }
 
-    pub fn backend(&self) -> Backend {
-        match self.inner {
-            Inner::Sqlite(_) => Backend::Sqlite,
-            Inner::Postgres { .. } => Backend::Postgres,
-        }
-    }
-
     /// The SQLite connection itself, for what only SQLite has (pragmas, progress handler).
     pub fn as_sqlite(&mut self) -> Option<&mut rusqlite::Connection> {
         match &mut self.inner {
@@ -612,7 +605,10 @@ fn pg_error(e: postgres::Error) -> ServiceError {
     if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
         return unavailable(e);
     }
-    ServiceError::Internal(format!("database error: {e}"))
+    match e.as_db_error() {
+        Some(db) => ServiceError::Internal(format!("database error: {db}")),
+        None => ServiceError::Internal(format!("database error: {e}")),
+    }
 }
 
 fn unavailable(e: postgres::Error) -> ServiceError {

@@ -31,10 +31,53 @@ pub(super) fn carol() -> Caller {
     who("carol", &["sales-owners"])
 }
 
+/// A store with the example zones: in memory, or on PostgreSQL when the tests run there.
 pub(super) fn store() -> Store {
-    let mut s = Store::open_in_memory(Duration::from_secs(3600), ChangeSignal::new()).unwrap();
+    let mut s = match SharedDb::postgres() {
+        Some(db) => db.open(),
+        None => Store::open_in_memory(Duration::from_secs(3600), ChangeSignal::new()).unwrap(),
+    };
     s.record_zones(&example().to_wire(), T0).unwrap();
     s
+}
+
+/// A database several stores open at once, as replicas or racing connections do: a SQLite
+/// file, or, when `JITGATE_TEST_POSTGRES` names a server (`tools/postgres.sh run`, which
+/// `make test` uses to run the store's tests a second time), a schema of its own there.
+pub(super) struct SharedDb {
+    location: crate::store::Location,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl SharedDb {
+    pub(super) fn new() -> SharedDb {
+        SharedDb::postgres().unwrap_or_else(|| {
+            let dir = tempfile::tempdir().unwrap();
+            SharedDb {
+                location: crate::store::Location::Sqlite(Some(dir.path().join("jitgate.db"))),
+                _dir: Some(dir),
+            }
+        })
+    }
+
+    fn postgres() -> Option<SharedDb> {
+        let url = std::env::var("JITGATE_TEST_POSTGRES").ok()?;
+        let mut config: postgres::Config = url.parse().expect("JITGATE_TEST_POSTGRES is a URL");
+        let schema = crate::store::new_id("test_");
+        let mut admin = config.connect(postgres::NoTls).expect("the test server answers");
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
+        config.options(&format!("-c search_path={schema}"));
+        Some(SharedDb {
+            location: crate::store::Location::Postgres(config),
+            _dir: None,
+        })
+    }
+
+    pub(super) fn open(&self) -> Store {
+        Store::connect(&self.location, Duration::from_secs(3600), ChangeSignal::new()).unwrap()
+    }
 }
 
 pub(super) fn ask(
