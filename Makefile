@@ -9,7 +9,7 @@ CARGO ?= cargo
 # What each target needs on the machine besides the toolchains (tools/prereqs.sh). Every target
 # that builds waits for the check of everything the goals named on the command line need, so
 # `make test` installs (as root, with apt-get) or names what is missing before building anything.
-NEEDS_test-rust = sqlite3 postgres
+NEEDS_test-rust = sqlite3 postgres python3
 NEEDS_test-e2e = chromium node
 NEEDS_test-conformance = python3
 NEEDS_test = $(NEEDS_test-rust) $(NEEDS_test-e2e) $(NEEDS_test-conformance)

@@ -26,7 +26,22 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 pub async fn run(settings: Settings) -> Result<(), String> {
     let signal = ChangeSignal::new();
     let location = settings.store_location();
-    let mut store = Store::connect(&location, settings.pending_timeout, signal.clone())?;
+    let wire_zones = settings.zones.to_wire();
+    // Database calls block: off the async threads (PostgreSQL's client runs a runtime of its own).
+    let db = {
+        let (location, zones, signal) = (location.clone(), wire_zones.clone(), signal.clone());
+        let (timeout, hooks) = (settings.pending_timeout, settings.webhooks.len());
+        tokio::task::spawn_blocking(move || {
+            let mut store = Store::connect(&location, timeout, signal)?;
+            store
+                .record_zones(&zones, now_millis())
+                .map_err(|e| e.to_string())?;
+            store.set_webhooks(hooks);
+            Ok::<_, String>(Db::new(store))
+        })
+        .await
+        .map_err(|e| format!("opening the store failed: {e}"))??
+    };
     hear_other_replicas(&location, signal.clone());
     let (tokens, source) = tokens::open(settings.tokens_file.as_deref(), &settings.data_dir)?;
     let (count, unbound) = tokens.counts();
@@ -47,10 +62,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         if created { "(new)" } else { "" },
         signer.public()
     );
-    let wire_zones = settings.zones.to_wire();
-    store
-        .record_zones(&wire_zones, now_millis())
-        .map_err(|e| e.to_string())?;
     log_event!(
         "zones: {}",
         wire_zones
@@ -64,7 +75,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         log_event!("WARNING: {warning}");
     }
 
-    store.set_webhooks(settings.webhooks.len());
     for (i, w) in settings.webhooks.iter().enumerate() {
         log_event!(
             "webhook {i}: {:?} to {}{}",
@@ -120,7 +130,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             identity = identity.with_dev_users(users);
         }
     }
-    let db = Db::new(store);
     let state = AppState {
         db: db.clone(),
         zones: Arc::new(settings.zones.clone()),

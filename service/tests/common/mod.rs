@@ -200,3 +200,4 @@ impl Drop for Server {
         }
     }
 }
+pub mod postgres;
