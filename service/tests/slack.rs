@@ -42,7 +42,8 @@ fn start(by_username: bool) -> Chat {
          [slack]\nsigning_secret_file = \"{}\"\n\
          response_url_prefix = \"{response_url}/\"\n\
          match_usernames = {by_username}\nusername_suffix = \"@example.com\"\n\
-         [slack.users]\nUBOB = \"bob:sales-owners\"\nUCAROL = \"carol:analysts\"\nUALICE = \"alice:sales-owners\"\n{}",
+         [slack.users]\nUBOB = \"bob:sales-owners\"\nUCAROL = \"carol:analysts\"\nUALICE = \"alice:sales-owners\"\n\
+         UHANA = \"hana:hr-owners\"\nUHUGO = \"hugo:hr-owners\"\n{}",
         secret_file.display(),
         common::ZONES
     ));
@@ -309,5 +310,56 @@ fn bad_signatures_old_timestamps_unknown_users_and_non_approvers_change_nothing(
     // And a valid click still works afterwards.
     let (_, reply) = click(&s, &body);
     assert_eq!(reply["replace_original"], true, "{reply}");
+    assert_eq!(status(&s, &id).0, "approved");
+}
+
+#[test]
+fn in_a_zone_needing_two_approvals_the_buttons_stay_until_the_second() {
+    let Chat {
+        s,
+        hooks,
+        response_url,
+        ..
+    } = start(false);
+    let id = s.ask("hive:hr.salaries", "10m");
+    let action = next(&hooks).json()["blocks"][1]["elements"][0]["action_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, first) = click(
+        &s,
+        &click_body(&action, &id, "UHANA", "hana", &response_url),
+    );
+    assert_eq!(first["replace_original"], true, "{first}");
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .contains("has an approval (by hana)"),
+        "{first}"
+    );
+    let buttons = &first["blocks"][1];
+    assert_eq!(buttons["type"], "actions", "still waiting: {first}");
+    assert_eq!(status(&s, &id).0, "pending");
+    let (_, again) = click(
+        &s,
+        &click_body(&action, &id, "UHANA", "hana", &response_url),
+    );
+    assert!(
+        again["text"].as_str().unwrap().contains("already approved"),
+        "one approver counts once: {again}"
+    );
+    let (_, second) = click(
+        &s,
+        &click_body(&action, &id, "UHUGO", "hugo", &response_url),
+    );
+    assert!(
+        second["text"]
+            .as_str()
+            .unwrap()
+            .contains("was approved (by hugo)")
+            && second.get("blocks").is_none(),
+        "{second}"
+    );
     assert_eq!(status(&s, &id).0, "approved");
 }
