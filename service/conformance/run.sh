@@ -19,11 +19,15 @@ dir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 token="conformance-$(date +%s%N)"
 echo "$token" > "$dir/tokens"
+echo "conformance-slack-secret" > "$dir/slack-secret"
 cat > "$dir/jitgate.toml" <<TOML
 listen = "127.0.0.1:$port"
 data_dir = "$dir/data"
 [plugins]
 tokens_file = "$dir/tokens"
+[slack]
+signing_secret_file = "$dir/slack-secret"
+users = { U024BE7LH = "bob:sales-owners" }
 [[zones]]
 name = "sales"
 resources = ["hdfs:/lake/sales", "hive:sales.*"]

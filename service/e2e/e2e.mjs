@@ -1,7 +1,9 @@
 // End to end in headless Chromium: alice fills the request form (which says, as she types, what
 // the plugins would decide now), bob approves in his own browser, alice's open page shows the
-// grant without a reload, the form now says she is allowed, bob revokes, and the audit page
-// lists both the allowed and the denied access. Screenshots go to e2e/screenshots/.
+// grant without a reload, the form now says she is allowed, a plugin audits her accesses and
+// bob sees them on the request's page (a table and a timeline), bob revokes, the audit page
+// lists the allowed and the denied accesses, and the report charts them per user. Screenshots
+// go to e2e/screenshots/.
 //
 // The real `jitgate serve` runs on a free loopback port; each browser context sends the
 // headers an SSO proxy would (the service trusts them from 127.0.0.1).
@@ -147,9 +149,27 @@ try {
   assert.match(await form.textContent("#check"), /allowed now: hive:sales\.orders, by grant/);
   await form.screenshot({ path: join(shots, "4a-alice-check.png"), fullPage: true });
   await form.close();
-  const now = () => new Date().toISOString();
-  await audit(url, [{ id: "e2e-1", time: now(), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
-                      action: "read", decision: "allow", grant_id: gid, request_id: id, operation: "SELECT" }]);
+  // Two seconds apart, so each access is its own mark on the grant's ten-minute timeline.
+  const t0 = Date.now();
+  const at = (ms) => new Date(t0 + ms).toISOString();
+  await audit(url, [{ id: "e2e-1", time: at(0), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
+                      action: "read", decision: "allow", grant_id: gid, request_id: id, operation: "SELECT", context: "hive_query_1" },
+                    { id: "e2e-1b", time: at(2000), plugin: "spark", host: "driver-7", user: "alice", resource: "hive:sales.orders",
+                      action: "read", decision: "allow", grant_id: gid, request_id: id, operation: "Project", context: "app-42/sql-3" },
+                    { id: "e2e-1c", time: at(4000), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
+                      action: "write", decision: "deny", reason: "the grant allows read", grant_id: gid, request_id: id,
+                      operation: "INSERT", context: "hive_query_2" }]);
+
+  // bob, the approver, sees on the request's page what the grant was used for.
+  await bob.goto(`${url}/requests/${id}`);
+  assert.equal(await bob.locator("svg.timeline .mark.allow").count(), 2);
+  assert.equal(await bob.locator("svg.timeline .mark.deny").count(), 1);
+  assert.match(await bob.locator("svg.timeline title").first().textContent(), new RegExp(`Accesses under grant ${gid}`));
+  const accesses = await bob.$$eval("table.accesses tbody tr", (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(accesses.length, 3, accesses.join("\n"));
+  assert.match(accesses[0], /INSERT.*hive on hs2.*hive_query_2/, "newest first");
+  assert.match(accesses[1], /Project.*spark on driver-7.*app-42\/sql-3/);
+  await bob.screenshot({ path: join(shots, "4b-bob-request-accesses.png"), fullPage: true });
 
   // bob revokes from the grants page; alice's page follows.
   await bob.goto(`${url}/grants`);
@@ -157,16 +177,25 @@ try {
   await Promise.all([bob.waitForURL(/\/grants$/), bob.click(`form[action="/grants/${gid}/revoke"] button`)]);
   await alice.waitForFunction(() => /revoked by bob/.test(document.querySelector(".grant-state")?.textContent || ""), null, { timeout: 10000 });
   await alice.screenshot({ path: join(shots, "6-alice-revoked.png"), fullPage: true });
-  await audit(url, [{ id: "e2e-2", time: now(), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
+  await audit(url, [{ id: "e2e-2", time: at(Math.max(6000, Date.now() - t0)), plugin: "hive", host: "hs2", user: "alice", resource: "hive:sales.orders",
                       action: "read", decision: "deny", reason: "no active grant", operation: "SELECT" }]);
 
-  // The audit page lists both accesses.
+  // The audit page lists every access, the allowed and the denied, oldest first.
   await bob.goto(`${url}/audit?user=alice`);
   const rows = await bob.$$eval("tbody tr", (trs) => trs.map((tr) => tr.textContent));
-  assert.equal(rows.length, 2, rows.join("\n"));
+  assert.equal(rows.length, 4, rows.join("\n"));
   assert.match(rows[0], /allow/);
-  assert.match(rows[1], /deny/);
+  assert.match(rows[1], /allow/);
+  assert.match(rows[2], /deny/);
+  assert.match(rows[3], /deny/);
   await bob.screenshot({ path: join(shots, "7-audit.png"), fullPage: true });
+
+  // The period report charts each user's accesses (its period reaches past the last one).
+  await bob.goto(`${url}/report?until=${encodeURIComponent(new Date(t0 + 3600e3).toISOString())}`);
+  const chart = bob.locator("figure.user-timeline", { hasText: "alice" }).locator("svg.timeline");
+  assert.match(await chart.locator("desc").textContent(), /4 accesses from .*2 allowed.*2 denied/);
+  assert.ok((await chart.locator(".mark.deny").count()) >= 1);
+  await bob.screenshot({ path: join(shots, "8-report.png"), fullPage: true });
   console.log(`e2e ok: request ${id}, grant ${gid}; screenshots in ${shots}`);
 } catch (e) {
   failed = true;

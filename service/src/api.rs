@@ -740,6 +740,7 @@ mod tests {
             ("/v1/openapi.json", "get"),
             ("/request", "get"),
             ("/requests/{id}", "get"),
+            ("/v1/slack/actions", "post"),
             ("/healthz", "get"),
         ] {
             assert!(

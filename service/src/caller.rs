@@ -9,6 +9,23 @@ pub struct Caller {
     pub groups: Vec<String>,
 }
 
+impl Caller {
+    /// A person as a config names them: `user` or `user:group,group` (`auth.dev.users`,
+    /// `[slack] users`).
+    pub fn from_entry(entry: &str) -> Caller {
+        let (user, groups) = entry.split_once(':').unwrap_or((entry, ""));
+        Caller {
+            user: user.trim().to_string(),
+            groups: groups
+                .split(',')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
 /// The one rule user names follow before anything compares them (self-approval, distinct
 /// approvers, grants the plugins match against Hadoop's short names): lower case, and no
 /// Kerberos realm or host part (`Alice@EXAMPLE.COM`, `alice/host@EXAMPLE.COM` and `alice` are

@@ -2,13 +2,16 @@
 //! gets without any config. Everything is validated here, once, at start: an unknown key, a bad
 //! resource or a zone nobody can approve stops the service with a message naming it.
 
+use crate::caller::Caller;
 use crate::identity::Cidr;
 use crate::oidc::{JwksSource, OidcSettings};
 use crate::store::Location;
+use crate::slack::{SlackSettings, DEFAULT_RESPONSE_URL_PREFIX};
 use crate::zones::{AutoRule, ZoneRule, Zones};
 use jitgate::model::{format_duration, parse_duration, ActionSet};
 use jitgate::wire;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,6 +45,8 @@ pub struct Settings {
     pub auditors: Vec<String>,
     /// `[store] url`: the PostgreSQL database replicas share; None keeps SQLite in `data_dir`.
     pub postgres: Option<postgres::Config>,
+    /// `[slack]`: approve from chat (`POST /v1/slack/actions`).
+    pub slack: Option<SlackSettings>,
 }
 
 impl Settings {
@@ -102,6 +107,7 @@ struct FileConfig {
     notify: NotifySection,
     tls: Option<TlsSection>,
     store: Option<StoreSection>,
+    slack: Option<SlackSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +115,19 @@ struct FileConfig {
 struct StoreSection {
     url: String,
     password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlackSection {
+    signing_secret_file: PathBuf,
+    /// Slack user id to `user` or `user:group,group`.
+    #[serde(default)]
+    users: BTreeMap<String, String>,
+    #[serde(default)]
+    match_usernames: bool,
+    username_suffix: Option<String>,
+    response_url_prefix: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +327,7 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         }
     };
     let postgres = file.store.map(store_config).transpose()?;
+    let slack = file.slack.map(slack).transpose()?;
     Ok(Settings {
         listen,
         data_dir: file.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
@@ -332,6 +352,57 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             .filter(|g| !g.is_empty())
             .collect(),
         postgres,
+        slack,
+    })
+}
+
+fn slack(s: SlackSection) -> Result<SlackSettings, String> {
+    let p = &s.signing_secret_file;
+    let secret = std::fs::read_to_string(p)
+        .map_err(|e| format!("slack.signing_secret_file {}: {e}", p.display()))?
+        .trim()
+        .to_string();
+    if secret.is_empty() {
+        return Err(format!(
+            "slack.signing_secret_file {} is empty",
+            p.display()
+        ));
+    }
+    let mut users = BTreeMap::new();
+    for (id, entry) in s.users {
+        let caller = Caller::from_entry(&entry);
+        if id.trim().is_empty() || caller.user.is_empty() {
+            return Err(format!(
+                "slack.users: \"{id}\" = \"{entry}\" names no one; use \"U0123ABC\" = \"bob\" or \"bob:sales-owners\""
+            ));
+        }
+        users.insert(id.trim().to_string(), caller);
+    }
+    if users.is_empty() && !s.match_usernames {
+        return Err(
+            "[slack] maps no one: set users (Slack user id = \"name\") or match_usernames = true"
+                .into(),
+        );
+    }
+    let prefix = s
+        .response_url_prefix
+        .unwrap_or_else(|| DEFAULT_RESPONSE_URL_PREFIX.into());
+    // Up to a `/` after the host, so `https://hooks.example` cannot also match `https://hooks.example.evil`.
+    let names_host = match prefix.split_once("://") {
+        Some(("http" | "https", rest)) => rest.find('/').is_some_and(|i| i > 0),
+        _ => false,
+    };
+    if !names_host {
+        return Err(format!(
+            "slack.response_url_prefix `{prefix}` must be an http(s) URL up to a `/` after the host"
+        ));
+    }
+    Ok(SlackSettings {
+        signing_secret: secret,
+        users,
+        match_usernames: s.match_usernames,
+        username_suffix: s.username_suffix.filter(|x| !x.is_empty()),
+        response_url_prefix: prefix,
     })
 }
 
@@ -569,6 +640,39 @@ mod tests {
             "trusted-header mode: loopback"
         );
         assert!(parse(&format!("[auth]\nuser_names = \"odd\"\n{zones}")).is_err());
+    }
+
+    #[test]
+    fn the_slack_section_needs_a_secret_a_mapping_and_a_prefix_up_to_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let zones = "[[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n";
+        let with = |keys: &str| {
+            parse(&format!(
+                "[slack]\nsigning_secret_file = \"{}\"\n{keys}\n{zones}",
+                secret.display()
+            ))
+        };
+        let s = with("[slack.users]\nU1 = \"Bob:sales-owners, ops\"").unwrap();
+        let slack = s.slack.unwrap();
+        assert_eq!(slack.signing_secret, "s3cret");
+        assert_eq!(slack.users["U1"].groups, ["sales-owners", "ops"]);
+        assert_eq!(slack.response_url_prefix, "https://hooks.slack.com/");
+        assert!(with("").unwrap_err().contains("maps no one"));
+        assert!(with("match_usernames = true").is_ok());
+        assert!(
+            with("match_usernames = true\nresponse_url_prefix = \"https://hooks.example\"")
+                .unwrap_err()
+                .contains("up to a `/` after the host")
+        );
+        assert!(with("[slack.users]\nU1 = \":g\"")
+            .unwrap_err()
+            .contains("names no one"));
+        std::fs::write(&secret, " \n").unwrap();
+        assert!(with("match_usernames = true")
+            .unwrap_err()
+            .contains("is empty"));
     }
 
     #[test]

@@ -135,22 +135,17 @@ impl Identity {
 
     /// Dev mode: anyone may act as one of `users` (`user` or `user:group,group`).
     pub fn with_dev_users(mut self, users: &[String]) -> Identity {
-        self.dev_users = users
-            .iter()
-            .map(|u| {
-                let (user, groups) = u.split_once(':').unwrap_or((u, ""));
-                Caller {
-                    user: user.trim().to_string(),
-                    groups: groups
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|g| !g.is_empty())
-                        .map(String::from)
-                        .collect(),
-                }
-            })
-            .collect();
+        self.dev_users = users.iter().map(|u| Caller::from_entry(u)).collect();
         self
+    }
+
+    /// The groups of `user` when this identity source can name them without the person
+    /// present: only dev mode's configured users (headers and ID tokens come with the caller).
+    pub fn known_groups(&self, user: &str) -> Option<Vec<String>> {
+        self.dev_users
+            .iter()
+            .find(|c| c.user == user)
+            .map(|c| c.groups.clone())
     }
 
     /// The people the dev-mode picker offers; empty unless `auth.mode = "dev"`.

@@ -23,6 +23,7 @@ mod render;
 mod router;
 mod secret;
 mod serve;
+mod slack;
 mod state;
 mod store;
 mod tls;

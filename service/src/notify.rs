@@ -40,7 +40,13 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 }
 
 /// The body sent for `d` to a webhook of `kind`.
-pub fn payload(kind: WebhookKind, d: &Delivery, public_url: &str) -> serde_json::Value {
+/// Slack messages of a waiting request carry Approve / Deny buttons when `buttons` is on.
+pub fn payload(
+    kind: WebhookKind,
+    d: &Delivery,
+    public_url: &str,
+    buttons: bool,
+) -> serde_json::Value {
     let r = &d.request;
     let link = format!("{public_url}/requests/{}", r.id);
     match kind {
@@ -51,42 +57,13 @@ pub fn payload(kind: WebhookKind, d: &Delivery, public_url: &str) -> serde_json:
             "link": link,
             "request": r,
         }),
-        WebhookKind::Slack => {
-            let what = format!(
-                "{} {} for {}",
-                r.actions.join(","),
-                r.resources.join(" "),
-                r.duration
-            );
-            let verb = match d.event.as_str() {
-                "created" => "asks to".to_string(),
-                "approved" => format!("was approved (by {}) to", d.actor),
-                "denied" => format!("was denied (by {}) to", d.actor),
-                "escalated" => "is still waiting (escalated) to".to_string(),
-                "expired" => "got no decision in time to".to_string(),
-                "revoked" => format!("lost (revoked by {}) the grant to", d.actor),
-                other => other.to_string(),
-            };
-            let text = format!(
-                "jitgate: {} {verb} {what}. Reason: {}. <{link}|Open request {}>",
-                slack_escape(&r.user),
-                slack_escape(&r.reason),
-                r.id
-            );
-            json!({ "text": text })
-        }
+        WebhookKind::Slack => crate::slack::message(&d.event, &d.actor, r, &link, buttons),
     }
 }
 
-/// Slack's three control characters in message text.
-fn slack_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn send(hook: &Webhook, d: &Delivery, public_url: &str) -> Result<(), String> {
-    let body = serde_json::to_vec(&payload(hook.kind, d, public_url)).expect("JSON serializes");
+fn send(hook: &Webhook, d: &Delivery, public_url: &str, buttons: bool) -> Result<(), String> {
+    let body =
+        serde_json::to_vec(&payload(hook.kind, d, public_url, buttons)).expect("JSON serializes");
     let mut req = ureq::post(&hook.url)
         .timeout(TIMEOUT)
         .set("Content-Type", "application/json")
@@ -103,7 +80,7 @@ fn send(hook: &Webhook, d: &Delivery, public_url: &str) -> Result<(), String> {
 }
 
 /// Delivers the outbox forever.
-pub async fn run(db: Db, hooks: Arc<Vec<Webhook>>, public_url: String) {
+pub async fn run(db: Db, hooks: Arc<Vec<Webhook>>, public_url: String, buttons: bool) {
     if hooks.is_empty() {
         return;
     }
@@ -114,7 +91,7 @@ pub async fn run(db: Db, hooks: Arc<Vec<Webhook>>, public_url: String) {
         {
             Ok(due) if !due.is_empty() => {
                 for d in due {
-                    deliver(&db, &hooks, &public_url, d).await;
+                    deliver(&db, &hooks, &public_url, buttons, d).await;
                 }
                 continue;
             }
@@ -125,7 +102,7 @@ pub async fn run(db: Db, hooks: Arc<Vec<Webhook>>, public_url: String) {
     }
 }
 
-async fn deliver(db: &Db, hooks: &Arc<Vec<Webhook>>, public_url: &str, d: Delivery) {
+async fn deliver(db: &Db, hooks: &Arc<Vec<Webhook>>, public_url: &str, buttons: bool, d: Delivery) {
     let (id, attempts, hook_no) = (d.id, d.attempts, d.hook);
     let what = format!(
         "{} of request {} to webhook {hook_no}",
@@ -135,7 +112,7 @@ async fn deliver(db: &Db, hooks: &Arc<Vec<Webhook>>, public_url: &str, d: Delive
         None => Err("that webhook is no longer configured".to_string()),
         Some(hook) => {
             let url = public_url.to_string();
-            tokio::task::spawn_blocking(move || send(&hook, &d, &url))
+            tokio::task::spawn_blocking(move || send(&hook, &d, &url, buttons))
                 .await
                 .unwrap_or_else(|e| Err(format!("delivery task failed: {e}")))
         }

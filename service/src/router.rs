@@ -1,9 +1,9 @@
-//! The one place the service's routes meet: the JSON API (`api::routes`) and the web pages
-//! (`web::routes`) under one shared state, with JSON answers for paths and methods neither has.
+//! The one place the service's routes meet: the JSON API (`api::routes`), the web pages
+//! (`web::routes`) and Slack's form-encoded callback (`slack::routes`) under one shared state, with JSON answers for paths and methods neither has.
 
 use crate::error::json_error;
 use crate::state::AppState;
-use crate::{api, web};
+use crate::{api, slack, web};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
@@ -12,6 +12,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(web::routes())
+        .merge(slack::routes())
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -138,6 +138,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         signal,
         signer: Arc::new(signer),
         checker: Arc::new(Checker::new(settings.public_url())),
+        slack: settings.slack.clone().map(Arc::new),
+        public_url: settings.public_url(),
     };
     // Read before binding, so a bad certificate stops the start before anyone connects.
     let tls = match &settings.tls {
@@ -161,10 +163,24 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         settings.public_url()
     );
 
+    if let Some(slack) = &settings.slack {
+        log_event!(
+            "slack: button clicks at {}/v1/slack/actions, {} users mapped{}",
+            settings.public_url(),
+            slack.users.len(),
+            if slack.match_usernames {
+                ", others by their username"
+            } else {
+                ""
+            }
+        );
+    }
+    // Slack messages carry Approve / Deny buttons only when their clicks can be verified.
     tokio::spawn(notify::run(
         db.clone(),
         Arc::new(settings.webhooks.clone()),
         settings.public_url(),
+        settings.slack.is_some(),
     ));
     let zones = Arc::new(settings.zones.clone());
     tokio::spawn(async move {

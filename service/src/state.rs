@@ -4,6 +4,7 @@
 use crate::check::Checker;
 use crate::feed_server::FeedSigner;
 use crate::identity::Identity;
+use crate::slack::SlackSettings;
 use crate::store::ChangeSignal;
 use crate::store::Db;
 use crate::zones::Zones;
@@ -21,6 +22,10 @@ pub struct AppState {
     pub signer: Arc<FeedSigner>,
     /// Answers "would I be allowed?" from a core snapshot of the zones and live grants.
     pub checker: Arc<Checker>,
+    /// `[slack]`, when chat approvals are on.
+    pub slack: Option<Arc<SlackSettings>>,
+    /// Base of the links the service hands out (`Settings::public_url`).
+    pub public_url: String,
 }
 
 /// For the handlers' tests: a state with the example zones, and a request sent to a router the
@@ -56,6 +61,8 @@ pub(crate) mod tests {
                 [7; 32],
             ))),
             checker: Arc::new(Checker::new("http://127.0.0.1:8470".into())),
+            slack: None,
+            public_url: "http://127.0.0.1:8470".into(),
         }
     }
 

@@ -3,95 +3,14 @@
 
 mod common;
 
+use common::receiver::{next, receiver};
 use common::Server;
 use hmac::{Hmac, Mac};
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::Sha256;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
 
 const BOB: &str = "bob:sales-owners";
-
-struct Hit {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Hit {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-/// Answers `fail_first` requests with 500, then 200; every request it sees goes to the channel.
-fn receiver(fail_first: usize) -> (String, mpsc::Receiver<Hit>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut seen = 0;
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let path = line.split(' ').nth(1).unwrap_or("").to_string();
-            let mut headers = vec![];
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).unwrap();
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                let (k, v) = h.split_once(':').unwrap();
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .map(|(_, v)| v.parse().unwrap())
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            let status = if seen < fail_first {
-                "500 Oops"
-            } else {
-                "200 OK"
-            };
-            seen += 1;
-            let _ = stream.write_all(
-                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                    .as_bytes(),
-            );
-            if tx
-                .send(Hit {
-                    path,
-                    headers,
-                    body,
-                })
-                .is_err()
-            {
-                break;
-            }
-        }
-    });
-    (url, rx)
-}
-
-fn next(rx: &mpsc::Receiver<Hit>) -> Hit {
-    rx.recv_timeout(Duration::from_secs(15))
-        .expect("a webhook call within 15 s")
-}
 
 #[test]
 fn signed_json_and_slack_webhooks_hear_every_event_with_a_link() {
@@ -164,6 +83,10 @@ fn signed_json_and_slack_webhooks_hear_every_event_with_a_link() {
         slack.header("x-jitgate-signature"),
         None,
         "no secret, no signature"
+    );
+    assert!(
+        slack.json().get("blocks").is_none(),
+        "no buttons without [slack] to verify their clicks"
     );
     let text = slack.json()["text"].as_str().unwrap().to_string();
     assert!(

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 const DOC: &str = include_str!("../src/openapi.json");
-const ROUTER_SOURCES: [&str; 2] = [
+const ROUTER_SOURCES: [&str; 3] = [
     include_str!("../src/api.rs"),
     include_str!("../src/web/mod.rs"),
+    include_str!("../src/slack.rs"),
 ];
 
 /// (path, method) for every `.route("PATH", get(..).post(..))` in the router's sources.

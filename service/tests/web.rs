@@ -385,3 +385,98 @@ fn the_inbox_finds_a_request_to_decide_behind_many_newer_ones_of_another_zone() 
         "{inbox}"
     );
 }
+
+/// A plugin posts 53 audited accesses under a grant (3 of them denied) and one under no grant:
+/// the request's page lists the newest 50, newest first, links to the rest, and draws one mark
+/// per access on the grant's timeline; the report draws the same per user.
+#[test]
+fn a_request_s_page_shows_what_was_done_under_its_grant_on_a_timeline() {
+    let s = Server::start();
+    let id = s.ask("hive:sales.orders", "10m");
+    let mut approver = Browser::new(&s, BOB);
+    let (_, before) = approver.get(&format!("/requests/{id}"));
+    assert!(
+        !before.contains("Accesses under this grant"),
+        "no grant yet"
+    );
+    let (_, r) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    let (_, empty) = approver.get(&format!("/requests/{id}"));
+    assert!(
+        empty.contains("No access has been audited under grant")
+            && empty.matches("class=\"mark ").count() == 0,
+        "{empty}"
+    );
+    let from = jitgate::wire::parse_time(r["grant"]["not_before"].as_str().unwrap()).unwrap();
+    // Six seconds apart: each its own column on a ten-minute chart 584 points wide.
+    let events: Vec<_> = (0..53)
+        .map(|i| {
+            json!({"id": format!("e{i}"), "time": jitgate::wire::format_time(from + i * 6_000),
+                "plugin": "hive", "host": "hs2-1", "user": "alice", "resource": "hive:sales.orders",
+                "action": "read", "decision": if i % 20 == 7 { "deny" } else { "allow" },
+                "grant_id": gid, "request_id": id, "operation": format!("QUERY-{i}"),
+                "context": format!("hive_query_{i}")})
+        })
+        .chain([
+            json!({"id": "other", "time": jitgate::wire::format_time(from), "plugin": "hdfs",
+            "host": "nn", "user": "alice", "resource": "hdfs:/open/x", "action": "read",
+            "decision": "allow", "operation": "OTHER-OP"}),
+        ])
+        .collect();
+    let (status, a) = s.plugin(
+        "POST",
+        "/v1/audit",
+        Some(common::PLUGIN_TOKEN),
+        Some(json!({ "events": events })),
+    );
+    assert_eq!((status, a["accepted"].clone()), (200, json!(54)), "{a}");
+
+    let (status, page) = approver.get(&format!("/requests/{id}"));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<h2>Accesses under this grant</h2>"),
+        "{page}"
+    );
+    let svg = &page[page.find("<svg").unwrap()..page.find("</svg>").unwrap()];
+    assert_eq!(svg.matches("class=\"mark allow\"").count(), 50, "{svg}");
+    assert_eq!(svg.matches("class=\"mark deny\"").count(), 3, "{svg}");
+    assert!(svg.contains(&format!("Accesses under grant {gid} over its window")));
+    assert!(
+        svg.contains("53 accesses from") && svg.contains("3 denied"),
+        "{svg}"
+    );
+    assert!(!svg.contains("<script"), "the chart needs no script");
+    let table = &page[page.find("<table class=\"accesses\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr><td>").count(), 50, "the newest 50");
+    let newest = table.find("QUERY-52").unwrap();
+    assert!(newest < table.find("QUERY-3<").unwrap(), "newest first");
+    assert!(!table.contains("QUERY-2<"), "older than the newest 50");
+    assert!(table.contains("<code>hive_query_52</code>") && table.contains("hive on hs2-1"));
+    assert!(!page.contains("OTHER-OP"), "only accesses under this grant");
+    assert!(
+        page.contains(&format!(
+            "The newest 50 of 53 accesses; <a href=\"/audit?grant={gid}\">"
+        )),
+        "{page}"
+    );
+
+    let period = format!(
+        "/report?since={}&until={}",
+        jitgate::wire::format_time(from - 60_000),
+        jitgate::wire::format_time(from + 600_000)
+    );
+    let (_, report) = Browser::new(&s, "audrey:auditors").get(&period);
+    assert!(report.contains("<h2>Accesses per user</h2>"), "{report}");
+    let alice = &report[report.find("<figcaption>alice</figcaption>").unwrap()..];
+    let alice = &alice[..alice.find("</svg>").unwrap()];
+    assert!(alice.contains("54 accesses from"), "{alice}");
+    assert_eq!(
+        (
+            alice.matches("class=\"mark allow\"").count(),
+            alice.matches("class=\"mark deny\"").count()
+        ),
+        (50, 3),
+        "one mark per access, denials told apart (the unguarded read shares the first's column)"
+    );
+}

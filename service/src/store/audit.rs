@@ -2,7 +2,7 @@
 //! by user, resource (covering), grant and time in pages, and the auditor's report that ties
 //! each access to its request, reason and approvers.
 
-use super::sql::{params, Tx, Value};
+use super::sql::{params, Row, Tx, Value};
 use super::{from_json, Store};
 use crate::chain::{self, Appender};
 use crate::error::{Result, ServiceError};
@@ -174,25 +174,77 @@ pub fn read_audit(conn: &Tx, f: &AuditFilter) -> Result<AuditPage> {
                 return Ok(false);
             }
             last = (row.get(1)?, row.get(14)?);
-            out.push(AuditEvent {
-                id: row.get(0)?,
-                time: format_time(row.get(1)?),
-                plugin: row.get(2)?,
-                host: row.get(3)?,
-                user: row.get(4)?,
-                resource: row.get(5)?,
-                action: row.get(6)?,
-                decision: row.get(7)?,
-                reason: row.get(8)?,
-                grant_id: row.get(9)?,
-                request_id: row.get(10)?,
-                operation: row.get(11)?,
-                context: row.get(12)?,
-            });
+            out.push(event_of(row)?);
             Ok(true)
         })?;
         Ok(AuditPage { events: out, next })
     }
+}
+
+/// The columns `event_of` reads, in its order.
+const EVENT_COLUMNS: &str =
+    "id, time, plugin, host, \"user\", resource, action, decision, reason, \
+     grant_id, request_id, operation, context";
+
+fn event_of(row: &Row) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: row.get(0)?,
+        time: format_time(row.get(1)?),
+        plugin: row.get(2)?,
+        host: row.get(3)?,
+        user: row.get(4)?,
+        resource: row.get(5)?,
+        action: row.get(6)?,
+        decision: row.get(7)?,
+        reason: row.get(8)?,
+        grant_id: row.get(9)?,
+        request_id: row.get(10)?,
+        operation: row.get(11)?,
+        context: row.get(12)?,
+    })
+}
+
+/// The accesses audited under one grant: what its request's page shows.
+#[derive(Debug, Clone, Default)]
+pub struct GrantAccesses {
+    /// How many there are.
+    pub total: i64,
+    /// The newest ones, newest first.
+    pub recent: Vec<AuditEvent>,
+    /// When each was made (ms) and whether it was allowed, oldest first, for the timeline.
+    pub marks: Vec<(i64, bool)>,
+}
+
+/// The newest `limit` accesses made under `grant_id`, and up to `max_marks` of them for a
+/// timeline (the audit table's index by grant).
+pub fn grant_accesses(
+    conn: &Tx,
+    grant_id: &str,
+    limit: usize,
+    max_marks: usize,
+) -> Result<GrantAccesses> {
+    let total = conn.query_row(
+        "SELECT COUNT(*) FROM audit WHERE grant_id = ?1",
+        params![grant_id],
+        |r| r.get(0),
+    )?;
+    let recent = conn.query_map(
+        &format!(
+            "SELECT {EVENT_COLUMNS} FROM audit WHERE grant_id = ?1 ORDER BY time DESC, id DESC LIMIT ?2"
+        ),
+        params![grant_id, limit],
+        event_of,
+    )?;
+    let marks = conn.query_map(
+        "SELECT time, decision FROM audit WHERE grant_id = ?1 ORDER BY time, id LIMIT ?2",
+        params![grant_id, max_marks],
+        |r| Ok((r.get(0)?, r.get::<String>(1)? == "allow")),
+    )?;
+    Ok(GrantAccesses {
+        total,
+        recent,
+        marks,
+    })
 }
 
 impl Store {
@@ -288,6 +340,40 @@ mod tests {
             ["e1", "e2", "e3"]
         );
         assert_eq!(all[0], batch[0]);
+    }
+
+    #[test]
+    fn a_grant_s_accesses_come_newest_first_with_every_mark_oldest_first() {
+        let mut s = store();
+        let mut denied = event("e3", 3, "alice", "hive:sales.t", Some("g-1"));
+        denied.decision = "deny".into();
+        let batch = vec![
+            event("e1", 1, "alice", "hive:sales.t", Some("g-1")),
+            event("e2", 2, "bob", "hive:sales.t", Some("g-2")),
+            denied,
+            event("e4", 4, "alice", "hive:sales.t", Some("g-1")),
+            event("e5", 5, "alice", "hive:sales.t", None),
+        ];
+        s.ingest_audit(&batch, T0).unwrap();
+        let a = grant_accesses(&s.read().unwrap(), "g-1", 2, 100).unwrap();
+        assert_eq!(a.total, 3);
+        assert_eq!(
+            a.recent.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["e4", "e3"]
+        );
+        assert_eq!(
+            a.marks,
+            [
+                (T0 + MIN, true),
+                (T0 + 3 * MIN, false),
+                (T0 + 4 * MIN, true)
+            ]
+        );
+        assert_eq!(
+            grant_accesses(&s.read().unwrap(), "g-1", 10, 1).unwrap().marks.len(),
+            1
+        );
+        assert_eq!(grant_accesses(&s.read().unwrap(), "g-9", 10, 10).unwrap().total, 0);
     }
 
     #[test]

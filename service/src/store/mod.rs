@@ -20,7 +20,7 @@ pub(crate) mod sql;
 mod testing;
 
 pub use crate::views::{GrantView, ReportRow, RequestView, Status};
-pub use audit::{page_cursor, read_audit, read_report, AuditFilter};
+pub use audit::{grant_accesses, page_cursor, read_audit, read_report, AuditFilter, GrantAccesses};
 pub use db::Db;
 pub use feed::{hear_other_replicas, ChangeSignal};
 pub use outbox::Delivery;

@@ -12,7 +12,8 @@
 //! request's page, my requests, the approvals inbox, and the decisions posted from them),
 //! `grants` (active grants; revoke and release), `audit` (audit search) and `report` (the
 //! auditors' period report). `page` holds what they all share: the caller and the form token,
-//! the frame around every page, the dev-mode picker and the live-page script.
+//! the frame around every page, the dev-mode picker and the live-page script; `timeline` the
+//! accesses chart a request's page and the report both draw.
 
 mod audit;
 mod grants;
@@ -20,6 +21,7 @@ mod page;
 mod report;
 mod request_form;
 mod requests;
+mod timeline;
 
 use crate::state::AppState;
 use axum::response::Redirect;

@@ -1,16 +1,19 @@
 //! The auditors' period report (`/report`): every audited access in a period, by user and
-//! resource, with the request, reason, approvers and grant times behind it; a page, CSV or JSON,
-//! each with the audit chain's head as the report was made.
+//! resource, with the request, reason, approvers and grant times behind it, and a timeline of
+//! each user's accesses over the period; a page, CSV or JSON, each with the audit chain's head
+//! as the report was made.
 
 use super::page::{page_time, q, Ctx};
+use super::timeline::{self, Access};
 use crate::error::{Result, ServiceError};
 use crate::render::{html_escape as e, report_csv};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use jitgate::wire::{format_time, now_millis};
+use jitgate::wire::{format_time, now_millis, parse_time};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 const REPORT_LIMIT: usize = 100_000;
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -108,6 +111,30 @@ pub(super) async fn report_page(
         n = rows.len(),
         head = e(&head_text),
     );
+    // One timeline per user over the period (the rows come by user).
+    let mut by_user: BTreeMap<&str, Vec<Access>> = BTreeMap::new();
+    for r in &rows {
+        by_user.entry(&r.user).or_default().push(Access {
+            time: parse_time(&r.time).unwrap_or(since),
+            allowed: r.decision == "allow",
+        });
+    }
+    if !by_user.is_empty() {
+        body += "<h2>Accesses per user</h2>";
+        for (i, (user, accesses)) in by_user.iter().enumerate() {
+            body += &format!(
+                "<figure class=\"user-timeline\"><figcaption>{}</figcaption>{}</figure>",
+                e(user),
+                timeline::svg(
+                    &format!("timeline-{i}"),
+                    &format!("Accesses by {user} from {s} to {u}"),
+                    since,
+                    until,
+                    accesses
+                )
+            );
+        }
+    }
     let mut last: Option<(&str, &str)> = None;
     let mut table = String::new();
     for r in &rows {

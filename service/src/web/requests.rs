@@ -1,16 +1,23 @@
-//! A request's page (its state, its grant, its history and the buttons the caller may use), my
-//! requests, the approvals inbox, and the approve, deny and cancel forms posted from them.
+//! A request's page (its state, its grant, what was done under the grant, its history and the
+//! buttons the caller may use), my requests, the approvals inbox, and the approve, deny and
+//! cancel forms posted from them.
 
 use super::grants::{active, revoke_form, time_left};
-use super::page::{back_to, current_stamp, resources_html, Ctx, DecisionForm, LIST_LIMIT};
+use super::page::{back_to, current_stamp, q, resources_html, Ctx, DecisionForm, LIST_LIMIT};
+use super::timeline::{self, Access};
 use crate::caller::Caller;
 use crate::render::html_escape as e;
 use crate::state::AppState;
-use crate::store::{RequestView, Status};
+use crate::store::{grant_accesses, GrantAccesses, GrantView, RequestView, Status};
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jitgate::wire::{now_millis, parse_time};
+
+/// How many of a grant's accesses its request's page lists; the audit search has the rest.
+const ACCESS_LIMIT: usize = 50;
+/// How many accesses the grant's timeline reads at most.
+const MAX_MARKS: usize = 10_000;
 
 fn status_badge(s: Status) -> String {
     format!("<strong class=\"status-{0}\">{0}</strong>", s.as_str())
@@ -93,6 +100,20 @@ pub(super) async fn request_page(
             ),
         );
     }
+    let touched = match &r.grant {
+        Some(g) => {
+            let id = g.grant.id.clone();
+            match st
+                .db
+                .read(move |c| grant_accesses(c, &id, ACCESS_LIMIT, MAX_MARKS))
+                .await
+            {
+                Ok(a) => accesses_html(g, &a, now),
+                Err(err) => return ctx.error(&err),
+            }
+        }
+        None => String::new(),
+    };
     let history: String = r
         .history
         .iter()
@@ -121,6 +142,7 @@ pub(super) async fn request_page(
     }
     let body = format!(
         "<p>Request <code id=\"request-id\">{}</code></p><div class=\"scroll\"><table>\n{rows}</table></div>{actions}\
+{touched}\
          <h2>History</h2><div class=\"scroll\"><table><thead><tr><th>Time</th><th>Event</th><th>Who</th><th>Comment</th></tr></thead>\
          <tbody>{history}</tbody></table></div>",
         e(&r.id)
@@ -131,6 +153,72 @@ pub(super) async fn request_page(
         &format!("Request {}", r.id),
         &body,
         Some(&stamp),
+    )
+}
+
+/// "What was touched": the grant's timeline over its window, and its newest accesses.
+fn accesses_html(g: &GrantView, a: &GrantAccesses, now: i64) -> String {
+    let from = parse_time(&g.grant.not_before).unwrap_or(now);
+    let expires = parse_time(&g.grant.expires_at).unwrap_or(now);
+    let to = match g.revoked_at.as_deref().and_then(parse_time) {
+        Some(revoked) => revoked.min(expires),
+        None => expires,
+    };
+    let marks: Vec<Access> = a
+        .marks
+        .iter()
+        .map(|&(time, allowed)| Access { time, allowed })
+        .collect();
+    let id = e(&g.grant.id);
+    let chart = timeline::svg(
+        &format!("timeline-{}", g.grant.id),
+        &format!("Accesses under grant {} over its window", g.grant.id),
+        from,
+        to,
+        &marks,
+    );
+    if a.total == 0 {
+        return format!(
+            "<h2>Accesses under this grant</h2>{chart}<p>No access has been audited under grant <code>{id}</code> yet.</p>"
+        );
+    }
+    let rows: String = a
+        .recent
+        .iter()
+        .map(|ev| {
+            format!(
+                "<tr><td>{}</td><td class=\"{d}\">{d}</td><td>{}</td><td><code>{}</code></td><td>{} on {}</td><td>{}</td></tr>",
+                e(&ev.time),
+                e(ev.operation.as_deref().unwrap_or(&ev.action)),
+                e(&ev.resource),
+                e(&ev.plugin),
+                e(&ev.host),
+                ev.context
+                    .as_deref()
+                    .map(|c| format!("<code>{}</code>", e(c)))
+                    .unwrap_or_default(),
+                d = e(&ev.decision),
+            )
+        })
+        .collect();
+    let link = format!("/audit?grant={}", e(&q(&g.grant.id)));
+    let more = if a.total as usize > a.recent.len() {
+        format!(
+            "The newest {} of {} accesses; <a href=\"{link}\">all of them in the audit search</a>.",
+            a.recent.len(),
+            a.total
+        )
+    } else {
+        format!(
+            "{} access{}, newest first; <a href=\"{link}\">in the audit search</a>.",
+            a.total,
+            if a.total == 1 { "" } else { "es" }
+        )
+    };
+    format!(
+        "<h2>Accesses under this grant</h2>{chart}<p>{more}</p><div class=\"scroll\"><table class=\"accesses\">\
+         <thead><tr><th>Time</th><th>Decision</th><th>Operation</th><th>Resource</th><th>Engine</th><th>Query</th></tr></thead>\
+         <tbody>{rows}</tbody></table></div>"
     )
 }
 

@@ -2,6 +2,8 @@
 //! directory, and talks to it over HTTP as a person (trusted headers) or a plugin (token).
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use serde_json::Value;
 use std::io::Read;
 use std::net::TcpListener;
