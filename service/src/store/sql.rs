@@ -285,30 +285,36 @@ impl Conn {
                 Ok(Tx::Sqlite(c.transaction_with_behavior(behavior)?))
             }
             Inner::Postgres {
+                config,
                 client,
                 prepared,
                 timeout_ms,
-                ..
             } => {
-                let client = client.as_mut().expect("connected above");
-                let mut tx = match mode {
-                    Mode::Write => client.transaction(),
-                    Mode::Read => client
-                        .build_transaction()
-                        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                        .read_only(true)
-                        .start(),
+                let begin = match mode {
+                    Mode::Write => "BEGIN",
+                    Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                };
+                let mut started = client.as_mut().expect("connected above").batch_execute(begin);
+                if started.as_ref().is_err_and(gone) {
+                    // Dropped while idle (a server restart): opened again once, at once.
+                    *client = Some(config.connect(postgres::NoTls).map_err(unavailable)?);
+                    prepared.clear();
+                    started = client.as_mut().expect("just connected").batch_execute(begin);
                 }
-                .map_err(pg_error)?;
+                started.map_err(pg_error)?;
+                let tx = PgTx {
+                    client: client.as_mut().expect("connected above"),
+                    prepared,
+                    open: true,
+                };
+                let tx = Tx::Postgres(RefCell::new(tx));
                 if *timeout_ms > 0 {
-                    tx.batch_execute(&format!("SET LOCAL statement_timeout = {timeout_ms}"))
-                        .map_err(pg_error)?;
+                    tx.execute_batch(&format!("SET LOCAL statement_timeout = {timeout_ms}"))?;
                 }
                 if mode == Mode::Write {
-                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
-                        .map_err(pg_error)?;
+                    tx.execute("SELECT pg_advisory_xact_lock(?1)", params![WRITER_LOCK])?;
                 }
-                Ok(Tx::Postgres(RefCell::new(PgTx { tx, prepared })))
+                Ok(tx)
             }
         }
     }
@@ -321,8 +327,19 @@ pub enum Tx<'a> {
 }
 
 pub struct PgTx<'a> {
-    tx: postgres::Transaction<'a>,
+    client: &'a mut postgres::Client,
     prepared: &'a mut HashMap<String, postgres::Statement>,
+    /// Between BEGIN and COMMIT; a transaction dropped open is rolled back.
+    open: bool,
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // On a lost connection this fails too, and the server has rolled back already.
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+    }
 }
 
 impl PgTx<'_> {
@@ -330,7 +347,7 @@ impl PgTx<'_> {
         if let Some(s) = self.prepared.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(&numbered(sql)).map_err(pg_error)?;
+        let s = self.client.prepare(&numbered(sql)).map_err(pg_error)?;
         self.prepared.insert(sql.to_string(), s.clone());
         Ok(s)
     }
@@ -355,7 +372,7 @@ impl Tx<'_> {
                 let mut tx = tx.borrow_mut();
                 let stmt = tx.statement(sql)?;
                 let values = pg_params(params);
-                Ok(tx.tx.execute(&stmt, &pg_refs(&values)).map_err(pg_error)? as usize)
+                Ok(tx.client.execute(&stmt, &pg_refs(&values)).map_err(pg_error)? as usize)
             }
         }
     }
@@ -364,7 +381,7 @@ impl Tx<'_> {
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match self {
             Tx::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
-            Tx::Postgres(tx) => tx.borrow_mut().tx.batch_execute(sql).map_err(pg_error),
+            Tx::Postgres(tx) => tx.borrow_mut().client.batch_execute(sql).map_err(pg_error),
         }
     }
 
@@ -398,7 +415,7 @@ impl Tx<'_> {
                     let mut tx = tx.borrow_mut();
                     let stmt = tx.statement(sql)?;
                     let values = pg_params(params);
-                    tx.tx.query(&stmt, &pg_refs(&values)).map_err(pg_error)?
+                    tx.client.query(&stmt, &pg_refs(&values)).map_err(pg_error)?
                 };
                 for r in &rows {
                     if !f(&Row(pg_row(r)?))? {
@@ -457,7 +474,11 @@ impl Tx<'_> {
     pub fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(tx) => Ok(tx.commit()?),
-            Tx::Postgres(tx) => tx.into_inner().tx.commit().map_err(pg_error),
+            Tx::Postgres(tx) => {
+                let mut tx = tx.into_inner();
+                tx.open = false;
+                tx.client.batch_execute("COMMIT").map_err(pg_error)
+            }
         }
     }
 }
@@ -596,13 +617,21 @@ impl postgres::types::ToSql for Value {
     postgres::types::to_sql_checked!();
 }
 
+/// Whether `e` says the server went away: a closed connection, a shutdown, a failed connect.
+fn gone(e: &postgres::Error) -> bool {
+    let class = e.code().map(|c| c.code());
+    e.is_closed()
+        || class.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+        || e.as_db_error().is_none() && class.is_none()
+}
+
 /// A database error. A statement stopped by its timeout is the caller's broad query; a lost
 /// connection is the database being away.
 fn pg_error(e: postgres::Error) -> ServiceError {
     if e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED) {
         return ServiceError::BadInput(super::db::TOO_BROAD.into());
     }
-    if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
+    if gone(&e) {
         return unavailable(e);
     }
     match e.as_db_error() {

@@ -113,6 +113,12 @@ impl Server {
         panic!("jitgate serve found no free port in five tries");
     }
 
+    /// Kills the service at once (SIGKILL), as a crash does.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The service process's resident memory now and at its peak (VmRSS, VmHWM), in MiB.
     pub fn memory(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
