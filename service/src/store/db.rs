@@ -2,6 +2,7 @@
 //! connection, broad reads on reader threads with connections of their own.
 
 use super::Store;
+use crate::metrics::{self, StoreCall};
 use crate::error::{Result, ServiceError};
 use rusqlite::Connection;
 use std::sync::{Arc, Mutex};
@@ -100,6 +101,7 @@ impl Db {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let budget = self.budget;
         let read: Read = Box::new(move |conn: &mut Connection| {
+            let started = std::time::Instant::now();
             let deadline = std::time::Instant::now() + budget;
             let handler =
                 conn.progress_handler(10_000, Some(move || std::time::Instant::now() > deadline));
@@ -119,6 +121,7 @@ impl Db {
                 }
                 other => other,
             };
+            metrics::store_call(StoreCall::Read, started.elapsed());
             let _ = tx.send(result);
         });
         // Handing it in may wait for a free slot: off the async threads.
@@ -137,8 +140,11 @@ impl Db {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             // A panic mid-call rolled its transaction back; the connection is still good.
+            let started = std::time::Instant::now();
             let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut s)
+            let result = f(&mut s);
+            metrics::store_call(StoreCall::Write, started.elapsed());
+            result
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("store task failed: {e}")))?

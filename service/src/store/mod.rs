@@ -9,6 +9,7 @@
 //! Every operation takes `now` so tests can move the clock.
 
 mod audit;
+mod counts;
 mod db;
 mod feed;
 mod grants;
@@ -20,6 +21,7 @@ mod testing;
 
 pub use crate::views::{GrantView, ReportRow, RequestView, Status};
 pub use audit::{page_cursor, read_audit, read_report, AuditFilter};
+pub use counts::counts;
 pub use db::Db;
 pub use feed::ChangeSignal;
 pub use outbox::Delivery;
