@@ -238,8 +238,8 @@ impl Audit {
 
     /// Records waiting in the queue, of the `offered` ones `record` was called with so far.
     pub fn queue_depth(&self, offered: u64) -> u64 {
-        let gone = self.shared.refused.load(Ordering::Relaxed)
-            + self.shared.taken.load(Ordering::Relaxed);
+        let gone =
+            self.shared.refused.load(Ordering::Relaxed) + self.shared.taken.load(Ordering::Relaxed);
         offered.saturating_sub(gone)
     }
 
@@ -305,9 +305,10 @@ impl Worker {
             if !self.spill.is_empty() && self.retry_due() {
                 self.resend_spill();
             }
-            self.shared
-                .spill_bytes
-                .store(self.spill.len - self.spill.sent.min(self.spill.len), Ordering::Relaxed);
+            self.shared.spill_bytes.store(
+                self.spill.len - self.spill.sent.min(self.spill.len),
+                Ordering::Relaxed,
+            );
             let lost = self.shared.lost_denials.swap(0, Ordering::Relaxed);
             if lost > 0 {
                 eprintln!("jitgate: audit queue full: {lost} denials could not be recorded (they were denied)");

@@ -31,7 +31,9 @@ fn decisions_lag_and_spill_are_counted_and_recover() {
     let mut svc = Service::start(tmp.path());
     let config = plugin_config(&svc.url, tmp.path(), "jitgate.feed.wait.seconds=2");
     let e = Engine::start(Config::parse(&config).unwrap()).unwrap();
-    eventually(WAIT, "first snapshot", || e.snapshot().verified.then_some(()));
+    eventually(WAIT, "first snapshot", || {
+        e.snapshot().verified.then_some(())
+    });
 
     let start = e.metrics();
     assert_eq!((start.allowed, start.denied), (0, 0));
@@ -77,7 +79,10 @@ fn the_c_abi_writes_the_same_lines() {
     unsafe {
         let h = jitgate::bridge::c::jitgate_open(config.as_ptr());
         assert_ne!(h, 0);
-        let (user, path) = (CString::new("alice").unwrap(), CString::new("/lake/x").unwrap());
+        let (user, path) = (
+            CString::new("alice").unwrap(),
+            CString::new("/lake/x").unwrap(),
+        );
         let code = jitgate::bridge::c::jitgate_decide(
             h,
             user.as_ptr(),

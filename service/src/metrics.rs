@@ -24,9 +24,7 @@ const DECISION_SECONDS: &[f64] = &[
     1.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 86400.0,
 ];
 /// Seconds of one store call: SQLite answers in microseconds to a scan's many seconds.
-const STORE_SECONDS: &[f64] = &[
-    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
-];
+const STORE_SECONDS: &[f64] = &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
 /// Changes a follower was behind when it asked (0: up to date).
 const LAG_CHANGES: &[f64] = &[0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0];
 
@@ -166,7 +164,12 @@ fn head(out: &mut String, name: &str, kind: &str, help: &str) {
 /// The whole exposition; `requests` and `grants_active` as the store counted them now.
 fn render(m: &Metrics, requests: &[(String, u64)], grants_active: u64) -> String {
     let mut out = String::new();
-    head(&mut out, "jitgate_requests", "gauge", "Access requests by status.");
+    head(
+        &mut out,
+        "jitgate_requests",
+        "gauge",
+        "Access requests by status.",
+    );
     for status in ["pending", "approved", "denied", "cancelled", "expired"] {
         let n = requests
             .iter()
@@ -266,7 +269,10 @@ pub async fn metrics(State(st): State<AppState>, _: Scraper) -> Result<Response>
     let counted = st.db.read(|c| counts(c, now_millis())).await?;
     let body = render(&METRICS, &counted.requests, counted.grants_active);
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response())
@@ -296,8 +302,14 @@ mod tests {
         let m = Metrics::new();
         m.time_to_decision[0].observe(42.0);
         let text = render(&m, &[("pending".into(), 3)], 2);
-        assert!(text.contains("jitgate_requests{status=\"pending\"} 3\n"), "{text}");
-        assert!(text.contains("jitgate_requests{status=\"denied\"} 0\n"), "{text}");
+        assert!(
+            text.contains("jitgate_requests{status=\"pending\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("jitgate_requests{status=\"denied\"} 0\n"),
+            "{text}"
+        );
         assert!(text.contains("jitgate_grants_active 2\n"), "{text}");
         assert!(text.contains(
             "jitgate_time_to_decision_seconds_bucket{decision=\"approved\",le=\"60\"} 1\n"
@@ -307,7 +319,11 @@ mod tests {
             assert!(value.parse::<f64>().is_ok(), "{line}");
             assert!(series.starts_with("jitgate_"), "{line}");
             let labels = series.split_once('{').map_or("", |(_, l)| l);
-            for label in labels.trim_end_matches('}').split(',').filter(|l| !l.is_empty()) {
+            for label in labels
+                .trim_end_matches('}')
+                .split(',')
+                .filter(|l| !l.is_empty())
+            {
                 let key = label.split('=').next().unwrap();
                 assert!(
                     ["status", "decision", "le", "connection"].contains(&key),

@@ -87,8 +87,9 @@ fn each_number_moves_with_what_it_counts() {
     assert_eq!(value(&text, "jitgate_grants_active"), 1.0);
     for decision in ["approved", "denied"] {
         let count = format!("jitgate_time_to_decision_seconds_count{{decision=\"{decision}\"}}");
-        let inf =
-            format!("jitgate_time_to_decision_seconds_bucket{{decision=\"{decision}\",le=\"+Inf\"}}");
+        let inf = format!(
+            "jitgate_time_to_decision_seconds_bucket{{decision=\"{decision}\",le=\"+Inf\"}}"
+        );
         assert_eq!(value(&text, &count), 1.0, "{decision}");
         assert_eq!(value(&text, &inf), 1.0, "{decision}");
     }
@@ -117,6 +118,7 @@ fn each_number_moves_with_what_it_counts() {
             .set("Authorization", &format!("Bearer {token}"))
             .call()
             .map(|r| r.status())
+            .map_err(|e| e.to_string())
     });
     eventually("a follower waiting", || {
         value(&scrape(&s), "jitgate_feed_followers") == 1.0
@@ -131,9 +133,18 @@ fn each_number_moves_with_what_it_counts() {
     );
     assert_eq!(status, 200);
     let text = scrape(&s);
-    assert_eq!(value(&text, "jitgate_feed_lag_changes_bucket{le=\"0\"}"), 1.0);
-    assert_eq!(value(&text, "jitgate_feed_lag_changes_bucket{le=\"1\"}"), 1.0);
-    assert_eq!(value(&text, "jitgate_feed_lag_changes_bucket{le=\"10\"}"), 2.0);
+    assert_eq!(
+        value(&text, "jitgate_feed_lag_changes_bucket{le=\"0\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&text, "jitgate_feed_lag_changes_bucket{le=\"1\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&text, "jitgate_feed_lag_changes_bucket{le=\"10\"}"),
+        2.0
+    );
 
     // The webhook no one listens to fails (and is retried).
     eventually("a webhook failure", || {
@@ -145,5 +156,10 @@ fn each_number_moves_with_what_it_counts() {
     let before = value(&scrape(&s), writer);
     s.ask("hdfs:/lake/sales/x", "10m");
     assert!(value(&scrape(&s), writer) > before);
-    assert!(value(&scrape(&s), "jitgate_store_call_seconds_count{connection=\"reader\"}") > 0.0);
+    assert!(
+        value(
+            &scrape(&s),
+            "jitgate_store_call_seconds_count{connection=\"reader\"}"
+        ) > 0.0
+    );
 }

@@ -14,7 +14,9 @@ pub struct Counts {
 pub fn counts(conn: &Connection, now: i64) -> Result<Counts> {
     let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM requests GROUP BY status")?;
     let requests = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let grants_active: i64 = conn.query_row(
         "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL AND expires_at > ?1",

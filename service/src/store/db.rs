@@ -2,8 +2,8 @@
 //! connection, broad reads on reader threads with connections of their own.
 
 use super::Store;
-use crate::metrics::{self, StoreCall};
 use crate::error::{Result, ServiceError};
+use crate::metrics::{self, StoreCall};
 use rusqlite::Connection;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
