@@ -83,6 +83,31 @@ fn decide(c: &mut Criterion) {
     drop(held);
     engine.close();
 
+    // A protected decision through the engine, recorded: the audit queue is kept full (room for
+    // one record, its worker asleep), so every decision takes the whole path, the decision
+    // counters included, and none waits for a disk. Each is the allow turned into a denial
+    // because the trail takes no more.
+    let config = format!(
+        "jitgate.cache.dir={}\njitgate.audit.queue.capacity=1\njitgate.audit.flush.millis=600000",
+        dir.path().display()
+    );
+    let engine = jitgate::Engine::start(jitgate::Config::parse(&config).unwrap()).unwrap();
+    engine.live().install(snapshot(10));
+    let alice = jitgate::Access {
+        user: "alice",
+        resource: IN_ZONE,
+        actions: READ,
+        subtree: false,
+        operation: None,
+        context: None,
+    };
+    engine.decide(&alice); // fills the queue
+    assert!(matches!(engine.decide(&alice), Decision::Deny(_)));
+    c.bench_function("engine/protected_recorded_queue_full", |b| {
+        b.iter(|| engine.decide(black_box(&alice)))
+    });
+    engine.close();
+
     // Two threads deciding at once: time per decision per thread, to compare with one thread.
     let s = Arc::new(snapshot(100_000));
     let mut g = c.benchmark_group("decide_threads");

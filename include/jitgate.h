@@ -116,6 +116,17 @@ size_t jitgate_explain(uint64_t engine,
 size_t jitgate_last_error(char *buf, size_t len);
 
 /**
+ * Writes the engine's metrics into `buf` as `name value` lines (`decisions_allowed`,
+ * `decisions_denied`, `feed_lag_millis`, `snapshot_age_millis`, `audit_queue_depth`,
+ * `audit_spill_bytes`; docs/INTERFACE.md) and returns the length they need, copied like
+ * `jitgate_explain`; 0 for a closed or unknown engine.
+ *
+ * # Safety
+ * `buf` must have room for `len` bytes.
+ */
+size_t jitgate_metrics(uint64_t engine, char *buf, size_t len);
+
+/**
  * Stops the engine; its handle is refused from then on. Safe to call twice.
  */
 void jitgate_close(uint64_t engine);

@@ -161,6 +161,12 @@ struct Shared {
     stop: AtomicBool,
     /// Denials that could not even be queued; they were denied, so nothing unsafe happened.
     lost_denials: AtomicU64,
+    /// Records the queue refused (full) and records the worker took, since the start: with
+    /// the count of records offered, the queue's depth, without a count on every send.
+    refused: AtomicU64,
+    taken: AtomicU64,
+    /// Bytes of the spill file not yet sent, as of the worker's last round.
+    spill_bytes: AtomicU64,
 }
 
 pub struct Audit {
@@ -183,6 +189,9 @@ impl Audit {
             blocked: AtomicBool::new(spill.full()),
             stop: AtomicBool::new(false),
             lost_denials: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            spill_bytes: AtomicU64::new(spill.len),
         });
         let (tx, rx) = sync_channel(capacity);
         let worker = Worker {
@@ -218,12 +227,25 @@ impl Audit {
         match self.tx.try_send(r) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.shared.refused.fetch_add(1, Ordering::Relaxed);
                 if denied {
                     self.shared.lost_denials.fetch_add(1, Ordering::Relaxed);
                 }
                 false
             }
         }
+    }
+
+    /// Records waiting in the queue, of the `offered` ones `record` was called with so far.
+    pub fn queue_depth(&self, offered: u64) -> u64 {
+        let gone =
+            self.shared.refused.load(Ordering::Relaxed) + self.shared.taken.load(Ordering::Relaxed);
+        offered.saturating_sub(gone)
+    }
+
+    /// Bytes of the spill file waiting to be sent to the service.
+    pub fn spill_bytes(&self) -> u64 {
+        self.shared.spill_bytes.load(Ordering::Relaxed)
     }
 
     /// Flushes what is queued (to the service, or to the spill) and stops the worker.
@@ -268,6 +290,9 @@ impl Worker {
                     }
                 }
             }
+            self.shared
+                .taken
+                .fetch_add(events.count as u64, Ordering::Relaxed);
             let drained = events.count < BATCH;
             let idle = events.count == 0;
             if self.unwritten.count > 0 {
@@ -280,6 +305,10 @@ impl Worker {
             if !self.spill.is_empty() && self.retry_due() {
                 self.resend_spill();
             }
+            self.shared.spill_bytes.store(
+                self.spill.len - self.spill.sent.min(self.spill.len),
+                Ordering::Relaxed,
+            );
             let lost = self.shared.lost_denials.swap(0, Ordering::Relaxed);
             if lost > 0 {
                 eprintln!("jitgate: audit queue full: {lost} denials could not be recorded (they were denied)");

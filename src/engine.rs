@@ -13,6 +13,7 @@ use crate::cache;
 use crate::config::Config;
 use crate::follower::Follower;
 use crate::live::Live;
+use crate::metrics::{Decisions, PluginMetrics};
 use crate::model::{canonical_key, Action, ActionSet};
 use crate::query::{self, Answer, QueryAccess, Verdict};
 use crate::service_client::{self, ServiceClient};
@@ -42,6 +43,8 @@ pub struct Engine {
     /// query may check again (engines re-analyse inner plans, Spark checks again as the query
     /// runs), no other may.
     consumed: Mutex<Vec<(Arc<str>, String)>>,
+    /// Every decision `record` handed to the audit trail, by outcome.
+    decisions: Decisions,
 }
 
 /// The host of a URL's `host[:port][/...]` part (an IPv6 address without its brackets).
@@ -137,6 +140,7 @@ impl Engine {
         Ok(Engine {
             service: client(Duration::ZERO),
             consumed: Mutex::new(Vec::new()),
+            decisions: Decisions::default(),
             config,
             live,
             audit,
@@ -357,10 +361,26 @@ impl Engine {
             a.operation,
             a.context,
         ));
+        let allowed = recorded && outcome.is_ok();
+        self.decisions.count(allowed);
         match outcome {
             Ok(_) if !recorded => Decision::Deny(DenyReason::AuditUnavailable),
             Ok(_) => d,
             Err(r) => Decision::Deny(r),
+        }
+    }
+
+    /// This engine's numbers now (`crate::metrics`).
+    pub fn metrics(&self) -> PluginMetrics {
+        let (allowed, denied) = (self.decisions.allowed(), self.decisions.denied());
+        PluginMetrics {
+            allowed,
+            denied,
+            feed_lag_millis: self.live.feed_lag(),
+            snapshot_age_millis: self.live.snapshot_age(),
+            // Every counted decision was offered to the trail once.
+            audit_queue_depth: self.audit.queue_depth(allowed + denied),
+            audit_spill_bytes: self.audit.spill_bytes(),
         }
     }
 

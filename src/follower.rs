@@ -84,6 +84,7 @@ impl Follower {
                     wait = self.wait;
                 }
                 Err(e) => {
+                    self.live.feed_failed();
                     if !reported {
                         eprintln!(
                             "jitgate: change feed unavailable, enforcing the last snapshot: {e}"

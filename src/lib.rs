@@ -10,6 +10,7 @@ pub mod engine;
 pub mod follower;
 pub mod live;
 pub mod mapping;
+pub mod metrics;
 pub mod model;
 pub mod places;
 pub mod query;

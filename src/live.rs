@@ -22,6 +22,11 @@ pub struct Live {
     answered: (Mutex<bool>, Condvar),
     /// Full snapshots (resets) the follower applied.
     resets: AtomicU64,
+    /// When, in this host's ms, the snapshot decisions read was installed.
+    installed_at: AtomicI64,
+    /// Since when, in this host's ms, the follower may have missed changes: 0 while it follows
+    /// the feed; the start until its first answer.
+    behind_since: AtomicI64,
 }
 
 impl Live {
@@ -33,6 +38,8 @@ impl Live {
             wake: (Mutex::new(()), Condvar::new()),
             answered: (Mutex::new(false), Condvar::new()),
             resets: AtomicU64::new(0),
+            installed_at: AtomicI64::new(wire::now_millis()),
+            behind_since: AtomicI64::new(wire::now_millis()),
         }
     }
 
@@ -44,6 +51,31 @@ impl Live {
     /// Decisions from now on read `s`.
     pub fn install(&self, s: Snapshot) {
         self.snapshot.store(Arc::new(s));
+        self.installed_at
+            .store(wire::now_millis(), Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the current snapshot was installed.
+    pub fn snapshot_age(&self) -> u64 {
+        since(self.installed_at.load(Ordering::Relaxed))
+    }
+
+    /// Milliseconds the follower may be behind the service: 0 while it follows the feed.
+    pub fn feed_lag(&self) -> u64 {
+        match self.behind_since.load(Ordering::Relaxed) {
+            0 => 0,
+            t => since(t),
+        }
+    }
+
+    /// A feed call failed: changes made from now on may be missed until one succeeds.
+    pub fn feed_failed(&self) {
+        let _ = self.behind_since.compare_exchange(
+            0,
+            wire::now_millis(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     /// Now, in ms since the epoch, by the service's clock where this host's has drifted from it.
@@ -76,6 +108,7 @@ impl Live {
 
     /// The follower applied an answer of the service.
     pub fn answered(&self) {
+        self.behind_since.store(0, Ordering::Relaxed);
         *self.answered.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.answered.1.notify_all();
     }
@@ -108,4 +141,9 @@ impl Live {
             let _ = self.wake.1.wait_timeout(guard, d);
         }
     }
+}
+
+/// Milliseconds from `t` (this host's ms) to now; 0 for a time ahead.
+fn since(t: i64) -> u64 {
+    wire::now_millis().saturating_sub(t).max(0) as u64
 }

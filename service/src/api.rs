@@ -5,6 +5,7 @@
 use crate::caller::{canonical_user, Caller};
 use crate::error::{Result, ServiceError};
 use crate::feed_server;
+use crate::metrics;
 use crate::render::audit_csv;
 use crate::state::AppState;
 use crate::store::{page_cursor, read_audit, AuditFilter, GrantView, RequestView, Status};
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/openapi.json", get(openapi))
         .route_layer(axum::middleware::from_fn(json_calls_only))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
 }
 
 /// Alive and able to reach the database: a load balancer sends nobody to a replica whose
@@ -276,11 +278,12 @@ async fn approve(
     OptionalJson(body): OptionalJson<ApproveBody>,
 ) -> Result<Json<RequestView>> {
     let zones = st.zones.clone();
-    Ok(Json(
-        st.db
-            .call(move |s| s.approve(&id, &caller, &body.comment, &zones, now_millis()))
-            .await?,
-    ))
+    let view = st
+        .db
+        .call(move |s| s.approve(&id, &caller, &body.comment, &zones, now_millis()))
+        .await?;
+    metrics::decided(&view);
+    Ok(Json(view))
 }
 
 #[derive(Default, Deserialize)]
@@ -296,11 +299,12 @@ async fn deny(
     OptionalJson(body): OptionalJson<DenyBody>,
 ) -> Result<Json<RequestView>> {
     let zones = st.zones.clone();
-    Ok(Json(
-        st.db
-            .call(move |s| s.deny(&id, &caller, body.reason.as_deref(), &zones, now_millis()))
-            .await?,
-    ))
+    let view = st
+        .db
+        .call(move |s| s.deny(&id, &caller, body.reason.as_deref(), &zones, now_millis()))
+        .await?;
+    metrics::decided(&view);
+    Ok(Json(view))
 }
 
 #[derive(Default, Deserialize)]
@@ -440,6 +444,7 @@ async fn feed(
         })?),
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
+    let _follower = metrics::feed_asked(after, st.signal.current());
     let mut changes =
         feed_server::next(&st.db, &st.signal, st.wire_zones.clone(), after, wait).await?;
     // A token bound to one user (a Spark driver's) learns only that user's grants.
@@ -484,6 +489,7 @@ async fn ingest_audit(
         .db
         .call(move |s| s.ingest_audit(&batch.events, now_millis()))
         .await?;
+    metrics::audit_ingested(accepted);
     Ok(Json(json!({ "accepted": accepted })))
 }
 
@@ -742,6 +748,7 @@ mod tests {
             ("/requests/{id}", "get"),
             ("/v1/slack/actions", "post"),
             ("/healthz", "get"),
+            ("/metrics", "get"),
         ] {
             assert!(
                 paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -17,6 +17,7 @@ mod config;
 mod error;
 mod feed_server;
 mod identity;
+mod metrics;
 mod notify;
 mod oidc;
 mod render;

@@ -124,6 +124,7 @@ async fn deliver(db: &Db, hooks: &Arc<Vec<Webhook>>, public_url: &str, buttons: 
             db.call(move |s| s.delivered(id, now)).await
         }
         Err(e) => {
+            crate::metrics::webhook_failed();
             let gone = hooks.get(hook_no).is_none();
             let retry_at =
                 (!gone && attempts + 1 < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));

@@ -290,6 +290,7 @@ async fn actions(State(st): State<AppState>, headers: HeaderMap, body: Bytes) ->
     .await;
     let reply = match outcome {
         Ok((actor, view)) => {
+            crate::metrics::decided(&view);
             let event = match (click.approve, view.status) {
                 (false, _) => "denied",
                 (true, Status::Pending) => "approval",

@@ -193,6 +193,20 @@ pub unsafe extern "C" fn jitgate_last_error(buf: *mut c_char, len: usize) -> usi
     guarded(0, || unsafe { copy_out(&last_error(), buf, len) })
 }
 
+/// Writes the engine's metrics into `buf` as `name value` lines (`decisions_allowed`,
+/// `decisions_denied`, `feed_lag_millis`, `snapshot_age_millis`, `audit_queue_depth`,
+/// `audit_spill_bytes`; docs/INTERFACE.md) and returns the length they need, copied like
+/// `jitgate_explain`; 0 for a closed or unknown engine.
+///
+/// # Safety
+/// `buf` must have room for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn jitgate_metrics(engine: u64, buf: *mut c_char, len: usize) -> usize {
+    guarded(0, || unsafe {
+        copy_out(&super::metrics(engine).unwrap_or_default(), buf, len)
+    })
+}
+
 /// Stops the engine; its handle is refused from then on. Safe to call twice.
 #[no_mangle]
 pub extern "C" fn jitgate_close(engine: u64) {

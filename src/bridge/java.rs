@@ -357,6 +357,22 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_explain(
     )
 }
 
+/// The engine's metrics as `name value` lines, or null on a closed or unknown handle.
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_metrics(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+) -> jstring {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| match super::metrics(engine as u64) {
+            Some(text) => new_string(&mut env, &text),
+            None => std::ptr::null_mut(),
+        }),
+    )
+}
+
 #[no_mangle]
 pub extern "system" fn Java_org_jitgate_JitGateNative_close(
     _env: JNIEnv,

@@ -317,6 +317,12 @@ fn explain_with(
         .unwrap_or_else(|| engine::explain("", user, &shown, actions, DenyReason::Closed))
 }
 
+/// The engine's numbers as `name value` lines (`crate::metrics`), for both bridges; None on
+/// a closed or unknown handle.
+pub fn metrics(handle: u64) -> Option<String> {
+    with_engine(handle, |e| e.metrics().text())
+}
+
 /// Closes the engine of `handle`; later calls with it are denied. Closing twice is harmless.
 pub fn close(handle: u64) {
     let _lock = OPEN_CLOSE.lock().unwrap_or_else(|p| p.into_inner());

@@ -4,6 +4,7 @@
 use super::sql::{Conn, Mode, Tx};
 use super::{open_conn, Location, Store};
 use crate::error::{Result, ServiceError};
+use crate::metrics::{self, StoreCall};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -106,6 +107,7 @@ impl Db {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let budget = self.budget;
         let read: Read = Box::new(move |conn: &mut Conn| {
+            let started = std::time::Instant::now();
             let deadline = std::time::Instant::now() + budget;
             // SQLite has no statement timeout: a progress handler stops a read past its budget.
             let handler = match conn.as_sqlite() {
@@ -127,6 +129,7 @@ impl Db {
                 }
                 other => other,
             };
+            metrics::store_call(StoreCall::Read, started.elapsed());
             let _ = tx.send(result);
         });
         // Handing it in may wait for a free slot: off the async threads.
@@ -145,8 +148,11 @@ impl Db {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             // A panic mid-call rolled its transaction back; the connection is still good.
+            let started = std::time::Instant::now();
             let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut s)
+            let result = f(&mut s);
+            metrics::store_call(StoreCall::Write, started.elapsed());
+            result
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("store task failed: {e}")))?

@@ -9,6 +9,7 @@
 //! Every operation takes `now` so tests can move the clock.
 
 mod audit;
+mod counts;
 mod db;
 mod feed;
 mod grants;
@@ -21,6 +22,7 @@ mod testing;
 
 pub use crate::views::{GrantView, ReportRow, RequestView, Status};
 pub use audit::{grant_accesses, page_cursor, read_audit, read_report, AuditFilter, GrantAccesses};
+pub use counts::counts;
 pub use db::Db;
 pub use feed::{hear_other_replicas, ChangeSignal};
 pub use outbox::Delivery;

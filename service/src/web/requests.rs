@@ -325,7 +325,10 @@ async fn decide(
     }
     .await;
     match result {
-        Ok(_) => back_to(&f.back, format!("/requests/{id}")).into_response(),
+        Ok(view) => {
+            crate::metrics::decided(&view);
+            back_to(&f.back, format!("/requests/{id}")).into_response()
+        }
         Err(err) => ctx.error(&err),
     }
 }

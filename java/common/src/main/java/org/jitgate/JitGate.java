@@ -40,7 +40,9 @@ public final class JitGate implements AutoCloseable {
     /** As {@link #shared(Map)}, building the configuration only when the engine is to be opened. */
     public static synchronized JitGate shared(java.util.function.Supplier<Map<String, String>> conf) {
         if (shared == null) {
-            shared = open(conf.get());
+            Map<String, String> keys = conf.get();
+            shared = open(keys);
+            JitGateMetrics.register(shared, keys.getOrDefault(PluginConfig.PLUGIN_KEY, ""));
         }
         return shared;
     }
@@ -202,6 +204,11 @@ public final class JitGate implements AutoCloseable {
         return JitGateNative.fields(engine, name);
     }
 
+    /** This engine's numbers now; nothing counted once it is closed. */
+    public PluginMetrics metrics() {
+        return PluginMetrics.parse(JitGateNative.metrics(handle));
+    }
+
     /** Stops this engine; its later decisions are denials ({@link Decision#DENY_CLOSED}). Idempotent. */
     @Override
     public void close() {
@@ -209,6 +216,7 @@ public final class JitGate implements AutoCloseable {
             synchronized (JitGate.class) {
                 if (shared == this) {
                     shared = null;
+                    JitGateMetrics.unregister();
                 }
             }
             JitGateNative.close(handle);

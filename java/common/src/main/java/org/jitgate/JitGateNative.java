@@ -84,6 +84,12 @@ final class JitGateNative {
      */
     static native long constant(String name);
 
+    /**
+     * The engine's numbers as {@code name value} lines ({@link PluginMetrics#parse}), or null when
+     * the handle is closed or unknown.
+     */
+    static native String metrics(long engine);
+
     /** Stops the engine; later calls with this handle yield code 6. */
     static native void close(long engine);
 }

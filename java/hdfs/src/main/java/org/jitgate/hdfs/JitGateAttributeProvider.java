@@ -39,6 +39,7 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
         HdfsActions.rows();
         jitgate = PluginConfig.read("hdfs", c, c::get).shared();
         writers = new Writers(jitgate, c);
+        JitGateMetricsSource.register(jitgate);
     }
 
     /** The engine is the JVM's, shared with other plugins that may live here; it is left running. */

@@ -3,6 +3,7 @@ package org.jitgate.hdfs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -36,6 +37,10 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.hdfs.client.HdfsClientConfigKeys;
 import org.apache.hadoop.hdfs.protocol.HdfsFileStatus;
 import org.apache.hadoop.io.IOUtils;
+import org.apache.hadoop.metrics2.AbstractMetric;
+import org.apache.hadoop.metrics2.MetricsSource;
+import org.apache.hadoop.metrics2.impl.MetricsCollectorImpl;
+import org.apache.hadoop.metrics2.lib.DefaultMetricsSystem;
 import org.apache.hadoop.security.AccessControlException;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.jitgate.JitGate;
@@ -315,6 +320,36 @@ class JitGateHdfsTest {
                 () -> as("alice").mkdirs(new Path("/lake/sales/new"))),
                 "alice", "hdfs:/lake/sales/new", "write");
         assertThrows(AccessControlException.class, () -> read("carol", PART0), "the grant is alice's only");
+    }
+
+    /** The plugin's numbers as the NameNode's metrics system reads them from its registered source. */
+    private static Map<String, Number> metrics2() {
+        MetricsSource source = DefaultMetricsSystem.instance().getSource(JitGateMetricsSource.NAME);
+        assertNotNull(source, "the provider registered its metrics2 source");
+        MetricsCollectorImpl collector = new MetricsCollectorImpl();
+        source.getMetrics(collector, true);
+        Map<String, Number> values = new HashMap<>();
+        for (AbstractMetric m : collector.getRecords().get(0).metrics()) {
+            values.put(m.name(), m.value());
+        }
+        return values;
+    }
+
+    @Test
+    @Order(14)
+    void metrics2CountsTheNameNodesDecisions() throws Exception {
+        grantRead("frank", "5m");
+        eventually(Duration.ofSeconds(30), "frank's read after the approval", () -> read("frank", PART0));
+        Map<String, Number> before = metrics2();
+        read("frank", PART0);
+        assertThrows(AccessControlException.class, () -> read("gina", PART0));
+        Map<String, Number> after = metrics2();
+        assertTrue(after.get("DecisionsAllowed").longValue() > before.get("DecisionsAllowed").longValue(), after.toString());
+        assertTrue(after.get("DecisionsDenied").longValue() > before.get("DecisionsDenied").longValue(), after.toString());
+        assertEquals(0L, after.get("FeedLagMillis").longValue(), "the plugin follows the feed");
+        for (String gauge : new String[] {"SnapshotAgeMillis", "AuditQueueDepth", "AuditSpillBytes"}) {
+            assertTrue(after.get(gauge).longValue() >= 0, gauge + " in " + after);
+        }
     }
 
     /**

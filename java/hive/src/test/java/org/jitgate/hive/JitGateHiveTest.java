@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +24,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.apache.hive.jdbc.HiveStatement;
+import org.jitgate.JitGateMetrics;
 import org.jitgate.testkit.JitGateService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -576,5 +580,21 @@ class JitGateHiveTest {
 
     private static String sha256(String text) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** HiveServer2's engine counts its decisions in the JMX MBean every plugin's JVM has. */
+    @Test
+    @Order(17)
+    void theMetricsMBeanCountsHiveServersDecisions() throws Exception {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName name = new ObjectName(JitGateMetrics.NAME);
+        assertEquals("hive", server.getAttribute(name, "Plugin"));
+        long allowed = (long) server.getAttribute(name, "DecisionsAllowed");
+        long denied = (long) server.getAttribute(name, "DecisionsDenied");
+        assertEquals(ORDERS, awaitRows("etl", SELECT_ORDERS));
+        denied("zed", SELECT_ORDERS);
+        assertTrue((long) server.getAttribute(name, "DecisionsAllowed") > allowed);
+        assertTrue((long) server.getAttribute(name, "DecisionsDenied") > denied);
+        assertEquals(0L, server.getAttribute(name, "FeedLagMillis"), "HiveServer2 follows the feed");
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +16,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.apache.ranger.plugin.model.RangerPolicy.RangerPolicyItemCondition;
 import org.apache.ranger.plugin.model.RangerServiceDef;
 import org.apache.ranger.plugin.model.RangerServiceDef.RangerPolicyConditionDef;
@@ -23,6 +26,7 @@ import org.apache.ranger.plugin.policyengine.RangerAccessResourceImpl;
 import org.apache.ranger.plugin.policyengine.RangerAccessResult;
 import org.apache.ranger.plugin.service.RangerBasePlugin;
 import org.jitgate.JitGate;
+import org.jitgate.JitGateMetrics;
 import org.jitgate.testkit.JitGateService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -299,5 +303,20 @@ class JitGateConditionTest {
             }
         });
         return found[0];
+    }
+
+    /** The condition's engine counts its decisions in the JMX MBean every plugin's JVM has. */
+    @Test
+    @Order(9)
+    void theMetricsMBeanCountsTheConditionsDecisions() throws Exception {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName name = new ObjectName(JitGateMetrics.NAME);
+        long allowed = (long) server.getAttribute(name, "DecisionsAllowed");
+        long denied = (long) server.getAttribute(name, "DecisionsDenied");
+        assertTrue(hive("erin", "sales", "orders", "select").getIsAllowed(), "erin's grant of test 5");
+        assertFalse(hdfs("zed", "/lake/sales/orders/part-0", "read", "open").getIsAllowed());
+        assertTrue((long) server.getAttribute(name, "DecisionsAllowed") > allowed);
+        assertTrue((long) server.getAttribute(name, "DecisionsDenied") > denied);
+        assertEquals(0L, server.getAttribute(name, "FeedLagMillis"), "the engine follows the feed");
     }
 }
