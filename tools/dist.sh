@@ -50,15 +50,17 @@ if [ -z "$needs" ] || [ -z "$says" ] || [ "$(printf '%s\n%s\n' "$needs" "$says" 
   exit 1
 fi
 
-$MVN -Pdist -Djitgate.native.dir="$PWD/$stage" -pl common,hdfs,hive,ranger,spark -am verify
+$MVN -Pdist -Djitgate.native.dir="$PWD/$stage" -pl common,hdfs,hive,ranger,spark/4.0_2.13,spark/3.5_2.13,spark/3.5_2.12 -am verify
 
 # The jars the suites just ran against, by this build's version (older ones may linger in
-# target/). Spark: the 4.0 / Scala 2.13 line (the default build).
+# target/). Spark: one jar per Spark and Scala line (java/spark/<line>).
 version=$(sed -n '0,/<version>/s/.*<version>\(.*\)<\/version>.*/\1/p' java/pom.xml)
 for module in common hdfs hive ranger; do
   cp "java/$module/target/jitgate-$module-$version.jar" "$out/"
 done
-cp "java/spark/target/jitgate-spark-$version.jar" "$out/jitgate-spark-4.0_2.13-$version.jar"
+for line in 4.0_2.13 3.5_2.13 3.5_2.12; do
+  cp "java/spark/$line/target/jitgate-spark-$line-$version.jar" "$out/"
+done
 
 (cd "$out" && sha256sum -- * > ../SHA256SUMS && mv ../SHA256SUMS . && sha256sum -c --quiet SHA256SUMS)
 rm -rf "$dist"
