@@ -3,19 +3,23 @@
 //! (`mapping/<engine>.tsv`), so the action model stays in the core and a plugin only names its
 //! operation. A row reads `NAME INPUT_ACTIONS OUTPUT_ACTIONS [FIELDS]`, actions comma-separated
 //! or `-`; FIELDS, where a plugin needs them, say which of the operation's fields name what it
-//! touches (`field=role,...`; the roles are the plugin's, documented in its table).
+//! touches (`field=role,...`; the roles are the plugin's, documented in its table). A row that
+//! holds on some of the engine's release lines only ends with them (`@4.0`, `@3.5,4.0`), so a
+//! plugin's tests can tell, per line, a node the table lacks from one the line does not have.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::model::ActionSet;
 
-/// One operation: what its inputs and outputs ask for, and the fields that name them.
+/// One operation: what its inputs and outputs ask for, the fields that name them, and the
+/// engine's release lines that have it (`""`: every line).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Row {
     input: ActionSet,
     output: ActionSet,
     fields: &'static str,
+    lines: &'static str,
 }
 
 /// The rows of one engine's table, by operation name.
@@ -40,6 +44,12 @@ pub fn mapping(engine: &str, name: &str) -> Option<(ActionSet, ActionSet)> {
 /// row is unknown.
 pub fn fields(engine: &str, name: &str) -> Option<&'static str> {
     row(engine, name).map(|r| r.fields)
+}
+
+/// The release lines of `engine` that have row `name`'s operation, comma-separated (`""` when
+/// every line has it); None when the row is unknown.
+pub fn lines(engine: &str, name: &str) -> Option<&'static str> {
+    row(engine, name).map(|r| r.lines)
 }
 
 /// Every row name of `engine`'s table, sorted; None when the engine has no table. A plugin
@@ -76,8 +86,13 @@ fn parse(text: &'static str) -> Result<Table, (Table, Vec<String>)> {
         if line.is_empty() {
             continue;
         }
-        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut words: Vec<&str> = line.split_whitespace().collect();
+        let marker = words.pop_if(|w| w.starts_with('@'));
+        let lines = marker.map_or("", |w| &w[1..]);
         let row = |name, input, output, fields: &'static str| -> Result<_, String> {
+            if marker.is_some() && lines.split(',').any(str::is_empty) {
+                return Err(format!("`@{lines}` is not @LINE,..."));
+            }
             let pair = |f: &str| {
                 f.split_once('=')
                     .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
@@ -91,6 +106,7 @@ fn parse(text: &'static str) -> Result<Table, (Table, Vec<String>)> {
                     input: actions(input)?,
                     output: actions(output)?,
                     fields,
+                    lines,
                 },
             ))
         };
@@ -175,6 +191,12 @@ mod tests {
         assert!(parse("A read -\nA - -\n").is_err());
         assert!(parse("A read - location\n").is_err());
         assert!(parse("A read - a=b c=d\n").is_err());
+        assert_eq!(t["QUERY"].lines, "", "no marker: every line");
+        let t = parse("NEW - transform @4.0\nBOTH read - a=b @3.5,4.0\nOLD - - @\n");
+        let (t, errors) = t.unwrap_err();
+        assert_eq!((t["NEW"].lines, t["NEW"].fields), ("4.0", ""));
+        assert_eq!((t["BOTH"].lines, t["BOTH"].fields), ("3.5,4.0", "a=b"));
+        assert_eq!(errors.len(), 1, "an empty @ is no line: {errors:?}");
         assert_eq!(mapping("nosuch", "QUERY"), None);
         assert_eq!(
             fields("spark", "AlterTableSetLocationCommand"),

@@ -50,15 +50,24 @@ if [ -z "$needs" ] || [ -z "$says" ] || [ "$(printf '%s\n%s\n' "$needs" "$says" 
   exit 1
 fi
 
-$MVN -Pdist -Djitgate.native.dir="$PWD/$stage" -pl common,hdfs,hive,ranger,spark -am verify
+$MVN -Pdist -Djitgate.native.dir="$PWD/$stage" -pl common,hdfs,hdfs-hadoop-3.3,hdfs-hadoop-3.5,hive,ranger,spark/4.0_2.13,spark/3.5_2.13,spark/3.5_2.12 -am verify
 
 # The jars the suites just ran against, by this build's version (older ones may linger in
-# target/). Spark: the 4.0 / Scala 2.13 line (the default build).
+# target/).
 version=$(sed -n '0,/<version>/s/.*<version>\(.*\)<\/version>.*/\1/p' java/pom.xml)
 for module in common hdfs hive ranger; do
   cp "java/$module/target/jitgate-$module-$version.jar" "$out/"
 done
-cp "java/spark/target/jitgate-spark-$version.jar" "$out/jitgate-spark-4.0_2.13-$version.jar"
+# Spark: one jar per Scala line. Built against Spark 3.5 and 4.0, the Scala 2.13 classes are the
+# same bytes, so the 4.0 line's jar ships for both (its 3.5 suite ran on it); a difference would
+# need a jar per Spark line.
+spark=java/spark
+if ! diff -r "$spark/4.0_2.13/target/classes" "$spark/3.5_2.13/target/classes" >/dev/null; then
+  echo "dist: the plugin's classes built against Spark 3.5 and 4.0 (Scala 2.13) differ: ship a jar for each" >&2
+  exit 1
+fi
+cp "$spark/4.0_2.13/target/jitgate-spark-4.0_2.13-$version.jar" "$out/jitgate-spark_2.13-$version.jar"
+cp "$spark/3.5_2.12/target/jitgate-spark-3.5_2.12-$version.jar" "$out/jitgate-spark_2.12-$version.jar"
 
 (cd "$out" && sha256sum -- * > ../SHA256SUMS && mv ../SHA256SUMS . && sha256sum -c --quiet SHA256SUMS)
 rm -rf "$dist"

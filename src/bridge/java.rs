@@ -640,6 +640,29 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_fields(
     )
 }
 
+/// The release lines of the engine that have a row's operation (`""`: every line), or null when
+/// the row is unknown (JitGate.mappingLines).
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_mappingLines(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: JString,
+    name: JString,
+) -> jstring {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let Some((engine, name)) = read_row_name(&mut env, &engine, &name) else {
+                return std::ptr::null_mut();
+            };
+            match crate::mapping::lines(&engine, &name) {
+                Some(lines) => new_string(&mut env, lines),
+                None => std::ptr::null_mut(),
+            }
+        }),
+    )
+}
+
 #[no_mangle]
 pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
     mut env: JNIEnv,

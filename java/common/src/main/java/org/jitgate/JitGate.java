@@ -209,6 +209,16 @@ public final class JitGate implements AutoCloseable {
         return PluginMetrics.parse(JitGateNative.metrics(handle));
     }
 
+    /**
+     * The engine's release lines (Spark's "3.5", "4.0") whose plans or calls have the operation
+     * {@code name}, comma-separated, from the same row of the core's table: "" when every line
+     * has it; null when the row is unknown. A plugin's tests read it to hold each line they run
+     * on to the rows that line needs.
+     */
+    public static String mappingLines(String engine, String name) {
+        return JitGateNative.mappingLines(engine, name);
+    }
+
     /** Stops this engine; its later decisions are denials ({@link Decision#DENY_CLOSED}). Idempotent. */
     @Override
     public void close() {

@@ -75,6 +75,9 @@ final class JitGateNative {
     /** Every row name of {@code engine}'s table, sorted; null when it has no table. */
     static native String[] mappingNames(String engine);
 
+    /** The release lines that have that row's operation ("" for every line), or null when the row is unknown. */
+    static native String mappingLines(String engine, String name);
+
     /** The FIELDS column of that row ("" when it has none), or null when the row is unknown. */
     static native String fields(String engine, String name);
 

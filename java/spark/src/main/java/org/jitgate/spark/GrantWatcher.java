@@ -227,10 +227,19 @@ final class GrantWatcher extends SparkListener implements Runnable {
      * The check as an execution starts, on the thread that runs it, before its first job: Spark
      * prepares the physical plan there (ExecutionCheck). A job that ends before its start event
      * reaches the listener is then checked all the same. Once per execution; a refusal is raised
-     * here and also stops any job the execution starts anyway.
+     * here, again each time the execution prepares its plan (Spark 3.5 prepares it first for the
+     * execution's start event, where an AnalysisException only ends up in the plan's description),
+     * and also stops any job the execution starts anyway.
      */
     void checkBeforeRun(long executionId, Checked c) {
-        if (!c.checkedAsItRuns() || executions.putIfAbsent(executionId, "") != null) {
+        if (!c.checkedAsItRuns()) {
+            return;
+        }
+        String before = executions.putIfAbsent(executionId, "");
+        if (before != null) {
+            if (!before.isEmpty()) {
+                throw Denials.raise(Denials.of(before));
+            }
             return;
         }
         String refused = refusalAsItRuns(executionId, c);

@@ -590,4 +590,19 @@ class JitGateSparkTest {
             assertDenial(refused, "gus", "read", ORDERS);
         }
     }
+
+    /**
+     * A common table expression reads what its definition reads: the analyzed plan keeps the CTE
+     * (a CTERelationRef leaf where it is used), and Spark inlines it before the check rule sees
+     * the plan, on 3.5 and 4.0 alike (PlanNodesTest counts on it).
+     */
+    @Test
+    @Order(20)
+    void aCommonTableExpressionReadsWhatItsDefinitionReads() throws Exception {
+        String cte = "WITH o AS (SELECT * FROM sales.orders) SELECT count(*) FROM o JOIN o p USING (id)";
+        assertDenial(assertThrows(AnalysisException.class, () -> count("hana", cte)), "hana", "read", ORDERS);
+        grant("hana", ORDERS, "read", "5m");
+        assertEquals(ROWS, eventually(GRANT_REACHES_SPARK, "hana's CTE", () -> count("hana", cte)));
+        assertEquals(10L, count("hana", "WITH i AS (SELECT id FROM default.open_items) SELECT count(*) FROM i"));
+    }
 }

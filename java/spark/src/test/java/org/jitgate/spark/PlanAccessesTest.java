@@ -91,4 +91,13 @@ class PlanAccessesTest {
         assertEquals("", org.jitgate.JitGate.fields("spark", "DropTableCommand"));
         assertEquals(null, org.jitgate.JitGate.fields("spark", "NoSuchCommand"));
     }
+
+    /** Which Spark lines have a row's node is data in the same table: "" for every line. */
+    @Test
+    void theTableNamesTheLinesOfARow() {
+        assertEquals("4.0", org.jitgate.JitGate.mappingLines("spark", "AlterColumns"));
+        assertEquals("3.5", org.jitgate.JitGate.mappingLines("spark", "AlterColumn"));
+        assertEquals("", org.jitgate.JitGate.mappingLines("spark", "DropTableCommand"));
+        assertEquals(null, org.jitgate.JitGate.mappingLines("spark", "NoSuchCommand"));
+    }
 }
