@@ -23,6 +23,7 @@ mod render;
 mod router;
 mod secret;
 mod serve;
+mod signin;
 mod state;
 mod store;
 mod tls;
