@@ -372,7 +372,7 @@ fn auth_mode(
 
 /// `[auth.oidc]`'s web sign-in keys: all of client_id, client_secret_file and
 /// session_secret_file, or none of them.
-fn sign_in(o: &OidcSection) -> Result<Option<SignInSettings>, String> {
+fn sign_in(o: &OidcSection) -> Result<Option<Box<SignInSettings>>, String> {
     let Some(client_id) = o
         .client_id
         .as_deref()
@@ -428,13 +428,13 @@ fn sign_in(o: &OidcSection) -> Result<Option<SignInSettings>, String> {
     if !scopes.iter().any(|s| s == "openid") {
         return Err("auth.oidc.scopes must include \"openid\"".into());
     }
-    Ok(Some(SignInSettings {
+    Ok(Some(Box::new(SignInSettings {
         client_id: client_id.to_string(),
         client_secret,
         session_secret: session_secret.into_bytes(),
         session_lifetime,
         scopes,
-    }))
+    })))
 }
 
 fn webhook(w: WebhookSection) -> Result<Webhook, String> {

@@ -36,8 +36,8 @@ pub struct OidcSettings {
     pub jwks: JwksSource,
     pub user_claim: String,
     pub groups_claim: String,
-    /// Web sign-in, when `client_id` is configured.
-    pub sign_in: Option<SignInSettings>,
+    /// Web sign-in, when `client_id` is configured (boxed: most services have none).
+    pub sign_in: Option<Box<SignInSettings>>,
 }
 
 /// `[auth.oidc]`'s web sign-in keys, secrets read from their files.

@@ -77,7 +77,7 @@ pub struct SignIn {
 impl SignIn {
     /// Reads the issuer's discovery document; a service whose sign-in cannot work does not start.
     pub fn new(oidc: Arc<Oidc>, public_url: &str) -> Result<SignIn, String> {
-        let settings = oidc
+        let settings = *oidc
             .settings()
             .sign_in
             .clone()
@@ -289,20 +289,20 @@ impl SignIn {
         }
     }
 
-    /// Where sign-out sends the browser: the provider's end-session endpoint when it has one
-    /// (so the next sign-in asks again), else straight to the signed-out page.
-    pub fn sign_out_url(&self) -> String {
+    /// The provider's end-session URL (RP-initiated logout), when it has one: signed out there
+    /// too, the next sign-in asks the person again instead of passing silently. It comes back
+    /// to `/auth/signed-out`.
+    pub fn provider_sign_out_url(&self) -> Option<String> {
         let back = format!("{}{SIGNED_OUT_PATH}", self.public_url);
-        match &self.endpoints.end_session {
-            Some(end) => with_query(
+        self.endpoints.end_session.as_ref().map(|end| {
+            with_query(
                 end,
                 &[
                     ("client_id", &self.settings.client_id),
                     ("post_logout_redirect_uri", &back),
                 ],
-            ),
-            None => SIGNED_OUT_PATH.into(),
-        }
+            )
+        })
     }
 
     fn seal<T: Serialize>(&self, claims: &T) -> String {
@@ -371,7 +371,7 @@ mod tests {
             session_lifetime: Duration::from_secs(3600),
             scopes: vec!["openid".into()],
         };
-        s.sign_in = Some(sign_in.clone());
+        s.sign_in = Some(Box::new(sign_in.clone()));
         SignIn {
             oidc: Arc::new(Oidc::load(s).unwrap()),
             encoding: EncodingKey::from_secret(secret),
@@ -517,10 +517,10 @@ mod tests {
     #[test]
     fn sign_out_goes_through_the_providers_end_session_endpoint_when_it_has_one() {
         let mut s = sign_in(&[b'k'; 32]);
-        assert_eq!(s.sign_out_url(), "/auth/signed-out");
+        assert_eq!(s.provider_sign_out_url(), None);
         s.endpoints.end_session = Some("https://idp.test/logout".into());
         assert_eq!(
-            s.sign_out_url(),
+            s.provider_sign_out_url().unwrap(),
             "https://idp.test/logout?client_id=jitgate-web&post_logout_redirect_uri=\
              https%3A%2F%2Fjitgate.test%2Fauth%2Fsigned-out"
         );

@@ -155,6 +155,7 @@ fn no_redirects() -> ureq::Agent {
 struct Answer {
     status: u16,
     location: String,
+    refresh: String,
     cookies: Vec<String>,
     body: String,
 }
@@ -175,6 +176,7 @@ fn answer(r: Result<ureq::Response, ureq::Error>) -> Answer {
     Answer {
         status: r.status(),
         location: r.header("location").unwrap_or("").to_string(),
+        refresh: r.header("refresh").unwrap_or("").to_string(),
         cookies: r.all("set-cookie").iter().map(|c| c.to_string()).collect(),
         body: r.into_string().unwrap(),
     }
@@ -474,6 +476,16 @@ fn forged_and_expired_sessions_are_refused_and_pages_send_people_to_sign_in() {
         assert_eq!(page.status, 303, "{cookie}");
         assert_eq!(page.location, "/auth/signin?next=/inbox%3Fzone%3Dsales");
     }
+    // The request form is only of use signed in: it sends to sign-in first.
+    let form = get(&format!("{}/request?resource=hive:sales.x", s.url), "");
+    assert_eq!(
+        (form.status, form.location.as_str()),
+        (303, "/auth/signin?next=/request%3Fresource%3Dhive:sales.x")
+    );
+    // A failed sign-in's page offers to sign in again, never to come back to the callback.
+    let failed = get(&format!("{}/auth/callback?state=x", s.url), "");
+    assert_eq!(failed.status, 400);
+    assert!(!failed.body.contains("next=/auth/"), "{}", failed.body);
 }
 
 #[test]
@@ -499,19 +511,20 @@ fn sign_out_needs_the_form_token_and_clears_the_session_here_and_at_the_provider
         &format!("csrf={csrf}"),
         &format!("{session}; jitgate_csrf={csrf}"),
     );
-    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.cookie("__Host-jitgate_session").as_deref(), Some(""));
     assert!(a.cookies.iter().any(|c| c.contains("Max-Age=0")));
+    let back = format!("{}/auth/signed-out", s.url)
+        .replace(':', "%3A")
+        .replace('/', "%2F");
     assert_eq!(
-        a.location,
+        a.refresh,
         format!(
-            "{}/logout?client_id=jitgate-web&post_logout_redirect_uri={}",
-            p.url,
-            format!("{}/auth/signed-out", s.url)
-                .replace(':', "%3A")
-                .replace('/', "%2F")
+            "0; url={}/logout?client_id=jitgate-web&post_logout_redirect_uri={back}",
+            p.url
         )
     );
+    assert!(a.body.contains("id=\"provider-sign-out\""), "{}", a.body);
     let out = get(&format!("{}/auth/signed-out", s.url), "");
     assert_eq!(out.status, 200);
     assert!(out.body.contains("You are signed out"));

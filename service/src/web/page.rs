@@ -55,7 +55,11 @@ impl FromRequestParts<AppState> for Ctx {
             .map(|c| c.user.clone())
             .collect();
         let sign_in = st.identity.sign_in().map(|_| {
-            let here = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            // back here once signed in; never to a sign-in page itself
+            let here = match parts.uri.path_and_query() {
+                Some(p) if !p.path().starts_with("/auth/") => p.as_str(),
+                _ => "/my",
+            };
             format!("/auth/signin?next={}", q(here))
         });
         let session =
@@ -202,6 +206,15 @@ impl Ctx {
             }
         }
         resp
+    }
+
+    /// With web sign-in, a page anyone could view but only a signed-in person can use (the
+    /// request form) sends someone not signed in to sign in first.
+    pub(super) fn sign_in_first(&self) -> Option<Response> {
+        match (&self.caller, &self.sign_in) {
+            (Err(err), Some(_)) if self.viewing => Some(self.error(err)),
+            _ => None,
+        }
     }
 
     /// The error as a page; with web sign-in, a page view by someone not (or no longer)

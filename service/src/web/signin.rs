@@ -6,7 +6,7 @@ use super::page::{local_path, Ctx, DecisionForm};
 use crate::error::ServiceError;
 use crate::identity::cookie;
 use crate::render::html_escape as e;
-use crate::signin::{set_cookie, Callback, PENDING_COOKIE, SESSION_COOKIE};
+use crate::signin::{set_cookie, Callback, PENDING_COOKIE, SESSION_COOKIE, SIGNED_OUT_PATH};
 use crate::state::AppState;
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -88,7 +88,9 @@ pub(super) async fn callback(
 }
 
 /// `POST /auth/signout` (a form with the pages' CSRF token): the session is cleared here, and
-/// at the provider when it offers RP-initiated logout.
+/// at the provider when it offers RP-initiated logout. The pages' CSP lets a form lead only to
+/// this service (`form-action 'self'`, redirects included), so the browser goes on to the
+/// provider from a page (`Refresh`, and a link), not by a redirect.
 pub(super) async fn sign_out(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -101,10 +103,24 @@ pub(super) async fn sign_out(
     if let Err(err) = ctx.check_post(&headers, &f.csrf) {
         return ctx.error(&err);
     }
-    with_cookies(
-        Redirect::to(&sign_in.sign_out_url()).into_response(),
-        &[set_cookie(SESSION_COOKIE, "", 0)],
-    )
+    let cleared = [set_cookie(SESSION_COOKIE, "", 0)];
+    let Some(provider) = sign_in.provider_sign_out_url() else {
+        return with_cookies(Redirect::to(SIGNED_OUT_PATH).into_response(), &cleared);
+    };
+    let mut resp = ctx.page(
+        StatusCode::OK,
+        "Signing out",
+        &format!(
+            "<p>You are signed out of jitgate. Signing you out at your identity provider too…</p>\
+             <p><a id=\"provider-sign-out\" href=\"{}\">Continue</a></p>",
+            e(&provider)
+        ),
+        None,
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("0; url={provider}")) {
+        resp.headers_mut().insert("refresh", v);
+    }
+    with_cookies(resp, &cleared)
 }
 
 /// `GET /auth/signed-out`: where sign-out ends, asking for nothing.
