@@ -175,8 +175,8 @@ impl Identity {
     }
 
     /// The person behind a request: an OIDC bearer token when that mode is on, then web
-    /// sign-in's session cookie, the dev picker's choice in dev mode, else the trusted headers. `peer` is None when the
-    /// transport gives no address, which is never trusted.
+    /// sign-in's session cookie, the dev picker's choice in dev mode, else the trusted headers.
+    /// `peer` is None when the transport gives no address, which is never trusted.
     pub fn caller(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Caller> {
         let mut caller = self.who(peer, headers)?;
         if !self.exact_user_names {

@@ -11,8 +11,9 @@
 //! One file per page family: `request_form` (the form and the request it sends), `requests` (a
 //! request's page, my requests, the approvals inbox, and the decisions posted from them),
 //! `grants` (active grants; revoke and release), `audit` (audit search), `report` (the
-//! auditors' period report) and `signin` (web sign-in's pages, under `/auth/`). `page` holds what they all share: the caller and the form token,
-//! the frame around every page, the dev-mode picker and the live-page script.
+//! auditors' period report) and `signin` (web sign-in's pages, under `/auth/`). `page` holds
+//! what they all share: the caller and the form token, the frame around every page, the
+//! dev-mode picker and the live-page script.
 
 mod audit;
 mod grants;
@@ -46,9 +47,9 @@ pub fn routes() -> Router<AppState> {
         .route("/report", get(report::report_page))
         .route("/dev/pick", post(page::dev_pick))
         .route("/auth/signin", get(signin::sign_in))
-        .route(crate::signin::CALLBACK_PATH, get(signin::callback))
+        .route("/auth/callback", get(signin::callback))
         .route("/auth/signout", post(signin::sign_out))
-        .route(crate::signin::SIGNED_OUT_PATH, get(signin::signed_out))
+        .route("/auth/signed-out", get(signin::signed_out))
         .route("/ui/stamp", get(page::stamp))
         .route("/ui/app.js", get(page::app_js))
 }
