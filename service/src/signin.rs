@@ -148,6 +148,14 @@ impl SignIn {
                         .into(),
                 )
             })?;
+        let state = answer.state.as_deref().unwrap_or("");
+        if !crate::secret::constant_eq(state, &pending.state) {
+            return Err(ServiceError::BadInput(
+                "this answer from the identity provider does not belong to the sign-in this \
+                 browser started (its state differs): sign in again"
+                    .into(),
+            ));
+        }
         if let Some(error) = &answer.error {
             return Err(refused(format!(
                 "the identity provider refused the sign-in: {error}{}",
@@ -157,14 +165,6 @@ impl SignIn {
                     .map(|d| format!(" ({d})"))
                     .unwrap_or_default()
             )));
-        }
-        let state = answer.state.as_deref().unwrap_or("");
-        if !crate::secret::constant_eq(state, &pending.state) {
-            return Err(ServiceError::BadInput(
-                "this answer from the identity provider does not belong to the sign-in this \
-                 browser started (its state differs): sign in again"
-                    .into(),
-            ));
         }
         if let Some(iss) = &answer.iss {
             if iss != &self.oidc.settings().issuer {
@@ -508,6 +508,18 @@ mod tests {
                 .contains("refused the sign-in: access_denied (the person said no)"),
             "{err}"
         );
+        // A refusal is believed only with this sign-in's state, as any answer is.
+        let err = s
+            .finish(
+                Some(value(&cookie)),
+                &Callback {
+                    state: Some("other".into()),
+                    error: Some("access_denied".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+        assert!(err.message().contains("state differs"), "{err}");
         let mut mixed_up = answer(&pending.state);
         mixed_up.iss = Some("https://evil.test".into());
         let err = s.finish(Some(value(&cookie)), &mixed_up).unwrap_err();
