@@ -39,7 +39,8 @@ test-rust:
 test-java: build
 	$(MVN) verify
 
-# The web pages in headless Chromium (Debian's chromium package, playwright-core from npm).
+# The web pages in headless Chromium (Debian's chromium package, playwright-core from npm), and
+# web sign-in at a real OIDC provider started on loopback (oidc-provider from npm).
 test-e2e:
 	$(CARGO) build --release -p jitgate-service
 	JITGATE_BIN=$(CURDIR)/target/release/jitgate service/e2e/run.sh

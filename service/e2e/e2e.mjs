@@ -10,72 +10,24 @@
 //
 //   JITGATE_BIN=target/release/jitgate CHROMIUM=/usr/bin/chromium node service/e2e/e2e.mjs
 
-import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { freePort, launchChromium, serviceDir, shots, startService } from "./harness.mjs";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const bin = process.env.JITGATE_BIN || join(here, "..", "..", "target", "release", "jitgate");
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const shots = join(here, "screenshots");
-mkdirSync(shots, { recursive: true });
 const TOKEN = "e2e-plugin-token";
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// The service must not outlive this test, however it ends: a failed assertion, a browser that
-// does not launch, an uncaught error, or a signal. Node runs "exit" listeners on every exit but
-// a signal's, so a signal is turned into an exit.
-function stopOnExit(child) {
-  process.on("exit", () => child.kill());
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-    process.once(signal, () => process.exit(1));
-  }
-}
-
-async function startService() {
-  const dir = mkdtempSync(join(tmpdir(), "jitgate-e2e-"));
-  const port = await freePort();
+async function start() {
+  const dir = serviceDir();
   writeFileSync(join(dir, "tokens"), TOKEN + "\n");
-  writeFileSync(
-    join(dir, "jitgate.toml"),
-    `listen = "127.0.0.1:${port}"
-data_dir = "${dir}/data"
-[plugins]
+  return startService(dir, await freePort(), `[plugins]
 tokens_file = "${dir}/tokens"
 [[zones]]
 name = "sales"
 resources = ["hdfs:/lake/sales", "hive:sales.*"]
 approvers = ["sales-owners"]
 max_duration = "15m"
-`
-  );
-  const log = [];
-  const child = spawn(bin, ["serve", "--config", join(dir, "jitgate.toml")], { stdio: ["ignore", "pipe", "pipe"] });
-  stopOnExit(child);
-  child.stdout.on("data", (d) => log.push(d.toString()));
-  child.stderr.on("data", (d) => log.push(d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url + "/healthz")).ok) return { child, url, log };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("jitgate serve did not start: " + log.join(""));
+`);
 }
 
 async function audit(url, events) {
@@ -87,15 +39,11 @@ async function audit(url, events) {
   assert.equal(r.status, 200, await r.text());
 }
 
-const { url, log } = await startService();
+const { url, log } = await start();
 let browser;
 let failed = false;
 try {
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
   const as = (user, groups) =>
     browser.newContext({ extraHTTPHeaders: { "X-Forwarded-User": user, "X-Forwarded-Groups": groups }, viewport: { width: 390, height: 844 } });
   const aliceCtx = await as("alice", "analysts");

@@ -4,9 +4,9 @@
 
 use crate::caller::Caller;
 use crate::identity::Cidr;
-use crate::oidc::{JwksSource, OidcSettings};
-use crate::store::Location;
+use crate::oidc::{JwksSource, OidcSettings, SignInSettings};
 use crate::slack::{SlackSettings, DEFAULT_RESPONSE_URL_PREFIX};
+use crate::store::Location;
 use crate::zones::{AutoRule, ZoneRule, Zones};
 use jitgate::model::{format_duration, parse_duration, ActionSet};
 use jitgate::wire;
@@ -159,7 +159,19 @@ struct OidcSection {
     jwks_file: Option<PathBuf>,
     user_claim: Option<String>,
     groups_claim: Option<String>,
+    /// Web sign-in (authorization code flow): this service's client at the issuer.
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    /// The key that signs session cookies; every replica must read the same one.
+    session_secret_file: Option<PathBuf>,
+    session_lifetime: Option<String>,
+    scopes: Option<Vec<String>>,
 }
+
+const DEFAULT_SESSION_LIFETIME: &str = "1h";
+/// Sessions are short: the provider is asked again, usually without a prompt, after this.
+const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+const MIN_SESSION_SECRET: usize = 32;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -445,6 +457,7 @@ fn auth_mode(
         None | Some("trusted-header") => Ok(AuthMode::TrustedHeader),
         Some("oidc") => {
             let o = oidc.ok_or("auth.mode = \"oidc\" needs an [auth.oidc] section with issuer, audience and jwks_url or jwks_file")?;
+            let sign_in = sign_in(&o)?;
             let jwks = match (o.jwks_url, o.jwks_file) {
                 (Some(u), None) => JwksSource::Url(u),
                 (None, Some(f)) => JwksSource::File(f),
@@ -465,6 +478,7 @@ fn auth_mode(
                 jwks,
                 user_claim,
                 groups_claim: o.groups_claim.unwrap_or_else(|| "groups".into()),
+                sign_in,
             }))
         }
         Some("dev") => {
@@ -478,6 +492,73 @@ fn auth_mode(
             "auth.mode = \"{other}\" is unknown; use \"trusted-header\", \"oidc\" or \"dev\""
         )),
     }
+}
+
+/// `[auth.oidc]`'s web sign-in keys: all of client_id, client_secret_file and
+/// session_secret_file, or none of them.
+fn sign_in(o: &OidcSection) -> Result<Option<Box<SignInSettings>>, String> {
+    let Some(client_id) = o
+        .client_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    else {
+        if o.client_secret_file.is_some()
+            || o.session_secret_file.is_some()
+            || o.session_lifetime.is_some()
+            || o.scopes.is_some()
+        {
+            return Err("auth.oidc: web sign-in needs client_id (with client_secret_file and session_secret_file)".into());
+        }
+        return Ok(None);
+    };
+    let read = |key: &str, path: &Option<PathBuf>| -> Result<String, String> {
+        let p = path
+            .as_ref()
+            .ok_or_else(|| format!("auth.oidc: web sign-in (client_id) needs {key}"))?;
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| format!("auth.oidc.{key} {}: {e}", p.display()))?;
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return Err(format!("auth.oidc.{key} {} is empty", p.display()));
+        }
+        Ok(text)
+    };
+    let client_secret = read("client_secret_file", &o.client_secret_file)?;
+    let session_secret = read("session_secret_file", &o.session_secret_file)?;
+    if session_secret.len() < MIN_SESSION_SECRET {
+        return Err(format!(
+            "auth.oidc.session_secret_file: the secret is shorter than {MIN_SESSION_SECRET} characters \
+             (make one with `head -c 32 /dev/urandom | xxd -p -c 64`)"
+        ));
+    }
+    let session_lifetime = parse_duration(
+        o.session_lifetime
+            .as_deref()
+            .unwrap_or(DEFAULT_SESSION_LIFETIME),
+    )
+    .map_err(|e| format!("auth.oidc.session_lifetime: {e}"))?;
+    if session_lifetime > MAX_SESSION_LIFETIME {
+        return Err(format!(
+            "auth.oidc.session_lifetime: at most {} (sessions are short; signing in again is \
+             usually silent)",
+            format_duration(MAX_SESSION_LIFETIME)
+        ));
+    }
+    let scopes = o
+        .scopes
+        .clone()
+        .unwrap_or_else(|| ["openid", "profile", "email"].map(String::from).to_vec());
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err("auth.oidc.scopes must include \"openid\"".into());
+    }
+    Ok(Some(Box::new(SignInSettings {
+        client_id: client_id.to_string(),
+        client_secret,
+        session_secret: session_secret.into_bytes(),
+        session_lifetime,
+        scopes,
+    })))
 }
 
 fn webhook(w: WebhookSection) -> Result<Webhook, String> {
@@ -673,6 +754,72 @@ mod tests {
         assert!(with("match_usernames = true")
             .unwrap_err()
             .contains("is empty"));
+    }
+
+    #[test]
+    fn web_sign_in_needs_its_client_and_a_long_session_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.display().to_string()
+        };
+        let (client, long, short) = (
+            file("client", "s3cret\n"),
+            file("long", &"k".repeat(40)),
+            file("short", "k"),
+        );
+        let config = |keys: &str| {
+            parse(&format!(
+                "[auth]\nmode = \"oidc\"\n[auth.oidc]\nissuer = \"https://idp\"\naudience = \"a\"\n\
+                 jwks_file = \"/etc/jwks.json\"\n{keys}\n\
+                 [[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n"
+            ))
+        };
+        let s = config(&format!(
+            "client_id = \"jitgate\"\nclient_secret_file = \"{client}\"\nsession_secret_file = \"{long}\"\n\
+             session_lifetime = \"30m\""
+        ))
+        .unwrap();
+        let AuthMode::Oidc(o) = &s.auth else {
+            panic!("{:?}", s.auth)
+        };
+        let sign_in = o.sign_in.as_ref().unwrap();
+        assert_eq!(sign_in.client_secret, "s3cret");
+        assert_eq!(sign_in.session_lifetime, Duration::from_secs(1800));
+        assert_eq!(sign_in.scopes, ["openid", "profile", "email"]);
+        assert!(
+            !format!("{sign_in:?}").contains("s3cret"),
+            "secrets stay out of logs"
+        );
+        let refused = |keys: String, why: &str| {
+            let err = config(&keys).unwrap_err();
+            assert!(err.contains(why), "{keys}: {err}");
+        };
+        refused(
+            format!("client_id = \"j\"\nsession_secret_file = \"{long}\""),
+            "needs client_secret_file",
+        );
+        refused(
+            format!("client_id = \"j\"\nclient_secret_file = \"{client}\""),
+            "needs session_secret_file",
+        );
+        refused(
+            format!("client_id = \"j\"\nclient_secret_file = \"{client}\"\nsession_secret_file = \"{short}\""),
+            "shorter than 32",
+        );
+        refused(
+            format!("client_id = \"j\"\nclient_secret_file = \"{client}\"\nsession_secret_file = \"{long}\"\nsession_lifetime = \"2d\""),
+            "at most 12h",
+        );
+        refused(
+            format!("client_id = \"j\"\nclient_secret_file = \"{client}\"\nsession_secret_file = \"{long}\"\nscopes = [\"profile\"]"),
+            "must include \"openid\"",
+        );
+        refused(
+            format!("client_secret_file = \"{client}\""),
+            "needs client_id",
+        );
     }
 
     #[test]

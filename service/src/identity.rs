@@ -1,13 +1,15 @@
 //! Who is calling. People arrive through an SSO proxy that sets `X-Forwarded-User` and
 //! `X-Forwarded-Groups`, which are believed only when the peer is a configured proxy address;
 //! plugins present a service token as a Bearer token. With `auth.mode = "oidc"` a person may
-//! instead present an ID token as a Bearer token; with `auth.mode = "dev"` the web pages' user
-//! picker names one of the configured users. The rest of the service only ever sees a `Caller`.
+//! instead present an ID token as a Bearer token, or the session cookie of web sign-in
+//! (`signin`); with `auth.mode = "dev"` the web pages' user picker names one of the configured
+//! users. The rest of the service only ever sees a `Caller`.
 
 use crate::caller::canonical_user;
 use crate::error::{Result, ServiceError};
 use crate::oidc::Oidc;
 use crate::secret::constant_eq;
+use crate::signin::{SignIn, SESSION_COOKIE};
 use crate::tokens::{PluginTokens, Scope};
 use axum::http::HeaderMap;
 use std::net::IpAddr;
@@ -77,6 +79,8 @@ pub struct Identity {
     exact_user_names: bool,
     plugin_tokens: Arc<PluginTokens>,
     oidc: Option<Arc<Oidc>>,
+    /// Web sign-in: its session cookie names people too.
+    sign_in: Option<Arc<SignIn>>,
     /// Dev mode: the people the picker offers.
     dev_users: Vec<Caller>,
     /// `auth.auditors`: the groups that may ask what the plugins would decide for anyone.
@@ -91,6 +95,7 @@ impl Identity {
             exact_user_names: false,
             plugin_tokens,
             oidc: None,
+            sign_in: None,
             dev_users: vec![],
             auditors: vec![],
         }
@@ -133,6 +138,17 @@ impl Identity {
         self
     }
 
+    /// Accepts web sign-in's session cookie.
+    pub fn with_sign_in(mut self, sign_in: Arc<SignIn>) -> Identity {
+        self.sign_in = Some(sign_in);
+        self
+    }
+
+    /// Web sign-in, when configured (`[auth.oidc] client_id`).
+    pub fn sign_in(&self) -> Option<&Arc<SignIn>> {
+        self.sign_in.as_ref()
+    }
+
     /// Dev mode: anyone may act as one of `users` (`user` or `user:group,group`).
     pub fn with_dev_users(mut self, users: &[String]) -> Identity {
         self.dev_users = users.iter().map(|u| Caller::from_entry(u)).collect();
@@ -153,9 +169,9 @@ impl Identity {
         &self.dev_users
     }
 
-    /// The person behind a request: an OIDC bearer token when that mode is on, the dev
-    /// picker's choice in dev mode, else the trusted headers. `peer` is None when the
-    /// transport gives no address, which is never trusted.
+    /// The person behind a request: an OIDC bearer token when that mode is on, then web
+    /// sign-in's session cookie, the dev picker's choice in dev mode, else the trusted headers.
+    /// `peer` is None when the transport gives no address, which is never trusted.
     pub fn caller(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Caller> {
         let mut caller = self.who(peer, headers)?;
         if !self.exact_user_names {
@@ -173,6 +189,10 @@ impl Identity {
     fn who(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Caller> {
         if let (Some(oidc), Some(token)) = (&self.oidc, bearer(headers)) {
             return oidc.caller(token);
+        }
+        // A bad session is never overridden by headers either: the pages send it to sign in.
+        if let (Some(sign_in), Some(session)) = (&self.sign_in, cookie(headers, SESSION_COOKIE)) {
+            return sign_in.session(&session);
         }
         if !self.dev_users.is_empty() {
             let picked = headers
@@ -196,11 +216,15 @@ impl Identity {
         }
         let Some(user) = headers.get(USER_HEADER) else {
             if self.oidc.is_some() {
-                return Err(ServiceError::Unauthenticated(
-                    "not signed in: send `Authorization: Bearer <ID token>` (JITGATE_TOKEN for \
-                     the CLI)"
-                        .into(),
-                ));
+                return Err(ServiceError::Unauthenticated(format!(
+                    "not signed in: {}send `Authorization: Bearer <ID token>` (JITGATE_TOKEN for \
+                     the CLI)",
+                    if self.sign_in.is_some() {
+                        "sign in on the web pages (/auth/signin), or "
+                    } else {
+                        ""
+                    }
+                )));
             }
             if !self.dev_users.is_empty() {
                 return Err(ServiceError::Unauthenticated(

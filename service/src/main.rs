@@ -25,6 +25,7 @@ mod router;
 mod secret;
 mod serve;
 mod slack;
+mod signin;
 mod state;
 mod store;
 mod tls;

@@ -1,5 +1,7 @@
-//! OIDC bearer tokens (`auth.mode = "oidc"`): a JWT signed by the issuer, checked against the
-//! issuer's JWKS for signature, issuer, audience and lifetime. Only asymmetric algorithms are
+//! The OIDC issuer (`auth.mode = "oidc"`): its ID tokens, checked against its JWKS for
+//! signature, issuer, audience and lifetime, and the claims that name the person and their
+//! groups; its discovery document, for web sign-in's endpoints. A token arrives as a Bearer
+//! token (API, CLI) or from the sign-in flow (`signin`). Only asymmetric algorithms are
 //! accepted, so a JWKS key can never be misused as an HMAC secret.
 
 use crate::caller::Caller;
@@ -34,6 +36,38 @@ pub struct OidcSettings {
     pub jwks: JwksSource,
     pub user_claim: String,
     pub groups_claim: String,
+    /// Web sign-in, when `client_id` is configured (boxed: most services have none).
+    pub sign_in: Option<Box<SignInSettings>>,
+}
+
+/// `[auth.oidc]`'s web sign-in keys, secrets read from their files.
+#[derive(Clone, PartialEq)]
+pub struct SignInSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Signs session cookies; the same on every replica, so any of them accepts a session.
+    pub session_secret: Vec<u8>,
+    pub session_lifetime: Duration,
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for SignInSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInSettings")
+            .field("client_id", &self.client_id)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the issuer's discovery document says to send people and codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoints {
+    pub authorization: String,
+    pub token: String,
+    /// RP-initiated logout, when the issuer offers it.
+    pub end_session: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +99,39 @@ impl Oidc {
         Ok(n)
     }
 
+    pub fn settings(&self) -> &OidcSettings {
+        &self.settings
+    }
+
+    /// Reads `<issuer>/.well-known/openid-configuration`. Its `issuer` must be the configured
+    /// one, so one issuer's document cannot send people to another's endpoints.
+    pub fn discover(&self) -> Result<Endpoints, String> {
+        let issuer = &self.settings.issuer;
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let doc: Value = ureq::get(&url)
+            .timeout(FETCH_TIMEOUT)
+            .call()
+            .map_err(|e| format!("auth.oidc discovery {url}: {e}"))?
+            .into_json()
+            .map_err(|e| format!("auth.oidc discovery {url}: not JSON: {e}"))?;
+        let field = |k: &str| doc.get(k).and_then(Value::as_str).map(String::from);
+        if field("issuer").as_deref() != Some(issuer.as_str()) {
+            return Err(format!(
+                "auth.oidc discovery {url}: it names issuer {:?}, not {issuer}",
+                field("issuer").unwrap_or_default()
+            ));
+        }
+        let need = |k: &str| field(k).ok_or_else(|| format!("auth.oidc discovery {url}: no {k}"));
+        Ok(Endpoints {
+            authorization: need("authorization_endpoint")?,
+            token: need("token_endpoint")?,
+            end_session: field("end_session_endpoint"),
+        })
+    }
+
     pub fn key_count(&self) -> usize {
         self.keys
             .read()
@@ -73,11 +140,17 @@ impl Oidc {
             .len()
     }
 
-    /// The person a token names, with their groups.
+    /// The person a Bearer token names, with their groups.
     pub fn caller(&self, token: &str) -> Result<Caller> {
-        let bad = |why: String| {
-            ServiceError::Unauthenticated(format!("the bearer token is not valid: {why}"))
-        };
+        let claims = self.claims(token, &self.settings.audience, "the bearer token")?;
+        self.caller_of(&claims, "the bearer token")
+    }
+
+    /// The claims of a token `what` names, once its signature, issuer, `audience` and
+    /// lifetime hold.
+    pub fn claims(&self, token: &str, audience: &str, what: &str) -> Result<Value> {
+        let bad =
+            |why: String| ServiceError::Unauthenticated(format!("{what} is not valid: {why}"));
         let header = decode_header(token).map_err(|e| bad(format!("not a JWT ({e})")))?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(bad(format!(
@@ -102,7 +175,7 @@ impl Oidc {
         };
         let mut v = Validation::new(header.alg);
         v.set_issuer(&[&self.settings.issuer]);
-        v.set_audience(&[&self.settings.audience]);
+        v.set_audience(&[audience]);
         v.leeway = LEEWAY_SECS;
         // not on by default: a token issued for later must not serve now
         v.validate_nbf = true;
@@ -115,14 +188,20 @@ impl Oidc {
                     format!("it was not issued by {}", self.settings.issuer)
                 }
                 ErrorKind::InvalidAudience => {
-                    format!("it is not meant for audience {}", self.settings.audience)
+                    format!("it is not meant for audience {audience}")
                 }
                 ErrorKind::InvalidSignature => "the signature does not verify".into(),
                 ErrorKind::MissingRequiredClaim(c) => format!("claim `{c}` is missing"),
                 _ => e.to_string(),
             })
         })?;
-        let claims = data.claims;
+        Ok(data.claims)
+    }
+
+    /// The person `claims` name (`user_claim`) and their groups (`groups_claim`).
+    pub fn caller_of(&self, claims: &Value, what: &str) -> Result<Caller> {
+        let bad =
+            |why: String| ServiceError::Unauthenticated(format!("{what} is not valid: {why}"));
         let user = claims
             .get(&self.settings.user_claim)
             .and_then(Value::as_str)
@@ -210,6 +289,7 @@ pub(crate) mod tests {
             ),
             user_claim: "preferred_username".into(),
             groups_claim: "groups".into(),
+            sign_in: None,
         }
     }
 

@@ -8,6 +8,7 @@ use crate::identity::Identity;
 use crate::notify;
 use crate::oidc::Oidc;
 use crate::router;
+use crate::signin::SignIn;
 use crate::state::AppState;
 use crate::store::{hear_other_replicas, ChangeSignal, Db, Store};
 use crate::tls::{self, Peer, TlsListener};
@@ -120,6 +121,16 @@ pub async fn run(settings: Settings) -> Result<(), String> {
                     }
                 }
             });
+            if o.sign_in.is_some() {
+                let sign_in = SignIn::new(oidc.clone(), &settings.public_url())?;
+                log_event!(
+                    "auth: web sign-in at {} as client {}; the provider sends people back to {}",
+                    o.issuer,
+                    o.sign_in.as_ref().map_or("", |s| s.client_id.as_str()),
+                    sign_in.redirect_uri()
+                );
+                identity = identity.with_sign_in(Arc::new(sign_in));
+            }
             identity = identity.with_oidc(oidc);
         }
         AuthMode::Dev { users } => {

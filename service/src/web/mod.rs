@@ -10,10 +10,11 @@
 //!
 //! One file per page family: `request_form` (the form and the request it sends), `requests` (a
 //! request's page, my requests, the approvals inbox, and the decisions posted from them),
-//! `grants` (active grants; revoke and release), `audit` (audit search) and `report` (the
-//! auditors' period report). `page` holds what they all share: the caller and the form token,
-//! the frame around every page, the dev-mode picker and the live-page script; `timeline` the
-//! accesses chart a request's page and the report both draw.
+//! `grants` (active grants; revoke and release), `audit` (audit search), `report` (the
+//! auditors' period report) and `signin` (web sign-in's pages, under `/auth/`). `page` holds
+//! what they all share: the caller and the form token, the frame around every page, the
+//! dev-mode picker and the live-page script; `timeline` the accesses chart a request's page and
+//! the report both draw.
 
 mod audit;
 mod grants;
@@ -21,6 +22,7 @@ mod page;
 mod report;
 mod request_form;
 mod requests;
+mod signin;
 mod timeline;
 
 use crate::state::AppState;
@@ -46,6 +48,10 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit::audit_page))
         .route("/report", get(report::report_page))
         .route("/dev/pick", post(page::dev_pick))
+        .route("/auth/signin", get(signin::sign_in))
+        .route("/auth/callback", get(signin::callback))
+        .route("/auth/signout", post(signin::sign_out))
+        .route("/auth/signed-out", get(signin::signed_out))
         .route("/ui/stamp", get(page::stamp))
         .route("/ui/app.js", get(page::app_js))
 }

@@ -1,6 +1,7 @@
 //! What every page shares: who is asking and the form token (`Ctx`), the frame around a page's
-//! body with its security headers, the error page, the dev-mode user picker, the stylesheet and
-//! the live-page script, and the helpers the forms of several pages use.
+//! body with its security headers, the error page (or, with web sign-in, the way to sign in),
+//! the dev-mode user picker, the stylesheet and the live-page script, and the helpers the forms
+//! of several pages use.
 
 use crate::caller::Caller;
 use crate::error::{Result, ServiceError};
@@ -9,7 +10,7 @@ use crate::render::html_escape as e;
 use crate::state::AppState;
 use crate::tls::Peer;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
-use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jitgate::wire::parse_time;
 use serde::Deserialize;
@@ -25,6 +26,12 @@ pub struct Ctx {
     /// The token is new and must be set as a cookie with this response.
     new_csrf: bool,
     dev_users: Vec<String>,
+    /// With web sign-in: where to sign in and come back to this page.
+    sign_in: Option<String>,
+    /// The browser holds a session of web sign-in, so the pages offer to sign out.
+    session: bool,
+    /// A page view (GET), which an unknown person is sent on to sign in from.
+    viewing: bool,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -47,11 +54,24 @@ impl FromRequestParts<AppState> for Ctx {
             .iter()
             .map(|c| c.user.clone())
             .collect();
+        let sign_in = st.identity.sign_in().map(|_| {
+            // back here once signed in; never to a sign-in page itself
+            let here = match parts.uri.path_and_query() {
+                Some(p) if !p.path().starts_with("/auth/") => p.as_str(),
+                _ => "/my",
+            };
+            format!("/auth/signin?next={}", q(here))
+        });
+        let session =
+            sign_in.is_some() && cookie(&parts.headers, crate::signin::SESSION_COOKIE).is_some();
         Ok(Ctx {
             caller,
             csrf,
             new_csrf,
             dev_users,
+            sign_in,
+            session,
+            viewing: parts.method == Method::GET,
         })
     }
 }
@@ -108,6 +128,15 @@ impl Ctx {
                 }
             ),
             Err(_) => "<span class=\"who\">not signed in</span>".into(),
+        };
+        let who = match (&self.caller, &self.sign_in) {
+            (Ok(_), Some(_)) if self.session => format!(
+                "{who} <form class=\"inline\" method=\"post\" action=\"/auth/signout\">{}\
+                 <button type=\"submit\">Sign out</button></form>",
+                self.hidden()
+            ),
+            (Err(_), Some(url)) => format!("{who} <a href=\"{}\">Sign in</a>", e(url)),
+            _ => who,
         };
         let dev = if self.dev_users.is_empty() {
             String::new()
@@ -179,14 +208,31 @@ impl Ctx {
         resp
     }
 
+    /// With web sign-in, a page anyone could view but only a signed-in person can use (the
+    /// request form) sends someone not signed in to sign in first.
+    pub(super) fn sign_in_first(&self) -> Option<Response> {
+        match (&self.caller, &self.sign_in) {
+            (Err(err), Some(_)) if self.viewing => Some(self.error(err)),
+            _ => None,
+        }
+    }
+
+    /// The error as a page; with web sign-in, a page view by someone not (or no longer)
+    /// signed in goes to the provider instead and comes back here.
     pub(super) fn error(&self, err: &ServiceError) -> Response {
         let status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let hint = if matches!(err, ServiceError::Unauthenticated(_)) && !self.dev_users.is_empty()
-        {
-            "<p>Pick a user above.</p>"
-        } else {
-            ""
+        let unknown = matches!(err, ServiceError::Unauthenticated(_));
+        let hint = match &self.sign_in {
+            Some(url) if unknown && self.viewing => {
+                return Redirect::to(url).into_response();
+            }
+            Some(url) if unknown => format!(
+                "<p><a href=\"{}\">Sign in</a>, then send the form again.</p>",
+                e(url)
+            ),
+            _ if unknown && !self.dev_users.is_empty() => "<p>Pick a user above.</p>".into(),
+            _ => String::new(),
         };
         self.page(
             status,
@@ -250,16 +296,17 @@ pub struct DecisionForm {
 /// another site), so a path holding any whitespace or control character is not taken.
 pub(super) fn back_to(back: &Option<String>, default: String) -> Redirect {
     match back {
-        Some(b)
-            if b.starts_with('/')
-                && !b.starts_with("//")
-                && !b.contains('\\')
-                && !b.chars().any(|c| c.is_control() || c.is_whitespace()) =>
-        {
-            Redirect::to(b)
-        }
+        Some(b) if local_path(b) => Redirect::to(b),
         _ => Redirect::to(&default),
     }
+}
+
+/// A path of this service, never another site's (see [`back_to`]).
+pub(super) fn local_path(b: &str) -> bool {
+    b.starts_with('/')
+        && !b.starts_with("//")
+        && !b.contains('\\')
+        && !b.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
 pub(super) fn nonempty(v: &Option<String>) -> Option<String> {

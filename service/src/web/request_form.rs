@@ -39,6 +39,9 @@ pub(super) async fn request_form(
     ctx: Ctx,
     Query(q): Query<FormQuery>,
 ) -> Response {
+    if let Some(sign_in) = ctx.sign_in_first() {
+        return sign_in;
+    }
     let resource = q.resource.unwrap_or_default();
     let asked: Vec<String> = q
         .action
