@@ -4,7 +4,9 @@
 //!
 //! 1,000 plugins follow the feed by long-poll while a stream of requests is created and
 //! approved; prints request/approve latency and how long each grant takes to reach every
-//! follower. Sizes: JITGATE_LOAD_FOLLOWERS (1000), JITGATE_LOAD_GRANTS (200). Also: what
+//! follower. Sizes: JITGATE_LOAD_FOLLOWERS (1000), JITGATE_LOAD_GRANTS (200); with
+//! JITGATE_LOAD_REPLICAS=2, two replicas on a private PostgreSQL, the followers split between
+//! them and the approvals made on the first. Also: what
 //! `GET /v1/check` costs right after a change (its snapshot brought up to date) and without one, with
 //! JITGATE_CHECK_GRANTS (200) live grants.
 
@@ -48,17 +50,29 @@ fn summary(name: &str, mut v: Vec<Duration>) {
 fn thousand_feed_followers_and_a_stream_of_approvals() {
     let followers = env("JITGATE_LOAD_FOLLOWERS", 1000);
     let grants = env("JITGATE_LOAD_GRANTS", 200);
-    let s = Server::start();
-    let url = s.url.clone();
+    let replicas = env("JITGATE_LOAD_REPLICAS", 1);
+    raise_open_files_limit();
+    let pg = (replicas > 1).then(common::postgres::Postgres::start);
+    let servers: Vec<Server> = (0..replicas)
+        .map(|_| match &pg {
+            Some(pg) => Server::start_with(&format!(
+                "{}[plugins]\ntokens_file = \"{{dir}}/tokens\"\n{}",
+                pg.store_section(),
+                common::ZONES
+            )),
+            None => Server::start(),
+        })
+        .collect();
+    let s = &servers[0];
     let stop = Arc::new(AtomicBool::new(false));
     let ready = Arc::new(AtomicUsize::new(0));
     let seen: Arc<Mutex<HashMap<String, Vec<Instant>>>> = Arc::default();
     let polls = Arc::new(AtomicUsize::new(0));
 
     let mut threads = vec![];
-    for _ in 0..followers {
+    for i in 0..followers {
         let (url, stop, ready, seen, polls) = (
-            url.clone(),
+            servers[i % replicas].url.clone(),
             stop.clone(),
             ready.clone(),
             seen.clone(),
@@ -183,8 +197,10 @@ fn thousand_feed_followers_and_a_stream_of_approvals() {
         "deliveries: {delivered} of {} (grants x followers)",
         grants * followers
     );
-    let (rss, peak) = s.memory();
-    println!("service memory: RSS {rss:.1} MiB now, peak {peak:.1} MiB");
+    for (i, s) in servers.iter().enumerate() {
+        let (rss, peak) = s.memory();
+        println!("replica {i} memory: RSS {rss:.1} MiB now, peak {peak:.1} MiB");
+    }
     for t in threads {
         t.join().unwrap();
     }
@@ -193,6 +209,21 @@ fn thousand_feed_followers_and_a_stream_of_approvals() {
         grants * followers,
         "every follower saw every grant"
     );
+}
+
+/// Each follower holds a connection: as many open files as the hard limit allows.
+fn raise_open_files_limit() {
+    // SAFETY: reads and sets this process's own limit; the services started after inherit it.
+    unsafe {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
 }
 
 /// Revoke → a following plugin's feed, with no other load and then while ten clients keep
