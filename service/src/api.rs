@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/grants", get(list_grants))
         .route("/v1/grants/{id}", get(get_grant))
         .route("/v1/grants/{id}/revoke", post(revoke))
+        .route("/v1/grants/{id}/extend", post(extend_grant))
         .route("/v1/grants/{id}/consume", post(consume))
         .route("/v1/audit/verify", get(verify_audit))
         .route("/v1/check", get(check))
@@ -193,6 +194,9 @@ struct NewRequest {
     ticket: Option<String>,
     #[serde(default)]
     single_use: bool,
+    /// When the window starts (RFC 3339 UTC), when later than the approval.
+    #[serde(default)]
+    start: Option<String>,
 }
 
 async fn create_request(
@@ -204,6 +208,59 @@ async fn create_request(
         .zones
         .plan(&body.resources, &body.actions, &body.duration)?;
     plan.single_use = body.single_use;
+    if let Some(start) = body.start.as_deref().filter(|s| !s.trim().is_empty()) {
+        plan.start_at(start, now_millis(), st.schedule_horizon)
+            .map_err(ServiceError::BadInput)?;
+    }
+    plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
+    let view = st
+        .db
+        .call(move |s| {
+            s.create_request(
+                &caller,
+                &plan,
+                &body.reason,
+                body.ticket.as_deref(),
+                now_millis(),
+            )
+        })
+        .await?;
+    let location = format!("/v1/requests/{}", view.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(view),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Extension {
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// Asks for more time on a grant: a request linked to it, for the same resources and actions,
+/// decided by the same zones' approvers; approved, the grant runs on without a gap.
+async fn extend_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Extension>,
+) -> Result<Response> {
+    let grant = {
+        let id = id.clone();
+        st.db.call(move |s| s.grant(&id)).await?
+    };
+    let mut plan = st
+        .zones
+        .plan(&grant.grant.resources, &grant.grant.actions, &body.duration)?;
+    plan.extends = Some(id);
     plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
     let view = st
         .db

@@ -8,11 +8,11 @@
 
 use crate::error::{Result, ServiceError};
 // `Verdict` is what the API answers; named here too, beside the check that makes it.
+use crate::store::sql::{params, Tx};
 pub use crate::views::Verdict;
 use crate::views::{Broken, Link};
-use crate::store::sql::{params, Tx};
-use std::collections::VecDeque;
 use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
 
 /// The `prev` of the first link.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -67,10 +67,11 @@ pub fn current_head(conn: &Tx) -> Result<Option<Link>> {
 }
 
 fn head(conn: &Tx) -> Result<Option<(i64, String)>> {
-    let text: Option<String> =
-        conn.query_opt("SELECT value FROM meta WHERE key = 'chain_head'", params![], |r| {
-            r.get(0)
-        })?;
+    let text: Option<String> = conn.query_opt(
+        "SELECT value FROM meta WHERE key = 'chain_head'",
+        params![],
+        |r| r.get(0),
+    )?;
     let Some(text) = text else { return Ok(None) };
     text.split_once(' ')
         .and_then(|(s, h)| Some((s.parse().ok()?, h.to_string())))

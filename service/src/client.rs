@@ -63,6 +63,24 @@ pub enum Command {
         #[arg(long = "as-user", value_name = "USER")]
         user: Option<String>,
     },
+    /// Ask for more time on a grant you hold: a request the same approvers decide; approved,
+    /// the grant runs on without a gap
+    Extend {
+        /// The grant, g-...
+        grant: String,
+        /// How much longer, e.g. 10m (at most the zone's cap)
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Why you need more time; approvers read this
+        #[arg(long)]
+        reason: String,
+        /// A ticket or incident id, shown to approvers
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Wait for the decision: exit 0 once approved, 1 if denied, cancelled or expired
+        #[arg(long)]
+        wait: bool,
+    },
     /// Approve a request
     Approve {
         id: String,
@@ -152,6 +170,10 @@ pub struct RequestArgs {
     /// The grant is consumed by one query or call
     #[arg(long)]
     single_use: bool,
+    /// When the window starts, e.g. 2026-12-06T09:00Z (UTC; within the service's
+    /// schedule_horizon); the grant lasts --for from then
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
     /// Wait for the decision: exit 0 once approved, 1 if denied, cancelled or expired
     #[arg(long)]
     wait: bool,
@@ -330,6 +352,17 @@ fn or_empty(v: &Option<String>) -> &str {
 fn execute(c: &Client, as_json: bool, command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Request(args) => request(c, as_json, args),
+        Command::Extend {
+            grant,
+            duration,
+            reason,
+            ticket,
+            wait,
+        } => {
+            let body = json!({ "duration": duration, "reason": reason, "ticket": ticket });
+            let path = format!("/v1/grants/{}/extend", segment(&grant));
+            submit(c, as_json, &path, body, wait)
+        }
         Command::Check {
             resource,
             actions,
@@ -654,15 +687,27 @@ fn request(c: &Client, as_json: bool, args: RequestArgs) -> Result<ExitCode, Str
         "reason": args.reason,
         "ticket": args.ticket,
         "single_use": args.single_use,
+        "start": args.start,
     });
-    let r = c.json("POST", "/v1/requests", &[], Some(body))?;
+    submit(c, as_json, "/v1/requests", body, args.wait)
+}
+
+/// Posts a new request (or extension), prints it, and with `wait` waits for its decision.
+fn submit(
+    c: &Client,
+    as_json: bool,
+    path: &str,
+    body: serde_json::Value,
+    wait: bool,
+) -> Result<ExitCode, String> {
+    let r = c.json("POST", path, &[], Some(body))?;
     let created: RequestView = view(&r)?;
     let id = created.id.clone();
     let links = format!(
         "  status: {0}/v1/requests/{1}\n  web:    {0}/requests/{1}",
         c.server, id
     );
-    if !args.wait {
+    if !wait {
         if as_json {
             print_json(&r);
         } else {
@@ -781,8 +826,13 @@ fn check_line(a: &CheckView) -> String {
 }
 
 fn describe(r: &RequestView) -> String {
+    let when = match (&r.extends, &r.starts_at) {
+        (Some(g), _) => format!(" more on grant {g}"),
+        (None, Some(t)) => format!(" from {t}"),
+        (None, None) => String::new(),
+    };
     format!(
-        "request {} {}: {} on {} for {} (zones: {})",
+        "request {} {}: {} on {} for {}{when} (zones: {})",
         r.id,
         r.status.as_str(),
         r.actions.join(","),

@@ -19,6 +19,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
 pub const DEFAULT_DATA_DIR: &str = "./jitgate-data";
 const DEFAULT_TRUSTED_PROXIES: [&str; 2] = ["127.0.0.1/32", "::1/128"];
 const DEFAULT_PENDING_TIMEOUT: &str = "1h";
+const DEFAULT_SCHEDULE_HORIZON: &str = "7d";
 
 /// The validated settings the service runs with.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Settings {
     pub tokens_file: Option<PathBuf>,
     /// How long a request may wait for its approvals before it expires.
     pub pending_timeout: Duration,
+    /// How far ahead a request may ask its window to start (`schedule_horizon`).
+    pub schedule_horizon: Duration,
     pub zones: Zones,
     pub auth: AuthMode,
     pub webhooks: Vec<Webhook>,
@@ -98,6 +101,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     public_url: Option<String>,
     pending_timeout: Option<String>,
+    schedule_horizon: Option<String>,
     #[serde(default)]
     auth: AuthSection,
     #[serde(default)]
@@ -301,6 +305,12 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             .unwrap_or(DEFAULT_PENDING_TIMEOUT),
     )
     .map_err(|e| format!("pending_timeout: {e}"))?;
+    let schedule_horizon = parse_duration(
+        file.schedule_horizon
+            .as_deref()
+            .unwrap_or(DEFAULT_SCHEDULE_HORIZON),
+    )
+    .map_err(|e| format!("schedule_horizon: {e}"))?;
     let rules = file
         .zones
         .unwrap_or_default()
@@ -347,6 +357,7 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         trusted_proxies,
         tokens_file: file.plugins.tokens_file,
         pending_timeout,
+        schedule_horizon,
         zones: Zones::new(rules)?,
         auth,
         webhooks,
@@ -441,7 +452,9 @@ fn store_config(s: StoreSection) -> Result<postgres::Config, String> {
         }
     }
     if config.get_dbname().is_none() || config.get_user().is_none() {
-        return Err("store.url must name the user and the database: postgres://user@host:port/db".into());
+        return Err(
+            "store.url must name the user and the database: postgres://user@host:port/db".into(),
+        );
     }
     config.application_name("jitgate");
     config.connect_timeout(Duration::from_secs(5));

@@ -151,6 +151,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         checker: Arc::new(Checker::new(settings.public_url())),
         slack: settings.slack.clone().map(Arc::new),
         public_url: settings.public_url(),
+        schedule_horizon: settings.schedule_horizon,
     };
     // Read before binding, so a bad certificate stops the start before anyone connects.
     let tls = match &settings.tls {

@@ -26,6 +26,8 @@ pub struct AppState {
     pub slack: Option<Arc<SlackSettings>>,
     /// Base of the links the service hands out (`Settings::public_url`).
     pub public_url: String,
+    /// How far ahead a request may ask its window to start.
+    pub schedule_horizon: std::time::Duration,
 }
 
 /// For the handlers' tests: a state with the example zones, and a request sent to a router the
@@ -63,6 +65,7 @@ pub(crate) mod tests {
             checker: Arc::new(Checker::new("http://127.0.0.1:8470".into())),
             slack: None,
             public_url: "http://127.0.0.1:8470".into(),
+            schedule_horizon: Duration::from_secs(7 * 24 * 3600),
         }
     }
 

@@ -66,6 +66,12 @@ pub struct RequestView {
     pub decision_reason: Option<String>,
     /// The grant will be consumed by one use.
     pub single_use: bool,
+    /// When the grant's window starts, when later than its approval.
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    /// The grant this request asks to extend (`jitgate extend`); once approved, `grant` is it.
+    #[serde(default)]
+    pub extends: Option<String>,
     pub grant: Option<GrantView>,
     /// Every step of the request, oldest first.
     pub history: Vec<EventView>,

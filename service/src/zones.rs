@@ -162,6 +162,34 @@ pub struct Plan {
     /// `auto:<rule>` for each rule that approves this request at once; empty when people
     /// must approve. Set from [`Zones::auto_approval`].
     pub auto_approved_by: Vec<String>,
+    /// When the window starts (ms), when later than the approval: see [`Plan::start_at`].
+    pub starts_at: Option<i64>,
+    /// The grant this request extends, when it asks for more time on one.
+    pub extends: Option<String>,
+}
+
+impl Plan {
+    /// Asks for the window to start at `start` (RFC 3339), at most `horizon` after `now`; a
+    /// time already past starts at approval, as a request without one does.
+    pub fn start_at(&mut self, start: &str, now: i64, horizon: Duration) -> Result<(), String> {
+        // Minutes are enough (`2026-12-06T09:00Z`); the seconds then are :00.
+        let text = start.trim().trim_end_matches('Z');
+        let text = match text.len() {
+            16 => format!("{text}:00"),
+            _ => text.to_string(),
+        };
+        let at = jitgate::wire::parse_time(&text).ok_or_else(|| {
+            format!("start `{start}` is not a time: write it as 2026-12-06T09:00:00Z")
+        })?;
+        if at > now + horizon.as_millis() as i64 {
+            return Err(format!(
+                "start `{start}` is further ahead than {} (schedule_horizon)",
+                jitgate::model::format_duration(horizon)
+            ));
+        }
+        self.starts_at = (at > now).then_some(at);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -333,6 +361,8 @@ impl Zones {
             zones: touched.iter().map(|z| z.name.clone()).collect(),
             single_use: false,
             auto_approved_by: vec![],
+            starts_at: None,
+            extends: None,
         })
     }
 
@@ -674,5 +704,25 @@ pub(crate) mod tests {
         };
         assert!(sales.is_approver(&bob));
         assert!(!sales.is_approver(&eve));
+    }
+
+    #[test]
+    fn a_start_is_a_utc_time_within_the_horizon_and_a_past_one_is_now() {
+        let z = example();
+        let mut p = z
+            .plan(&["hive:sales.orders".into()], &["read".into()], "10m")
+            .unwrap();
+        let now = jitgate::wire::parse_time("2026-12-06T08:00:00Z").unwrap();
+        let day = Duration::from_secs(24 * 3600);
+        p.start_at("2026-12-06T09:00Z", now, day).unwrap();
+        assert_eq!(p.starts_at, Some(now + 3_600_000));
+        p.start_at("2026-12-06T07:00:00Z", now, day).unwrap();
+        assert_eq!(p.starts_at, None, "a time past starts at approval");
+        let far = p.start_at("2026-12-08T09:00Z", now, day).unwrap_err();
+        assert!(far.contains("schedule_horizon"), "{far}");
+        assert!(p
+            .start_at("tomorrow", now, day)
+            .unwrap_err()
+            .contains("not a time"));
     }
 }

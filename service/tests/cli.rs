@@ -352,3 +352,156 @@ fn cli_tables_show_grants_revokes_audit_events_and_the_chain() {
         "{grants}"
     );
 }
+
+#[test]
+fn cli_schedules_a_later_window_and_extends_a_grant_the_same_approvers_decide() {
+    let s = Server::start();
+    let json = |o: &Output| -> Value {
+        assert!(o.status.success(), "{}", stderr(o));
+        serde_json::from_str(&stdout(o)).unwrap()
+    };
+    // A window starting in an hour: the grant exists from approval, valid from its start.
+    let start = jitgate::wire::format_time(jitgate::wire::now_millis() + 3_600_000);
+    let r = json(&run(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "--json",
+            "request",
+            "hive:sales.orders",
+            "--action",
+            "read",
+            "--for",
+            "10m",
+            "--reason",
+            "night job",
+            "--start",
+            &start,
+        ],
+    ));
+    assert_eq!(r["starts_at"], start.as_str());
+    let a = json(&run(
+        &s,
+        &[
+            "--as",
+            "bob:sales-owners",
+            "--json",
+            "approve",
+            r["id"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(a["grant"]["not_before"], start.as_str());
+    let too_far = jitgate::wire::format_time(jitgate::wire::now_millis() + 8 * 24 * 3_600_000);
+    let out = run(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "request",
+            "hive:sales.orders",
+            "--action",
+            "read",
+            "--for",
+            "10m",
+            "--reason",
+            "x",
+            "--start",
+            &too_far,
+        ],
+    );
+    assert!(
+        !out.status.success() && stderr(&out).contains("schedule_horizon"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A grant held now, extended: one request more, the same grant after.
+    let r = json(&run(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "--json",
+            "request",
+            "hive:sales.orders",
+            "--action",
+            "read",
+            "--for",
+            "10m",
+            "--reason",
+            "INC-4411",
+        ],
+    ));
+    let g = json(&run(
+        &s,
+        &[
+            "--as",
+            "bob:sales-owners",
+            "--json",
+            "approve",
+            r["id"].as_str().unwrap(),
+        ],
+    ))["grant"]
+        .clone();
+    let gid = g["id"].as_str().unwrap();
+    let out = run(
+        &s,
+        &[
+            "--as", "carol", "extend", gid, "--for", "5m", "--reason", "mine",
+        ],
+    );
+    assert!(
+        !out.status.success() && stderr(&out).contains("not yours"),
+        "{}",
+        stderr(&out)
+    );
+    let e = json(&run(
+        &s,
+        &[
+            "--as",
+            "alice",
+            "--json",
+            "extend",
+            gid,
+            "--for",
+            "5m",
+            "--reason",
+            "runs long",
+        ],
+    ));
+    assert_eq!(
+        (e["status"].as_str(), e["extends"].as_str()),
+        (Some("pending"), Some(gid))
+    );
+    let out = run(&s, &["--as", "alice", "approve", e["id"].as_str().unwrap()]);
+    assert!(!out.status.success(), "nobody approves their own extension");
+    let done = json(&run(
+        &s,
+        &[
+            "--as",
+            "bob:sales-owners",
+            "--json",
+            "approve",
+            e["id"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(done["grant"]["id"], gid);
+    let old_end = jitgate::wire::parse_time(g["expires_at"].as_str().unwrap()).unwrap();
+    let new_end = jitgate::wire::parse_time(done["grant"]["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        new_end - old_end,
+        5 * 60_000,
+        "from its old end, without a gap"
+    );
+    let grants = json(&run(&s, &["--as", "alice", "--json", "grants"]));
+    assert_eq!(
+        grants
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["request_id"] == r["id"])
+            .count(),
+        1
+    );
+}

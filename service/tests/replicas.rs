@@ -7,8 +7,8 @@ mod common;
 
 use common::postgres::Postgres;
 use common::{Server, PLUGIN_TOKEN, ZONES};
-use std::collections::HashMap;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -72,8 +72,11 @@ fn a_change_on_one_replica_reaches_the_waiting_followers_of_the_other() {
     );
 }
 
+/// Deliveries by (event, request id).
+type Deliveries = Arc<Mutex<HashMap<(String, String), usize>>>;
+
 /// Counts the webhook deliveries it receives, by event and request.
-fn counting_receiver() -> (String, Arc<Mutex<HashMap<(String, String), usize>>>) {
+fn counting_receiver() -> (String, Deliveries) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(HashMap::new()));
@@ -106,7 +109,8 @@ fn counting_receiver() -> (String, Arc<Mutex<HashMap<(String, String), usize>>>)
                 v["request"]["id"].as_str().unwrap().to_string(),
             );
             *counts.lock().unwrap().entry(key).or_insert(0) += 1;
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         }
     });
     (url, seen)
@@ -121,19 +125,18 @@ fn two_replicas_deliver_each_webhook_event_once() {
     for i in 0..12 {
         let r = &replicas[i % 2];
         let id = r.ask("hive:sales.orders", "5m");
-        let (status, v) = replicas[(i + 1) % 2].call(
-            "POST",
-            &format!("/v1/requests/{id}/approve"),
-            BOB,
-            None,
-        );
+        let (status, v) =
+            replicas[(i + 1) % 2].call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
         assert_eq!(status, 200, "{v}");
         ids.push(id);
     }
     let expected = ids.len() * 2; // created and approved
     let deadline = Instant::now() + Duration::from_secs(60);
     while seen.lock().unwrap().values().sum::<usize>() < expected {
-        assert!(Instant::now() < deadline, "not every event arrived: {seen:?}");
+        assert!(
+            Instant::now() < deadline,
+            "not every event arrived: {seen:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // Both replicas look at the outbox every half second: give each several more looks, in
@@ -153,12 +156,19 @@ fn two_replicas_deliver_each_webhook_event_once() {
 }
 
 /// One call to the replica at `url`; None when it cannot be reached (killed, restarting).
-fn try_call(url: &str, method: &str, path: &str, auth: Auth, body: Option<Value>) -> Option<(u16, Value)> {
+fn try_call(
+    url: &str,
+    method: &str,
+    path: &str,
+    auth: Auth,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
     let mut req = ureq::request(method, &format!("{url}{path}")).timeout(Duration::from_secs(10));
     req = match auth {
         Auth::Person(who) => {
             let (user, groups) = who.split_once(':').unwrap_or((who, ""));
-            req.set("X-Forwarded-User", user).set("X-Forwarded-Groups", groups)
+            req.set("X-Forwarded-User", user)
+                .set("X-Forwarded-Groups", groups)
         }
         Auth::Plugin => req.set("Authorization", &format!("Bearer {PLUGIN_TOKEN}")),
     };
@@ -174,7 +184,10 @@ fn try_call(url: &str, method: &str, path: &str, auth: Auth, body: Option<Value>
     };
     let status = resp.status();
     let text = resp.into_string().ok()?;
-    Some((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    Some((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
 }
 
 #[derive(Clone, Copy)]
@@ -200,7 +213,8 @@ fn load(urls: Vec<String>, stop: Arc<std::sync::atomic::AtomicBool>, ledger: Arc
     let mut call = |method: &str, path: &str, auth: Auth, body: Option<Value>| {
         for _ in 0..urls.len() * 20 {
             n += 1;
-            if let Some(answer) = try_call(&urls[n % urls.len()], method, path, auth, body.clone()) {
+            if let Some(answer) = try_call(&urls[n % urls.len()], method, path, auth, body.clone())
+            {
                 if answer.0 != 503 {
                     return answer;
                 }
@@ -213,21 +227,41 @@ fn load(urls: Vec<String>, stop: Arc<std::sync::atomic::AtomicBool>, ledger: Arc
     while !stop.load(Ordering::Relaxed) {
         i += 1;
         let body = json!({"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "10m", "reason": "load"});
-        let (status, r) = call("POST", "/v1/requests", Auth::Person("alice:analysts"), Some(body));
+        let (status, r) = call(
+            "POST",
+            "/v1/requests",
+            Auth::Person("alice:analysts"),
+            Some(body),
+        );
         assert_eq!(status, 201, "{r}");
         let id = r["id"].as_str().unwrap().to_string();
         if i % 4 == 0 {
-            let (status, v) = call("POST", &format!("/v1/requests/{id}/deny"), Auth::Person(BOB), Some(json!({"reason": "no"})));
+            let (status, v) = call(
+                "POST",
+                &format!("/v1/requests/{id}/deny"),
+                Auth::Person(BOB),
+                Some(json!({"reason": "no"})),
+            );
             // 409: a denial acknowledged by a replica that died before answering, sent again.
             assert!(status == 200 || status == 409, "{v}");
             ledger.lock().unwrap().denied.push(id);
         } else {
-            let (status, v) = call("POST", &format!("/v1/requests/{id}/approve"), Auth::Person(BOB), None);
+            let (status, v) = call(
+                "POST",
+                &format!("/v1/requests/{id}/approve"),
+                Auth::Person(BOB),
+                None,
+            );
             assert!(status == 200 || status == 409, "{v}");
             if status == 200 {
                 let grant = v["grant"]["id"].as_str().unwrap().to_string();
                 if i % 3 == 0 {
-                    let (status, v) = call("POST", &format!("/v1/grants/{grant}/revoke"), Auth::Person(BOB), None);
+                    let (status, v) = call(
+                        "POST",
+                        &format!("/v1/grants/{grant}/revoke"),
+                        Auth::Person(BOB),
+                        None,
+                    );
                     assert!(status == 200 || status == 409, "{v}");
                     ledger.lock().unwrap().revoked.push(grant);
                 } else {
@@ -242,7 +276,12 @@ fn load(urls: Vec<String>, stop: Arc<std::sync::atomic::AtomicBool>, ledger: Arc
                        "action": "read", "decision": "deny", "reason": "no grant"})
             })
             .collect();
-        let (status, v) = call("POST", "/v1/audit", Auth::Plugin, Some(json!({"events": batch})));
+        let (status, v) = call(
+            "POST",
+            "/v1/audit",
+            Auth::Plugin,
+            Some(json!({"events": batch})),
+        );
         assert_eq!(status, 200, "{v}");
         ledger
             .lock()
@@ -261,7 +300,11 @@ fn a_replica_killed_under_load_loses_nothing_it_acknowledged() {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let workers: Vec<_> = (0..2)
         .map(|_| {
-            let (urls, stop, ledger) = (vec![a.url.clone(), b.url.clone()], stop.clone(), ledger.clone());
+            let (urls, stop, ledger) = (
+                vec![a.url.clone(), b.url.clone()],
+                stop.clone(),
+                ledger.clone(),
+            );
             std::thread::spawn(move || load(urls, stop, ledger))
         })
         .collect();
@@ -270,13 +313,15 @@ fn a_replica_killed_under_load_loses_nothing_it_acknowledged() {
     let follower = {
         let (urls, stop) = (vec![a.url.clone(), b.url.clone()], stop.clone());
         std::thread::spawn(move || {
-            let (mut cursor, mut resets, mut n, mut live) = (None::<u64>, 0, 0usize, HashMap::new());
+            let (mut cursor, mut resets, mut n, mut live) =
+                (None::<u64>, 0, 0usize, HashMap::new());
             while !stop.load(Ordering::Relaxed) {
                 let path = match cursor {
                     Some(c) => format!("/v1/feed?after={c}&wait=1"),
                     None => "/v1/feed".to_string(),
                 };
-                let Some((200, f)) = try_call(&urls[n % 2], "GET", &path, Auth::Plugin, None) else {
+                let Some((200, f)) = try_call(&urls[n % 2], "GET", &path, Auth::Plugin, None)
+                else {
                     n += 1;
                     continue;
                 };
@@ -285,7 +330,10 @@ fn a_replica_killed_under_load_loses_nothing_it_acknowledged() {
                     live.clear();
                 }
                 for g in f["grants"].as_array().unwrap() {
-                    live.insert(g["id"].as_str().unwrap().to_string(), g["request_id"].as_str().unwrap().to_string());
+                    live.insert(
+                        g["id"].as_str().unwrap().to_string(),
+                        g["request_id"].as_str().unwrap().to_string(),
+                    );
                 }
                 for r in f["revoked"].as_array().unwrap() {
                     live.remove(r.as_str().unwrap());
@@ -318,11 +366,19 @@ fn a_replica_killed_under_load_loses_nothing_it_acknowledged() {
     // Every acknowledged audit event is stored, once.
     let (status, page) = b.call("GET", "/v1/audit?user=alice&limit=100000", "auditor", None);
     assert_eq!(status, 200, "{page}");
-    let stored: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let stored: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
     let unique: std::collections::HashSet<&str> = stored.iter().copied().collect();
     assert_eq!(unique.len(), stored.len(), "an audit event stored twice");
     for e in &ledger.events {
-        assert!(unique.contains(e.as_str()), "acknowledged audit event {e} was lost");
+        assert!(
+            unique.contains(e.as_str()),
+            "acknowledged audit event {e} was lost"
+        );
     }
     // Every acknowledged approval is a live grant in the feed; nothing revoked or denied is.
     let (_, feed) = b.plugin("GET", "/v1/feed", Some(PLUGIN_TOKEN), None);
@@ -330,7 +386,12 @@ fn a_replica_killed_under_load_loses_nothing_it_acknowledged() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["id"].as_str().unwrap().to_string(), g["request_id"].as_str().unwrap().to_string()))
+        .map(|g| {
+            (
+                g["id"].as_str().unwrap().to_string(),
+                g["request_id"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     for g in &ledger.approved {
         assert!(live.contains_key(g), "approved grant {g} was lost");
@@ -339,11 +400,17 @@ fn a_replica_killed_under_load_loses_nothing_it_acknowledged() {
         assert!(!live.contains_key(g), "revoked grant {g} is live");
     }
     for r in &ledger.denied {
-        assert!(!live.values().any(|v| v == r), "denied request {r} has a grant");
+        assert!(
+            !live.values().any(|v| v == r),
+            "denied request {r} has a grant"
+        );
     }
     // The follower that failed over holds what the feed holds: no grant more.
     for g in followed.keys() {
-        assert!(live.contains_key(g), "the follower holds {g}, which the feed does not");
+        assert!(
+            live.contains_key(g),
+            "the follower holds {g}, which the feed does not"
+        );
     }
     eprintln!(
         "killed A under load: {} approvals, {} revocations, {} denials, {} audit events acknowledged; none lost",
@@ -358,18 +425,28 @@ fn a_replica_killed_under_load_loses_nothing_it_acknowledged() {
 fn replicas_report_unhealthy_while_postgres_restarts_and_recover_by_themselves() {
     let pg = Postgres::start();
     let (a, b) = (replica(&pg, None), replica(&pg, None));
-    let health = |s: &Server| try_call(&s.url, "GET", "/healthz", Auth::Person("x"), None).map(|r| r.0);
+    let health =
+        |s: &Server| try_call(&s.url, "GET", "/healthz", Auth::Person("x"), None).map(|r| r.0);
     assert_eq!((health(&a), health(&b)), (Some(200), Some(200)));
     pg.stop("fast");
     assert_eq!((health(&a), health(&b)), (Some(503), Some(503)));
     // A change asked for meanwhile is refused, not half made.
     let body = json!({"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "5m", "reason": "x"});
-    let refused = try_call(&a.url, "POST", "/v1/requests", Auth::Person("alice:analysts"), Some(body));
+    let refused = try_call(
+        &a.url,
+        "POST",
+        "/v1/requests",
+        Auth::Person("alice:analysts"),
+        Some(body),
+    );
     assert_eq!(refused.map(|r| r.0), Some(503));
     pg.start_again();
     let deadline = Instant::now() + Duration::from_secs(30);
     while (health(&a), health(&b)) != (Some(200), Some(200)) {
-        assert!(Instant::now() < deadline, "the replicas did not come back by themselves");
+        assert!(
+            Instant::now() < deadline,
+            "the replicas did not come back by themselves"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     // Both work again, and B's followers hear A's changes again (its listener reconnected).
@@ -377,11 +454,23 @@ fn replicas_report_unhealthy_while_postgres_restarts_and_recover_by_themselves()
     let cursor = first["cursor"].as_u64().unwrap();
     let id = a.ask("hive:sales.orders", "5m");
     let waiting = std::thread::scope(|s| {
-        let h = s.spawn(|| b.plugin("GET", &format!("/v1/feed?after={cursor}&wait=20"), Some(PLUGIN_TOKEN), None));
+        let h = s.spawn(|| {
+            b.plugin(
+                "GET",
+                &format!("/v1/feed?after={cursor}&wait=20"),
+                Some(PLUGIN_TOKEN),
+                None,
+            )
+        });
         std::thread::sleep(Duration::from_millis(300));
         let (status, v) = a.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
         assert_eq!(status, 200, "{v}");
         h.join().unwrap()
     });
-    assert_eq!(waiting.1["grants"].as_array().unwrap().len(), 1, "{}", waiting.1);
+    assert_eq!(
+        waiting.1["grants"].as_array().unwrap().len(),
+        1,
+        "{}",
+        waiting.1
+    );
 }

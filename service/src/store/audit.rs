@@ -256,12 +256,7 @@ impl Store {
 }
 
 /// See `Store::report`.
-pub fn read_report(
-    conn: &Tx,
-    since: i64,
-    until: i64,
-    limit: usize,
-) -> Result<Vec<ReportRow>> {
+pub fn read_report(conn: &Tx, since: i64, until: i64, limit: usize) -> Result<Vec<ReportRow>> {
     {
         let rows = conn.query_map(
             "SELECT a.time, a.\"user\", a.resource, a.action, a.decision, a.plugin, a.operation, a.context, \
@@ -370,10 +365,18 @@ mod tests {
             ]
         );
         assert_eq!(
-            grant_accesses(&s.read().unwrap(), "g-1", 10, 1).unwrap().marks.len(),
+            grant_accesses(&s.read().unwrap(), "g-1", 10, 1)
+                .unwrap()
+                .marks
+                .len(),
             1
         );
-        assert_eq!(grant_accesses(&s.read().unwrap(), "g-9", 10, 10).unwrap().total, 0);
+        assert_eq!(
+            grant_accesses(&s.read().unwrap(), "g-9", 10, 10)
+                .unwrap()
+                .total,
+            0
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The store's numbers for `GET /metrics` (`crate::metrics`): requests by status and grants
 //! active now. Two counting reads, run on a reader connection.
 
-use crate::error::Result;
 use super::sql::{params, Tx};
+use crate::error::Result;
 
 pub struct Counts {
     /// Every status with its count; statuses no request has are absent.

@@ -165,7 +165,8 @@ fn open_reader(location: &Location) -> Result<Conn, String> {
         Location::Sqlite(Some(path)) => {
             let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+            let conn =
+                rusqlite::Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
             let _ = conn.busy_timeout(Duration::from_secs(5));
             Ok(Conn::sqlite(conn))
         }

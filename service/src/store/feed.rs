@@ -79,7 +79,9 @@ pub fn hear_other_replicas(location: &super::Location, signal: ChangeSignal) {
 fn listen(config: &postgres::Config, signal: &ChangeSignal) -> Result<(), postgres::Error> {
     let mut client = config.connect(postgres::NoTls)?;
     client.batch_execute("LISTEN jitgate_feed")?;
-    let newest: Option<i64> = client.query_one("SELECT MAX(seq) FROM changes", &[])?.get(0);
+    let newest: Option<i64> = client
+        .query_one("SELECT MAX(seq) FROM changes", &[])?
+        .get(0);
     signal.published(newest.unwrap_or(0).max(0) as u64);
     let mut notifications = client.notifications();
     let mut heard = notifications.blocking_iter();
@@ -110,10 +112,11 @@ impl Store {
     pub fn record_zones(&mut self, zones: &[wire::Zone], now: i64) -> Result<()> {
         let json = to_json(&zones);
         let tx = self.begin()?;
-        let old: Option<String> =
-            tx.query_opt("SELECT value FROM meta WHERE key = 'zones'", params![], |r| {
-                r.get(0)
-            })?;
+        let old: Option<String> = tx.query_opt(
+            "SELECT value FROM meta WHERE key = 'zones'",
+            params![],
+            |r| r.get(0),
+        )?;
         if old.as_deref() == Some(json.as_str()) {
             return Ok(());
         }
@@ -240,9 +243,11 @@ pub(super) fn cursor(conn: &Tx) -> Result<u64> {
 }
 
 pub(super) fn log_floor(conn: &Tx) -> Result<u64> {
-    let v: String = conn.query_row("SELECT value FROM meta WHERE key = 'log_floor'", params![], |r| {
-        r.get(0)
-    })?;
+    let v: String = conn.query_row(
+        "SELECT value FROM meta WHERE key = 'log_floor'",
+        params![],
+        |r| r.get(0),
+    )?;
     v.parse()
         .map_err(|_| ServiceError::Internal(format!("bad log_floor {v} in the database")))
 }

@@ -37,28 +37,28 @@ pub(super) fn grant_row(row: &Row) -> Result<GrantRow> {
     let consumed_at: Option<i64> = row.get(12)?;
     let consumed_by: Option<String> = row.get(13)?;
     Ok(GrantRow {
-            view: GrantView {
-                grant: wire::Grant {
-                    id,
-                    request_id,
-                    user,
-                    resources: from_json(&resources)?,
-                    actions: from_json(&actions)?,
-                    not_before: format_time(not_before),
-                    expires_at: format_time(expires_at),
-                    approvers: from_json(&approvers)?,
-                    single_use,
-                    signature: None,
-                },
-                revoked_at: revoked_at.map(format_time),
-                revoked_by,
-                released,
-                consumed_at: consumed_at.map(format_time),
-                consumed_by,
+        view: GrantView {
+            grant: wire::Grant {
+                id,
+                request_id,
+                user,
+                resources: from_json(&resources)?,
+                actions: from_json(&actions)?,
+                not_before: format_time(not_before),
+                expires_at: format_time(expires_at),
+                approvers: from_json(&approvers)?,
+                single_use,
+                signature: None,
             },
-            expires_at,
-            revoked: revoked_at.is_some(),
-        })
+            revoked_at: revoked_at.map(format_time),
+            revoked_by,
+            released,
+            consumed_at: consumed_at.map(format_time),
+            consumed_by,
+        },
+        expires_at,
+        revoked: revoked_at.is_some(),
+    })
 }
 
 impl Store {
@@ -222,8 +222,9 @@ impl Store {
     }
 }
 
-/// Marks a pending request approved and issues its grant; the conditional UPDATE makes a
-/// second issuer fail instead of issuing twice.
+/// Marks a pending request approved and issues its grant (or, for an extension, moves the
+/// end of the grant it extends); the conditional UPDATE makes a second issuer fail instead of
+/// issuing twice.
 pub(super) fn issue_grant(
     conn: &Tx,
     hooks: usize,
@@ -241,8 +242,13 @@ pub(super) fn issue_grant(
             req.id
         )));
     }
+    if let Some(extended) = &req.extends {
+        return extend_grant(conn, hooks, req, extended, approvers, now);
+    }
     let grant_id = new_id("g-");
-    let expires_at = now + req.duration_ms;
+    // A window asked to start later starts then; one whose start has passed, at approval.
+    let not_before = req.starts_at.map_or(now, |s| s.max(now));
+    let expires_at = not_before + req.duration_ms;
     conn.execute(
         "INSERT INTO grants (id, request_id, \"user\", resources, actions, not_before, expires_at, approvers, single_use) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -252,17 +258,67 @@ pub(super) fn issue_grant(
             req.user,
             to_json(&req.resources),
             to_json(&req.actions),
-            now,
+            not_before,
             expires_at,
             to_json(&approvers),
             req.single_use
         ],
     )?;
-    let note = format!("grant {grant_id} until {}", format_time(expires_at));
+    let note = match not_before > now {
+        true => format!(
+            "grant {grant_id} from {} until {}",
+            format_time(not_before),
+            format_time(expires_at)
+        ),
+        false => format!("grant {grant_id} until {}", format_time(expires_at)),
+    };
     record(conn, 0, &req.id, now, "jitgate", "granted", Some(&note))?;
     queue(conn, hooks, &req.id, now, &approvers.join(","), "approved")?;
     let seq = append_change(conn, "grant", Some(&grant_id), now)?;
     Ok((grant_id, seq))
+}
+
+/// An approved extension: the grant it names runs `duration` longer, from its end, so it
+/// continues without a gap and stays one grant (the feed sends it again, with its new end). A
+/// grant that ended meanwhile is not brought back: the approval fails and changes nothing.
+fn extend_grant(
+    conn: &Tx,
+    hooks: usize,
+    req: &RequestRow,
+    grant_id: &str,
+    approvers: &[String],
+    now: i64,
+) -> Result<(String, u64)> {
+    let changed = conn.execute(
+        "UPDATE grants SET expires_at = expires_at + ?2 \
+         WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?3",
+        params![grant_id, req.duration_ms, now],
+    )?;
+    if changed != 1 {
+        return Err(ServiceError::Conflict(format!(
+            "grant {grant_id} has ended (expired or revoked) before this extension was \
+             approved; ask for a new grant"
+        )));
+    }
+    let g = load_grant(conn, grant_id)?;
+    let note = format!(
+        "grant {grant_id} extended until {}",
+        format_time(g.expires_at)
+    );
+    record(conn, 0, &req.id, now, "jitgate", "granted", Some(&note))?;
+    let by = format!("by request {} until {}", req.id, format_time(g.expires_at));
+    record(
+        conn,
+        0,
+        &g.view.grant.request_id,
+        now,
+        "jitgate",
+        "extended",
+        Some(&by),
+    )?;
+    queue(conn, hooks, &req.id, now, &approvers.join(","), "approved")?;
+    let seq = append_change(conn, "grant", Some(grant_id), now)?;
+    Ok((grant_id.to_string(), seq))
 }
 
 pub(super) fn load_grant(conn: &Tx, id: &str) -> Result<GrantRow> {
@@ -489,5 +545,151 @@ mod tests {
         );
         let h2 = s.request(&r2.id, T0 + MIN).unwrap().history;
         assert_eq!(h2.last().unwrap().event, "revoked");
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+    use crate::store::testing::*;
+
+    /// alice's request for `minutes` on hive:sales.orders, as `plan` makes it.
+    fn plan(minutes: u64, change: impl FnOnce(&mut crate::zones::Plan)) -> crate::zones::Plan {
+        let mut p = example()
+            .plan(
+                &["hive:sales.orders".into()],
+                &["read".into()],
+                &format!("{minutes}m"),
+            )
+            .unwrap();
+        change(&mut p);
+        p
+    }
+
+    #[test]
+    fn a_window_asked_to_start_later_starts_then_and_lasts_its_duration() {
+        let mut s = store();
+        let z = example();
+        let p = plan(10, |p| p.starts_at = Some(T0 + 60 * MIN));
+        let r = s
+            .create_request(&alice(), &p, "night job", None, T0)
+            .unwrap();
+        assert_eq!(
+            r.starts_at.as_deref(),
+            Some(format_time(T0 + 60 * MIN).as_str())
+        );
+        let g = s
+            .approve(&r.id, &bob(), "", &z, T0 + MIN)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant;
+        assert_eq!(parse_time(&g.not_before), Some(T0 + 60 * MIN));
+        assert_eq!(parse_time(&g.expires_at), Some(T0 + 70 * MIN));
+        // A start that passed while the request waited starts at the approval instead.
+        let p = plan(10, |p| p.starts_at = Some(T0 + 2 * MIN));
+        let r = s.create_request(&alice(), &p, "soon", None, T0).unwrap();
+        let g = s
+            .approve(&r.id, &bob(), "", &z, T0 + 5 * MIN)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant;
+        assert_eq!(parse_time(&g.not_before), Some(T0 + 5 * MIN));
+        assert_eq!(parse_time(&g.expires_at), Some(T0 + 15 * MIN));
+    }
+
+    #[test]
+    fn an_approved_extension_continues_its_grant_without_a_gap_as_one_grant() {
+        let mut s = store();
+        let z = example();
+        let zw = z.to_wire();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g = s
+            .approve(&r.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant;
+        let cursor = s.feed(None, &zw, T0).unwrap().cursor;
+        let ext = plan(5, |p| p.extends = Some(g.id.clone()));
+        let e = s
+            .create_request(&alice(), &ext, "the job runs long", None, T0 + 8 * MIN)
+            .unwrap();
+        assert_eq!(
+            (e.status, e.extends.as_deref()),
+            (Status::Pending, Some(g.id.as_str()))
+        );
+        assert!(e.grant.is_none(), "no grant of its own while pending");
+        let e = s.approve(&e.id, &bob(), "", &z, T0 + 9 * MIN).unwrap();
+        assert_eq!(e.status, Status::Approved);
+        let extended = e.grant.unwrap().grant;
+        assert_eq!(extended.id, g.id, "the same grant");
+        assert_eq!(
+            parse_time(&extended.expires_at),
+            Some(T0 + 15 * MIN),
+            "from its old end"
+        );
+        assert_eq!(s.grants(false, None, 10, T0 + 9 * MIN).unwrap().len(), 1);
+        let feed = s.feed(Some(cursor), &zw, T0 + 9 * MIN).unwrap();
+        assert_eq!(feed.grants.len(), 1, "the feed carries one grant: {feed:?}");
+        assert_eq!(feed.grants[0].id, g.id);
+        assert_eq!(feed.grants[0].expires_at, extended.expires_at);
+        let original = s.request(&r.id, T0 + 9 * MIN).unwrap();
+        assert!(
+            original.history.iter().any(|h| h.event == "extended"),
+            "{:?}",
+            original.history
+        );
+    }
+
+    #[test]
+    fn only_the_holder_of_a_live_reusable_grant_may_extend_it_and_an_ended_one_stays_ended() {
+        let mut s = store();
+        let z = example();
+        let r = ask(&mut s, &alice(), &["hive:sales.orders"], 10, T0);
+        let g = s
+            .approve(&r.id, &bob(), "", &z, T0)
+            .unwrap()
+            .grant
+            .unwrap()
+            .grant;
+        let ext = plan(5, |p| p.extends = Some(g.id.clone()));
+        let err = s
+            .create_request(&carol(), &ext, "mine now", None, T0)
+            .unwrap_err();
+        assert_eq!(err.status(), 403, "{err}");
+        let err = s
+            .create_request(&alice(), &ext, "late", None, T0 + 10 * MIN)
+            .unwrap_err();
+        assert_eq!(err.status(), 409, "an expired grant: {err}");
+        let single = plan(5, |p| {
+            p.extends = Some(g.id.clone());
+            p.single_use = true;
+        });
+        assert_eq!(
+            s.create_request(&alice(), &single, "x", None, T0)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        // Asked in time, but the grant was revoked before the approval: nothing comes back.
+        let e = s
+            .create_request(&alice(), &ext, "more", None, T0 + MIN)
+            .unwrap();
+        s.revoke(&g.id, &bob(), &z, T0 + 2 * MIN).unwrap();
+        let err = s.approve(&e.id, &bob(), "", &z, T0 + 3 * MIN).unwrap_err();
+        assert_eq!(err.status(), 409, "{err}");
+        let after = s.grant(&g.id).unwrap();
+        assert!(after.revoked_at.is_some());
+        assert_eq!(
+            parse_time(&after.grant.expires_at),
+            Some(T0 + 10 * MIN),
+            "unchanged"
+        );
+        assert_eq!(
+            s.request(&e.id, T0 + 3 * MIN).unwrap().status,
+            Status::Pending
+        );
     }
 }

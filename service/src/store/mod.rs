@@ -168,7 +168,8 @@ fn open_conn(location: &Location) -> Result<Conn, String> {
             .map_err(e)?;
             conn.busy_timeout(Duration::from_secs(5)).map_err(e)?;
             conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
-            conn.pragma_update(None, "synchronous", "NORMAL").map_err(e)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(e)?;
             conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
             Ok(Conn::sqlite(conn))
         }

@@ -195,6 +195,9 @@ mod tests {
         assert!(s.due_deliveries(T0 + MIN - 1, 100, MIN).unwrap().is_empty());
         // The claimer died without an answer: the notification is due again after the lease.
         let again = s.due_deliveries(T0 + MIN, 100, MIN).unwrap();
-        assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), [first[0].id]);
+        assert_eq!(
+            again.iter().map(|d| d.id).collect::<Vec<_>>(),
+            [first[0].id]
+        );
     }
 }

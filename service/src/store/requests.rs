@@ -34,34 +34,40 @@ pub(super) struct RequestRow {
     pub(super) decided_by: Option<String>,
     pub(super) decision_reason: Option<String>,
     pub(super) single_use: bool,
+    /// When the grant's window starts, when later than the approval.
+    pub(super) starts_at: Option<i64>,
+    /// The grant this request extends.
+    pub(super) extends: Option<String>,
 }
 
 const REQUEST_COLUMNS: &str = "id, status, \"user\", groups, resources, actions, duration_ms, reason, \
-     ticket, zones, created_at, updated_at, decided_by, decision_reason, single_use";
+     ticket, zones, created_at, updated_at, decided_by, decision_reason, single_use, starts_at, extends";
 
 fn request_row(row: &Row) -> Result<RequestRow> {
     let status: String = row.get(1)?;
     let (groups, resources, actions, zones): (String, String, String, String) =
         (row.get(3)?, row.get(4)?, row.get(5)?, row.get(9)?);
     Ok(RequestRow {
-            id: row.get(0)?,
-            status: Status::parse(&status).map_err(|_| {
-                ServiceError::Internal(format!("unknown status {status} in the database"))
-            })?,
-            user: row.get(2)?,
-            groups: from_json(&groups)?,
-            resources: from_json(&resources)?,
-            actions: from_json(&actions)?,
-            duration_ms: row.get(6)?,
-            reason: row.get(7)?,
-            ticket: row.get(8)?,
-            zones: from_json(&zones)?,
-            created_at: row.get(10)?,
-            updated_at: row.get(11)?,
-            decided_by: row.get(12)?,
-            decision_reason: row.get(13)?,
-            single_use: row.get(14)?,
-        })
+        id: row.get(0)?,
+        status: Status::parse(&status).map_err(|_| {
+            ServiceError::Internal(format!("unknown status {status} in the database"))
+        })?,
+        user: row.get(2)?,
+        groups: from_json(&groups)?,
+        resources: from_json(&resources)?,
+        actions: from_json(&actions)?,
+        duration_ms: row.get(6)?,
+        reason: row.get(7)?,
+        ticket: row.get(8)?,
+        zones: from_json(&zones)?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+        decided_by: row.get(12)?,
+        decision_reason: row.get(13)?,
+        single_use: row.get(14)?,
+        starts_at: row.get(15)?,
+        extends: row.get(16)?,
+    })
 }
 
 impl Store {
@@ -131,10 +137,13 @@ impl Store {
         let actions: Vec<&str> = plan.actions.names();
         let hooks = self.webhooks;
         let tx = self.begin()?;
+        if let Some(g) = &plan.extends {
+            may_extend(&tx, caller, plan, g, now)?;
+        }
         tx.execute(
             "INSERT INTO requests (id, status, \"user\", groups, resources, actions, duration_ms, reason, \
-             ticket, zones, created_at, updated_at, single_use) \
-             VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+             ticket, zones, created_at, updated_at, single_use, starts_at, extends) \
+             VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13)",
             params![
                 id,
                 caller.user,
@@ -146,7 +155,9 @@ impl Store {
                 ticket,
                 to_json(&plan.zones),
                 now,
-                plan.single_use
+                plan.single_use,
+                plan.starts_at,
+                plan.extends
             ],
         )?;
         record(&tx, hooks, &id, now, &caller.user, "created", Some(reason))?;
@@ -522,6 +533,33 @@ fn close(
     Ok(())
 }
 
+/// Only the holder of an active, reusable grant may ask to extend it, and only for what it
+/// covers (the plan is made from the grant).
+fn may_extend(conn: &Tx, caller: &Caller, plan: &Plan, grant_id: &str, now: i64) -> Result<()> {
+    let g = load_grant(conn, grant_id)?;
+    if g.view.grant.user != caller.user {
+        return Err(ServiceError::Forbidden(format!(
+            "grant {grant_id} is not yours: only its holder may ask to extend it"
+        )));
+    }
+    if g.revoked || g.expires_at <= now {
+        return Err(ServiceError::Conflict(format!(
+            "grant {grant_id} has ended: ask for a new grant instead"
+        )));
+    }
+    if g.view.grant.single_use || plan.single_use {
+        return Err(ServiceError::BadInput(format!(
+            "grant {grant_id} is single-use: it cannot be extended"
+        )));
+    }
+    if plan.starts_at.is_some() {
+        return Err(ServiceError::BadInput(
+            "an extension continues its grant: it takes no start".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn not_pending(req: &RequestRow) -> ServiceError {
     ServiceError::Conflict(format!(
         "request {} is {}, not pending",
@@ -568,10 +606,16 @@ fn load_approvals(conn: &Tx, id: &str) -> Result<Vec<ApprovalView>> {
 
 pub(super) fn load_view(conn: &Tx, id: &str) -> Result<RequestView> {
     let r = load_row(conn, id)?;
-    let grant_id: Option<String> =
-        conn.query_opt("SELECT id FROM grants WHERE request_id = ?1", params![id], |row| {
-            row.get(0)
-        })?;
+    // An extension's grant is the one it extended, once approved.
+    let grant_id: Option<String> = match &r.extends {
+        Some(g) if r.status == Status::Approved => Some(g.clone()),
+        Some(_) => None,
+        None => conn.query_opt(
+            "SELECT id FROM grants WHERE request_id = ?1",
+            params![id],
+            |row| row.get(0),
+        )?,
+    };
     let grant = grant_id
         .map(|g| load_grant(conn, &g))
         .transpose()?
@@ -593,6 +637,8 @@ pub(super) fn load_view(conn: &Tx, id: &str) -> Result<RequestView> {
         decided_by: r.decided_by,
         decision_reason: r.decision_reason,
         single_use: r.single_use,
+        starts_at: r.starts_at.map(format_time),
+        extends: r.extends,
         grant,
         history: load_history(conn, id)?,
     })

@@ -1,13 +1,13 @@
 //! The database's tables and their versions: a new database gets `SCHEMA` and every
 //! migration; an older one gets the migrations it lacks, in one transaction, at open.
 
-use jitgate::wire;
 use super::sql::{params, Backend, Conn, Mode, Tx};
+use jitgate::wire;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// The changes from version 1 on, in order.
-const MIGRATIONS: [&str; 3] = [MIGRATION_2, MIGRATION_3, MIGRATION_4];
+const MIGRATIONS: [&str; 4] = [MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5];
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,6 +83,12 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (time);
 CREATE INDEX audit_by_user ON audit (\"user\", time);
 CREATE INDEX audit_by_grant ON audit (grant_id);
+";
+
+/// Version 5: a request may ask for a window that starts later, or to extend a grant it names.
+const MIGRATION_5: &str = "
+ALTER TABLE requests ADD COLUMN starts_at INTEGER;
+ALTER TABLE requests ADD COLUMN extends TEXT;
 ";
 
 /// Version 4: the audit chain (`crate::chain`): audit events and history steps carry their
@@ -193,11 +199,10 @@ fn version(tx: &Tx) -> crate::error::Result<i64> {
     match tx.backend() {
         Backend::Sqlite => tx.query_row("PRAGMA user_version", params![], |r| r.get(0)),
         Backend::Postgres => {
-            let has_meta: bool = tx.query_row(
-                "SELECT to_regclass('meta') IS NOT NULL",
-                params![],
-                |r| r.get(0),
-            )?;
+            let has_meta: bool =
+                tx.query_row("SELECT to_regclass('meta') IS NOT NULL", params![], |r| {
+                    r.get(0)
+                })?;
             if !has_meta {
                 return Ok(0);
             }

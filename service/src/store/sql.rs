@@ -153,6 +153,7 @@ pub enum Backend {
 
 /// Where the store lives: a SQLite file (None: in memory, for tests) or a PostgreSQL server.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // one per store, made once at start
 pub enum Location {
     Sqlite(Option<std::path::PathBuf>),
     Postgres(postgres::Config),
@@ -183,7 +184,7 @@ impl std::fmt::Display for Location {
 }
 
 /// The lock every writer holds on PostgreSQL; the number spells "jitgate".
-const WRITER_LOCK: i64 = 0x6a69_7467_6174_65;
+const WRITER_LOCK: i64 = i64::from_be_bytes(*b"\0jitgate");
 
 /// What a transaction may do.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -200,6 +201,7 @@ pub struct Conn {
     inner: Inner,
 }
 
+#[allow(clippy::large_enum_variant)] // one per connection, never moved after opening
 enum Inner {
     Sqlite(rusqlite::Connection),
     Postgres {
@@ -270,7 +272,8 @@ impl Conn {
 
     /// Whether the database answers now (reconnecting when it can).
     pub fn ping(&mut self) -> Result<()> {
-        self.begin(Mode::Read)?.query_row("SELECT 1", params![], |r| r.get::<i64>(0))?;
+        self.begin(Mode::Read)?
+            .query_row("SELECT 1", params![], |r| r.get::<i64>(0))?;
         Ok(())
     }
 
@@ -294,12 +297,18 @@ impl Conn {
                     Mode::Write => "BEGIN",
                     Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                 };
-                let mut started = client.as_mut().expect("connected above").batch_execute(begin);
+                let mut started = client
+                    .as_mut()
+                    .expect("connected above")
+                    .batch_execute(begin);
                 if started.as_ref().is_err_and(gone) {
                     // Dropped while idle (a server restart): opened again once, at once.
                     *client = Some(config.connect(postgres::NoTls).map_err(unavailable)?);
                     prepared.clear();
-                    started = client.as_mut().expect("just connected").batch_execute(begin);
+                    started = client
+                        .as_mut()
+                        .expect("just connected")
+                        .batch_execute(begin);
                 }
                 started.map_err(pg_error)?;
                 let tx = PgTx {
@@ -372,7 +381,10 @@ impl Tx<'_> {
                 let mut tx = tx.borrow_mut();
                 let stmt = tx.statement(sql)?;
                 let values = pg_params(params);
-                Ok(tx.client.execute(&stmt, &pg_refs(&values)).map_err(pg_error)? as usize)
+                Ok(tx
+                    .client
+                    .execute(&stmt, &pg_refs(&values))
+                    .map_err(pg_error)? as usize)
             }
         }
     }
@@ -398,11 +410,9 @@ impl Tx<'_> {
                 let width = stmt.column_count();
                 let mut rows = stmt.query(rusqlite::params_from_iter(lite_params(params)))?;
                 while let Some(r) = rows.next()? {
-                    let row = Row(
-                        (0..width)
-                            .map(|i| lite_value(r.get_ref(i)?))
-                            .collect::<rusqlite::Result<_>>()?,
-                    );
+                    let row = Row((0..width)
+                        .map(|i| lite_value(r.get_ref(i)?))
+                        .collect::<rusqlite::Result<_>>()?);
                     if !f(&row)? {
                         break;
                     }
@@ -415,7 +425,9 @@ impl Tx<'_> {
                     let mut tx = tx.borrow_mut();
                     let stmt = tx.statement(sql)?;
                     let values = pg_params(params);
-                    tx.client.query(&stmt, &pg_refs(&values)).map_err(pg_error)?
+                    tx.client
+                        .query(&stmt, &pg_refs(&values))
+                        .map_err(pg_error)?
                 };
                 for r in &rows {
                     if !f(&Row(pg_row(r)?))? {
@@ -559,7 +571,10 @@ fn pg_row(row: &postgres::Row) -> Result<Vec<Value>> {
             let ty = row.columns()[i].type_();
             let read = |e: postgres::Error| pg_error(e);
             Ok(match *ty {
-                Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(read)?.map(Value::Int),
+                Type::INT8 => row
+                    .try_get::<_, Option<i64>>(i)
+                    .map_err(read)?
+                    .map(Value::Int),
                 Type::INT4 => row
                     .try_get::<_, Option<i32>>(i)
                     .map_err(read)?

@@ -64,7 +64,9 @@ impl SharedDb {
         let url = std::env::var("JITGATE_TEST_POSTGRES").ok()?;
         let mut config: postgres::Config = url.parse().expect("JITGATE_TEST_POSTGRES is a URL");
         let schema = crate::store::new_id("test_");
-        let mut admin = config.connect(postgres::NoTls).expect("the test server answers");
+        let mut admin = config
+            .connect(postgres::NoTls)
+            .expect("the test server answers");
         admin
             .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .unwrap();
@@ -76,7 +78,12 @@ impl SharedDb {
     }
 
     pub(super) fn open(&self) -> Store {
-        Store::connect(&self.location, Duration::from_secs(3600), ChangeSignal::new()).unwrap()
+        Store::connect(
+            &self.location,
+            Duration::from_secs(3600),
+            ChangeSignal::new(),
+        )
+        .unwrap()
     }
 }
 

@@ -4,6 +4,7 @@
 //! (`GET /v1/check`).
 
 use super::page::Ctx;
+use crate::error::ServiceError;
 use crate::render::html_escape as e;
 use crate::state::AppState;
 use axum::extract::{Form, Query, State};
@@ -96,6 +97,8 @@ fn request_form_body(ctx: &Ctx, resource: &str, asked: &[String]) -> String {
          <div id=\"check\" class=\"check\" aria-live=\"polite\"></div>\
          <label for=\"duration\">For how long</label>\
          <input type=\"text\" id=\"duration\" name=\"duration\" value=\"10m\" required inputmode=\"text\">\
+         <label for=\"start\">Starting (optional, UTC: 2026-12-06T09:00Z; empty: once approved)</label>\
+         <input type=\"text\" id=\"start\" name=\"start\" placeholder=\"once approved\">\
          <label for=\"reason\">Reason (approvers read this)</label>\
          <textarea id=\"reason\" name=\"reason\" rows=\"2\" required></textarea>\
          <label for=\"ticket\">Ticket or incident (optional)</label>\
@@ -125,6 +128,7 @@ pub struct NewRequestForm {
     reason: String,
     ticket: Option<String>,
     single_use: Option<String>,
+    start: Option<String>,
 }
 
 impl NewRequestForm {
@@ -161,6 +165,10 @@ pub(super) async fn create_request(
         let actions = f.actions();
         let mut plan = st.zones.plan(&resources, &actions, &f.duration)?;
         plan.single_use = f.single_use.is_some();
+        if let Some(start) = f.start.as_deref().filter(|s| !s.trim().is_empty()) {
+            plan.start_at(start, now_millis(), st.schedule_horizon)
+                .map_err(ServiceError::BadInput)?;
+        }
         plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
         let reason = f.reason.clone();
         let ticket = f.ticket.clone();

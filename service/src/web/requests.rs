@@ -67,6 +67,12 @@ pub(super) async fn request_page(
     rows += &row("Actions", e(&r.actions.join(", ")));
     rows += &row("Resources", resources_html(&r.resources));
     rows += &row("For", e(&r.duration));
+    if let Some(t) = &r.starts_at {
+        rows += &row("Starting", e(t));
+    }
+    if let Some(g) = &r.extends {
+        rows += &row("Extends grant", e(g));
+    }
     rows += &row("Reason", e(&r.reason));
     if let Some(t) = &r.ticket {
         rows += &row("Ticket", e(t));

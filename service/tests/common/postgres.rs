@@ -15,7 +15,11 @@ impl Postgres {
     pub fn start() -> Postgres {
         let dir = tempfile::tempdir().unwrap();
         let port = super::free_port();
-        let url = script(&["start", &dir.path().display().to_string(), &port.to_string()]);
+        let url = script(&[
+            "start",
+            &dir.path().display().to_string(),
+            &port.to_string(),
+        ]);
         Postgres { dir, port, url }
     }
 

@@ -38,6 +38,7 @@ import org.apache.hadoop.hdfs.client.HdfsClientConfigKeys;
 import org.apache.hadoop.hdfs.protocol.HdfsFileStatus;
 import org.apache.hadoop.io.IOUtils;
 import org.apache.hadoop.metrics2.AbstractMetric;
+import org.apache.hadoop.metrics2.MetricsRecord;
 import org.apache.hadoop.metrics2.MetricsSource;
 import org.apache.hadoop.metrics2.impl.MetricsCollectorImpl;
 import org.apache.hadoop.metrics2.lib.DefaultMetricsSystem;
@@ -329,7 +330,10 @@ class JitGateHdfsTest {
         MetricsCollectorImpl collector = new MetricsCollectorImpl();
         source.getMetrics(collector, true);
         Map<String, Number> values = new HashMap<>();
-        for (AbstractMetric m : collector.getRecords().get(0).metrics()) {
+        // Read through the public MetricsRecord: the record's own class is package-private on
+        // Hadoop 3.3, and naming it (as the list's element type does) fails there.
+        List<?> records = collector.getRecords();
+        for (AbstractMetric m : ((MetricsRecord) records.get(0)).metrics()) {
             values.put(m.name(), m.value());
         }
         return values;
