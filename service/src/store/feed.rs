@@ -52,7 +52,6 @@ impl Default for ChangeSignal {
     }
 }
 
-/// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
 /// Changes made by other replicas reach this one's followers: on PostgreSQL a thread listens
 /// for the notification every change sends at commit and publishes its cursor on `signal`
 /// (on SQLite, replicas sharing a file learn of each other's changes when followers ask).
@@ -94,6 +93,7 @@ fn listen(config: &postgres::Config, signal: &ChangeSignal) -> Result<(), postgr
     Ok(())
 }
 
+/// Change-log rows older than this are pruned; a plugin whose cursor is older gets a reset.
 const CHANGE_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// The feed answers kept for the current cursor (`Store::feed_cache`).
@@ -186,6 +186,10 @@ impl Store {
                     match row {
                         (kind, _) if kind == "zones" => feed.zones = Some(zones.to_vec()),
                         (kind, Some(id)) if kind == "revoke" => feed.revoked.push(id),
+                        // A grant changed twice since `after` (issued, then extended) is
+                        // sent once, as it is now.
+                        (kind, Some(id))
+                            if kind == "grant" && feed.grants.iter().any(|g| g.id == id) => {}
                         (kind, Some(id)) if kind == "grant" => {
                             let g = load_grant(&tx, &id)?;
                             // A grant revoked since is announced by its revoke alone.

@@ -635,6 +635,13 @@ mod schedule_tests {
         assert_eq!(feed.grants.len(), 1, "the feed carries one grant: {feed:?}");
         assert_eq!(feed.grants[0].id, g.id);
         assert_eq!(feed.grants[0].expires_at, extended.expires_at);
+        let both = s.feed(Some(cursor - 1), &zw, T0 + 9 * MIN).unwrap();
+        assert_eq!(
+            both.grants.len(),
+            1,
+            "issued and extended since: once, {both:?}"
+        );
+        assert_eq!(both.grants[0].expires_at, extended.expires_at);
         let original = s.request(&r.id, T0 + 9 * MIN).unwrap();
         assert!(
             original.history.iter().any(|h| h.event == "extended"),
