@@ -212,18 +212,22 @@ async fn create_request(
         plan.start_at(start, now_millis(), st.schedule_horizon)
             .map_err(ServiceError::BadInput)?;
     }
+    file_request(&st, caller, plan, body.reason, body.ticket).await
+}
+
+/// Files the request `plan` describes (approved at once when an auto rule matches): 201 with
+/// the request and its address.
+async fn file_request(
+    st: &AppState,
+    caller: Caller,
+    mut plan: crate::zones::Plan,
+    reason: String,
+    ticket: Option<String>,
+) -> Result<Response> {
     plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
     let view = st
         .db
-        .call(move |s| {
-            s.create_request(
-                &caller,
-                &plan,
-                &body.reason,
-                body.ticket.as_deref(),
-                now_millis(),
-            )
-        })
+        .call(move |s| s.create_request(&caller, &plan, &reason, ticket.as_deref(), now_millis()))
         .await?;
     let location = format!("/v1/requests/{}", view.id);
     Ok((
@@ -261,26 +265,7 @@ async fn extend_grant(
         .zones
         .plan(&grant.grant.resources, &grant.grant.actions, &body.duration)?;
     plan.extends = Some(id);
-    plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
-    let view = st
-        .db
-        .call(move |s| {
-            s.create_request(
-                &caller,
-                &plan,
-                &body.reason,
-                body.ticket.as_deref(),
-                now_millis(),
-            )
-        })
-        .await?;
-    let location = format!("/v1/requests/{}", view.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(view),
-    )
-        .into_response())
+    file_request(&st, caller, plan, body.reason, body.ticket).await
 }
 
 #[derive(Deserialize)]
