@@ -18,6 +18,7 @@ use crate::model::{canonical_key, Action, ActionSet};
 use crate::query::{self, Answer, QueryAccess, Verdict};
 use crate::service_client::{self, ServiceClient};
 use crate::snapshot::{Decision, DenyReason, GrantRule, OnPath, Snapshot};
+use crate::wire::ResourceContext;
 
 /// One access to decide. `user`, `operation` and `context` only matter when the resource is
 /// protected, which is why the bridges read them lazily.
@@ -276,6 +277,23 @@ impl Engine {
             }
         }
         Verdict::Allow(grants)
+    }
+
+    /// The resources of `scheme` whose context the service's approvers wait for; empty when
+    /// this engine follows no service.
+    pub fn context_wanted(&self, scheme: &str) -> Result<Vec<String>, String> {
+        match &self.service {
+            Some(service) => service.context_wanted(scheme),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// Sends what the plugin learnt of resources `context_wanted` named.
+    pub fn report_context(&self, contexts: &[ResourceContext]) -> Result<(), String> {
+        match &self.service {
+            Some(service) => service.report_context(contexts),
+            None => Err("no jitgate.service.url to report to".into()),
+        }
     }
 
     /// Consumes the single-use grant `g` for the query `context`; false when another query used

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::signature::PublicKey;
-use crate::wire::{unguessable, Feed};
+use crate::wire::{unguessable, ContextWanted, Feed, ResourceContext};
 
 /// The largest feed reply read (a reset carries every live grant: ~300 bytes each).
 const MAX_FEED_BYTES: u64 = 1 << 30;
@@ -261,5 +261,37 @@ fn describe(e: ureq::Error) -> String {
             format!("{url} answered {code}: {}", body.trim())
         }
         other => other.to_string(),
+    }
+}
+
+/// Body of `POST /v1/context`.
+#[derive(serde::Serialize)]
+struct ContextReport<'a> {
+    contexts: &'a [ResourceContext],
+}
+
+impl ServiceClient {
+    /// The resources of `scheme` (`hdfs`, `hive`) whose context approvers wait for.
+    pub fn context_wanted(&self, scheme: &str) -> Result<Vec<String>, String> {
+        self.each_replica(|base| {
+            let url = format!("{base}/v1/context/wanted?scheme={}", path_segment(scheme));
+            let wanted: ContextWanted = self
+                .with_auth(self.agent.get(&url))?
+                .call()
+                .map_err(describe)?
+                .into_json()
+                .map_err(|e| format!("unreadable answer from {url}: {e}"))?;
+            Ok(wanted.resources)
+        })
+    }
+
+    /// Answers `context_wanted`.
+    pub fn report_context(&self, contexts: &[ResourceContext]) -> Result<(), String> {
+        self.each_replica(|base| {
+            self.with_auth(self.agent.post(&format!("{base}/v1/context")))?
+                .send_json(ContextReport { contexts })
+                .map_err(describe)?;
+            Ok(())
+        })
     }
 }

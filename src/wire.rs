@@ -98,6 +98,37 @@ pub struct AuditBatch {
     pub events: Vec<AuditEvent>,
 }
 
+/// What a resource is, for the approvers of a request on it: an `hdfs:` path's file count and
+/// size, a `hive:` table's or database's location. A plugin posts these to `POST /v1/context`
+/// for the resources `GET /v1/context/wanted` names; what it could not learn is null, with
+/// `error` saying why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceContext {
+    /// The canonical resource (`hdfs:/lake/sales`, `hive:sales.orders`, `hive:sales`).
+    pub resource: String,
+    /// `file` or `directory` for a path; the table type (`EXTERNAL_TABLE`) or `database`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directories: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Why nothing could be learnt (`no such path`, the engine's error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The answer of `GET /v1/context/wanted`: the resources whose context approvers wait for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextWanted {
+    pub resources: Vec<String>,
+}
+
 /// Milliseconds since the Unix epoch, the core's one unit of time.
 pub fn now_millis() -> i64 {
     // Not `as_millis`: its u128 division is a library call, on every protected decision.

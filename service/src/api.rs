@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
                 .get(query_audit),
         )
         .route("/v1/openapi.json", get(openapi))
+        .merge(crate::context::routes())
         .route_layer(axum::middleware::from_fn(json_calls_only))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
@@ -83,7 +84,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Proof that the request carries a valid plugin token, with what that token may act for.
-pub struct Plugin(Scope);
+pub struct Plugin(pub Scope);
 
 impl FromRequestParts<AppState> for Plugin {
     type Rejection = ServiceError;
@@ -229,6 +230,7 @@ async fn file_request(
         .db
         .call(move |s| s.create_request(&caller, &plan, &reason, ticket.as_deref(), now_millis()))
         .await?;
+    crate::context::asked(st, &view.resources).await;
     let location = format!("/v1/requests/{}", view.id);
     Ok((
         StatusCode::CREATED,

@@ -3,6 +3,7 @@
 //! resource or a zone nobody can approve stops the service with a message naming it.
 
 use crate::caller::Caller;
+use crate::context::{ContextSettings, Source, DEFAULT_TTL as DEFAULT_CONTEXT_TTL};
 use crate::identity::Cidr;
 use crate::oidc::{JwksSource, OidcSettings, SignInSettings};
 use crate::slack::{SlackSettings, DEFAULT_RESPONSE_URL_PREFIX};
@@ -50,6 +51,8 @@ pub struct Settings {
     pub postgres: Option<postgres::Config>,
     /// `[slack]`: approve from chat (`POST /v1/slack/actions`).
     pub slack: Option<SlackSettings>,
+    /// `[context]`: where approvers learn what a requested resource is.
+    pub context: ContextSettings,
 }
 
 impl Settings {
@@ -112,6 +115,17 @@ struct FileConfig {
     tls: Option<TlsSection>,
     store: Option<StoreSection>,
     slack: Option<SlackSection>,
+    context: Option<ContextSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextSection {
+    hdfs: Option<String>,
+    webhdfs_url: Option<String>,
+    webhdfs_user: Option<String>,
+    hive: Option<String>,
+    ttl: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,6 +364,7 @@ pub fn parse(text: &str) -> Result<Settings, String> {
     };
     let postgres = file.store.map(store_config).transpose()?;
     let slack = file.slack.map(slack).transpose()?;
+    let context = file.context.map(context).transpose()?.unwrap_or_default();
     Ok(Settings {
         listen,
         data_dir: file.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
@@ -376,7 +391,57 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             .collect(),
         postgres,
         slack,
+        context,
     })
+}
+
+fn context(c: ContextSection) -> Result<ContextSettings, String> {
+    let hdfs = match c.hdfs.as_deref() {
+        None => None,
+        Some("plugin") => Some(Source::Plugin),
+        Some("webhdfs") => {
+            let url = c.webhdfs_url.clone().ok_or(
+                "context.hdfs = \"webhdfs\" needs context.webhdfs_url (http://namenode:9870)",
+            )?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("context.webhdfs_url `{url}` is not an http(s) URL"));
+            }
+            Some(Source::WebHdfs {
+                url: url.trim_end_matches('/').to_string(),
+                user: c.webhdfs_user.clone().unwrap_or_else(|| "jitgate".into()),
+            })
+        }
+        Some(other) => {
+            return Err(format!(
+                "context.hdfs = \"{other}\" is unknown: use \"plugin\" or \"webhdfs\""
+            ))
+        }
+    };
+    if !matches!(hdfs, Some(Source::WebHdfs { .. }))
+        && (c.webhdfs_url.is_some() || c.webhdfs_user.is_some())
+    {
+        return Err(
+            "context.webhdfs_url and webhdfs_user apply only with context.hdfs = \"webhdfs\""
+                .into(),
+        );
+    }
+    let hive = match c.hive.as_deref() {
+        None => None,
+        Some("plugin") => Some(Source::Plugin),
+        Some(other) => {
+            return Err(format!(
+                "context.hive = \"{other}\" is unknown: use \"plugin\" (HiveServer2's)"
+            ))
+        }
+    };
+    let ttl = match c.ttl.as_deref() {
+        None => DEFAULT_CONTEXT_TTL,
+        Some(t) => parse_duration(t).map_err(|e| format!("context.ttl: {e}"))?,
+    };
+    if !(Duration::from_secs(10)..=Duration::from_secs(24 * 3600)).contains(&ttl) {
+        return Err("context.ttl must be between 10s and 24h".into());
+    }
+    Ok(ContextSettings { hdfs, hive, ttl })
 }
 
 fn slack(s: SlackSection) -> Result<SlackSettings, String> {

@@ -14,6 +14,7 @@ mod chain;
 mod check;
 mod client;
 mod config;
+mod context;
 mod error;
 mod feed_server;
 mod identity;

@@ -152,6 +152,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         slack: settings.slack.clone().map(Arc::new),
         public_url: settings.public_url(),
         schedule_horizon: settings.schedule_horizon,
+        context: Arc::new(settings.context.clone()),
     };
     // Read before binding, so a bad certificate stops the start before anyone connects.
     let tls = match &settings.tls {

@@ -2,6 +2,7 @@
 //! are recognised, and the feed's change signal and signing key. `serve` builds it once.
 
 use crate::check::Checker;
+use crate::context::ContextSettings;
 use crate::feed_server::FeedSigner;
 use crate::identity::Identity;
 use crate::slack::SlackSettings;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub public_url: String,
     /// How far ahead a request may ask its window to start.
     pub schedule_horizon: std::time::Duration,
+    /// `[context]`: where approvers learn what a requested resource is.
+    pub context: Arc<ContextSettings>,
 }
 
 /// For the handlers' tests: a state with the example zones, and a request sent to a router the
@@ -66,6 +69,7 @@ pub(crate) mod tests {
             slack: None,
             public_url: "http://127.0.0.1:8470".into(),
             schedule_horizon: Duration::from_secs(7 * 24 * 3600),
+            context: Arc::default(),
         }
     }
 

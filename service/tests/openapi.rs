@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 const DOC: &str = include_str!("../src/openapi.json");
-const ROUTER_SOURCES: [&str; 3] = [
+const ROUTER_SOURCES: [&str; 4] = [
     include_str!("../src/api.rs"),
+    include_str!("../src/context.rs"),
     include_str!("../src/web/mod.rs"),
     include_str!("../src/slack.rs"),
 ];

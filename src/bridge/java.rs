@@ -690,3 +690,84 @@ pub extern "system" fn Java_org_jitgate_JitGateNative_mapping(
         }),
     )
 }
+
+/// The resources of `scheme` whose context the service's approvers wait for
+/// (`Engine::context_wanted`); null with the last error set when the service cannot be asked
+/// or the handle is closed.
+#[no_mangle]
+pub extern "system" fn Java_org_jitgate_JitGateNative_contextWanted(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+    scheme: JString,
+) -> jobjectArray {
+    guarded(
+        std::ptr::null_mut(),
+        AssertUnwindSafe(|| {
+            let Some(scheme) = read_owned(&mut env, &scheme) else {
+                super::set_last_error("no scheme given");
+                return std::ptr::null_mut();
+            };
+            match with_engine(engine as u64, |e| e.context_wanted(&scheme)) {
+                Some(Ok(resources)) => string_array(&mut env, &resources)
+                    .map_or(std::ptr::null_mut(), |a| a.into_raw()),
+                Some(Err(msg)) => {
+                    super::set_last_error(msg);
+                    std::ptr::null_mut()
+                }
+                None => {
+                    super::set_last_error("the jitgate engine is closed");
+                    std::ptr::null_mut()
+                }
+            }
+        }),
+    )
+}
+
+/// Sends what the plugin learnt of one resource; a negative count is unknown. False with the
+/// last error set when the service did not take it.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_jitgate_JitGateNative_reportContext(
+    mut env: JNIEnv,
+    _: JClass,
+    engine: jlong,
+    resource: JString,
+    kind: JString,
+    files: jlong,
+    directories: jlong,
+    bytes: jlong,
+    location: JString,
+    error: JString,
+) -> jboolean {
+    guarded(
+        0,
+        AssertUnwindSafe(|| {
+            let Some(resource) = read_owned(&mut env, &resource) else {
+                super::set_last_error("no resource given");
+                return 0;
+            };
+            let count = |n: jlong| u64::try_from(n).ok();
+            let c = crate::wire::ResourceContext {
+                resource,
+                kind: read_owned(&mut env, &kind),
+                files: count(files),
+                directories: count(directories),
+                bytes: count(bytes),
+                location: read_owned(&mut env, &location),
+                error: read_owned(&mut env, &error),
+            };
+            match with_engine(engine as u64, |e| e.report_context(&[c])) {
+                Some(Ok(())) => 1,
+                Some(Err(msg)) => {
+                    super::set_last_error(msg);
+                    0
+                }
+                None => {
+                    super::set_last_error("the jitgate engine is closed");
+                    0
+                }
+            }
+        }),
+    )
+}

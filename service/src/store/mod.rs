@@ -9,6 +9,7 @@
 //! Every operation takes `now` so tests can move the clock.
 
 mod audit;
+mod context;
 mod counts;
 mod db;
 mod feed;
@@ -22,6 +23,7 @@ mod testing;
 
 pub use crate::views::{GrantView, ReportRow, RequestView, Status};
 pub use audit::{grant_accesses, page_cursor, read_audit, read_report, AuditFilter, GrantAccesses};
+pub use context::{read_contexts, wanted_contexts, StoredContext};
 pub use counts::counts;
 pub use db::Db;
 pub use feed::{hear_other_replicas, ChangeSignal};

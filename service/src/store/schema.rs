@@ -4,10 +4,16 @@
 use super::sql::{params, Backend, Conn, Mode, Tx};
 use jitgate::wire;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// The changes from version 1 on, in order.
-const MIGRATIONS: [&str; 4] = [MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5];
+const MIGRATIONS: [&str; 5] = [
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+    MIGRATION_6,
+];
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,6 +89,22 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (time);
 CREATE INDEX audit_by_user ON audit (\"user\", time);
 CREATE INDEX audit_by_grant ON audit (grant_id);
+";
+
+/// Version 6: what each requested resource is, for its approvers (`store::context`).
+const MIGRATION_6: &str = "
+CREATE TABLE resource_context (
+    resource TEXT PRIMARY KEY,      -- canonical key
+    wanted_at INTEGER NOT NULL,     -- last asked for (a request filed, a page read)
+    fetched_at INTEGER,             -- when the answer below came
+    source TEXT,                    -- who answered: webhdfs, or the plugin token's host
+    kind TEXT,
+    files INTEGER,
+    directories INTEGER,
+    bytes INTEGER,
+    location TEXT,
+    error TEXT
+);
 ";
 
 /// Version 5: a request may ask for a window that starts later, or to extend a grant it names.

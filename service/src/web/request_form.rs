@@ -180,7 +180,10 @@ pub(super) async fn create_request(
     }
     .await;
     match result {
-        Ok(v) => Redirect::to(&format!("/requests/{}", v.id)).into_response(),
+        Ok(v) => {
+            crate::context::asked(&st, &v.resources).await;
+            Redirect::to(&format!("/requests/{}", v.id)).into_response()
+        }
         Err(err) => {
             let asked = f.actions();
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);

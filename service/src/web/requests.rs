@@ -133,6 +133,14 @@ pub(super) async fn request_page(
             )
         })
         .collect();
+    let about = if crate::context::may_see(&st, &caller, &r, now) {
+        match crate::context::lookup(&st, &r.resources, false).await {
+            Ok(shown) => context_html(&shown),
+            Err(err) => return ctx.error(&err),
+        }
+    } else {
+        String::new()
+    };
     let mut actions = String::new();
     if may_decide(&st, &caller, &r, now) {
         actions += &format!("<h2>Decide</h2>{}", decision_forms(&ctx, &r, &back));
@@ -147,7 +155,7 @@ pub(super) async fn request_page(
         );
     }
     let body = format!(
-        "<p>Request <code id=\"request-id\">{}</code></p><div class=\"scroll\"><table>\n{rows}</table></div>{actions}\
+        "<p>Request <code id=\"request-id\">{}</code></p><div class=\"scroll\"><table>\n{rows}</table></div>{about}{actions}\
 {touched}\
          <h2>History</h2><div class=\"scroll\"><table><thead><tr><th>Time</th><th>Event</th><th>Who</th><th>Comment</th></tr></thead>\
          <tbody>{history}</tbody></table></div>",
@@ -159,6 +167,30 @@ pub(super) async fn request_page(
         &format!("Request {}", r.id),
         &body,
         Some(&stamp),
+    )
+}
+
+/// "What it is": each resource's kind, size or location, for the people deciding.
+fn context_html(shown: &[crate::context::Shown]) -> String {
+    let rows: String = shown
+        .iter()
+        .map(|c| {
+            let as_of = match (&c.as_of, &c.source) {
+                (Some(t), Some(s)) => format!("{} ({})", e(t), e(s)),
+                (Some(t), None) => e(t),
+                _ => String::new(),
+            };
+            format!(
+                "<tr class=\"context-{}\"><td><code>{}</code></td><td>{}</td><td>{as_of}</td></tr>",
+                c.state,
+                e(&c.context.resource),
+                e(&c.summary())
+            )
+        })
+        .collect();
+    format!(
+        "<h2>What it is</h2><div class=\"scroll\"><table id=\"context\"><thead><tr><th>Resource</th>\
+         <th>What it is</th><th>As of</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
 }
 

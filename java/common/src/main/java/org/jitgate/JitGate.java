@@ -219,6 +219,34 @@ public final class JitGate implements AutoCloseable {
         return JitGateNative.mappingLines(engine, name);
     }
 
+    /**
+     * The resources of {@code scheme} ({@code hdfs}, {@code hive}) whose context the service's
+     * approvers wait for ({@link ContextReporter}); empty when this engine follows no service.
+     *
+     * @throws IllegalStateException when the service cannot be asked
+     */
+    public List<String> contextWanted(String scheme) {
+        String[] wanted = JitGateNative.contextWanted(handle, scheme);
+        if (wanted == null) {
+            throw new IllegalStateException("jitgate: " + JitGateNative.lastError());
+        }
+        return List.of(wanted);
+    }
+
+    /**
+     * Sends what the plugin learnt of {@code resource}: {@code about}, or why nothing could be
+     * learnt ({@code error}, with {@code about} null).
+     *
+     * @throws IllegalStateException when the service did not take it
+     */
+    public void reportContext(String resource, ResourceContext about, String error) {
+        ResourceContext c = about != null ? about : ResourceContext.NONE;
+        if (!JitGateNative.reportContext(handle, resource, c.kind(), c.files(), c.directories(), c.bytes(),
+                c.location(), error)) {
+            throw new IllegalStateException("jitgate: " + JitGateNative.lastError());
+        }
+    }
+
     /** Stops this engine; its later decisions are denials ({@link Decision#DENY_CLOSED}). Idempotent. */
     @Override
     public void close() {

@@ -93,6 +93,19 @@ final class JitGateNative {
      */
     static native String metrics(long engine);
 
+    /**
+     * The resources of {@code scheme} ({@code hdfs}, {@code hive}) whose context the service's
+     * approvers wait for; null, with {@link #lastError} set, when the service cannot be asked.
+     */
+    static native String[] contextWanted(long engine, String scheme);
+
+    /**
+     * Sends what the plugin learnt of one resource (a negative count is unknown); false, with
+     * {@link #lastError} set, when the service did not take it.
+     */
+    static native boolean reportContext(long engine, String resource, String kind, long files, long directories,
+                                        long bytes, String location, String error);
+
     /** Stops the engine; later calls with this handle yield code 6. */
     static native void close(long engine);
 }

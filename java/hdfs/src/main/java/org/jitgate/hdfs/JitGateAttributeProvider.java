@@ -4,6 +4,7 @@ import org.apache.hadoop.conf.Configurable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.server.namenode.INodeAttributeProvider;
 import org.apache.hadoop.hdfs.server.namenode.INodeAttributes;
+import org.jitgate.ContextReporter;
 import org.jitgate.JitGate;
 import org.jitgate.PluginConfig;
 
@@ -13,13 +14,15 @@ import org.jitgate.PluginConfig;
  * the {@code jitgate.*} keys in hdfs-site.xml.
  *
  * <p>It leaves inode attributes as they are and wraps the NameNode's permission check in a
- * {@link JitGateEnforcer}. The NameNode creates it with {@code ReflectionUtils.newInstance}, which
+ * {@link JitGateEnforcer}. It also tells approvers what a requested path is ({@link PathContext}). The NameNode creates it with {@code ReflectionUtils.newInstance}, which
  * hands over the configuration through {@link Configurable}.
  */
 public class JitGateAttributeProvider extends INodeAttributeProvider implements Configurable {
     private Configuration conf;
     private volatile JitGate jitgate;
     private volatile Writers writers;
+    private volatile ContextReporter context;
+    private volatile PathContext paths;
 
     @Override
     public void setConf(Configuration conf) {
@@ -40,12 +43,22 @@ public class JitGateAttributeProvider extends INodeAttributeProvider implements 
         jitgate = PluginConfig.read("hdfs", c, c::get).shared();
         writers = new Writers(jitgate, c);
         JitGateMetricsSource.register(jitgate);
+        paths = new PathContext(c);
+        context = ContextReporter.start(jitgate, "hdfs", c.get(ContextReporter.intervalKey("hdfs")), paths);
     }
 
     /** The engine is the JVM's, shared with other plugins that may live here; it is left running. */
     @Override
     public void stop() {
         jitgate = null;
+        if (context != null) {
+            context.close();
+            context = null;
+        }
+        if (paths != null) {
+            paths.close();
+            paths = null;
+        }
         if (writers != null) {
             writers.close();
             writers = null;

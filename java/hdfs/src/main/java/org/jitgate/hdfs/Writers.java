@@ -217,14 +217,22 @@ final class Writers implements AutoCloseable {
     /** A client of this NameNode as the NameNode's own (super)user, made on first use. */
     private DistributedFileSystem nameNode() throws IOException {
         if (nameNode == null) {
-            FileSystem fs = FileSystem.newInstance(FileSystem.getDefaultUri(conf), conf);
-            if (!(fs instanceof DistributedFileSystem)) {
-                fs.close();
-                throw new IOException("fs.defaultFS " + FileSystem.getDefaultUri(conf) + " is not this HDFS");
-            }
-            nameNode = (DistributedFileSystem) fs;
+            nameNode = ownNameNode(conf);
         }
         return nameNode;
+    }
+
+    /**
+     * A new client of this HDFS ({@code fs.defaultFS}) as the calling thread's user: the
+     * NameNode's own (super)user on the plugin's threads.
+     */
+    static DistributedFileSystem ownNameNode(Configuration conf) throws IOException {
+        FileSystem fs = FileSystem.newInstance(FileSystem.getDefaultUri(conf), conf);
+        if (!(fs instanceof DistributedFileSystem)) {
+            fs.close();
+            throw new IOException("fs.defaultFS " + FileSystem.getDefaultUri(conf) + " is not this HDFS");
+        }
+        return (DistributedFileSystem) fs;
     }
 
     @Override

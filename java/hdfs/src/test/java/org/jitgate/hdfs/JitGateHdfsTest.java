@@ -42,6 +42,7 @@ import org.apache.hadoop.metrics2.MetricsRecord;
 import org.apache.hadoop.metrics2.MetricsSource;
 import org.apache.hadoop.metrics2.impl.MetricsCollectorImpl;
 import org.apache.hadoop.metrics2.lib.DefaultMetricsSystem;
+import org.apache.hadoop.net.NetUtils;
 import org.apache.hadoop.security.AccessControlException;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.jitgate.JitGate;
@@ -96,7 +97,7 @@ class JitGateHdfsTest {
 
     @BeforeAll
     static void startServiceAndCluster(@TempDir java.nio.file.Path dir) throws Exception {
-        service = JitGateService.start(dir);
+        service = JitGateService.start(dir, JitGateService.SALES_ZONE + JitGateService.PLUGIN_CONTEXT);
 
         Configuration conf = new HdfsConfiguration();
         conf.set(DFSConfigKeys.DFS_NAMENODE_INODE_ATTRIBUTES_PROVIDER_KEY, JitGateAttributeProvider.class.getName());
@@ -106,6 +107,7 @@ class JitGateHdfsTest {
         conf.set("jitgate.service.token.file", service.tokensFile().toString());
         conf.set("jitgate.service.public.key.file", service.publicKeyFile().toString());
         conf.set("jitgate.cache.dir", dir.resolve("plugin-cache").toString());
+        conf.set("jitgate.hdfs.context.seconds", "1");
         try {
             cluster = new MiniDFSCluster.Builder(conf, dir.resolve("dfs").toFile()).numDataNodes(1).build();
             cluster.waitActive();
@@ -353,6 +355,76 @@ class JitGateHdfsTest {
         assertEquals(0L, after.get("FeedLagMillis").longValue(), "the plugin follows the feed");
         for (String gauge : new String[] {"SnapshotAgeMillis", "AuditQueueDepth", "AuditSpillBytes"}) {
             assertTrue(after.get(gauge).longValue() >= 0, gauge + " in " + after);
+        }
+    }
+
+    /**
+     * Approvers see what a requested path is before deciding: the NameNode plugin counts it as the
+     * NameNode's own user and tells the service. The requester, who may not read it yet, is not
+     * shown the counts.
+     */
+    @Test
+    @Order(15)
+    void approversSeeWhatARequestedPathIs() throws Exception {
+        Path ctx = new Path("/lake/sales/context");
+        write(new Path(ctx, "a"), new byte[100], superuser.getDefaultBlockSize(ctx));
+        write(new Path(ctx, "sub/b"), new byte[23], superuser.getDefaultBlockSize(ctx));
+        write(new Path(ctx, "sub/c"), new byte[0], superuser.getDefaultBlockSize(ctx));
+        String id = service.request("hank", List.of("hdfs:/lake/sales/context", "hdfs:/lake/sales/context/a",
+                "hdfs:/lake/sales/none"), List.of("read"), "5m", "context", false);
+
+        JsonNode shown = service.awaitContext(id, Duration.ofSeconds(30));
+        JsonNode dir = shown.get(0);
+        assertEquals("known", dir.path("state").asText(), dir.toString());
+        assertEquals("directory", dir.path("kind").asText(), dir.toString());
+        assertEquals(3, dir.path("files").asLong(), dir.toString());
+        assertEquals(2, dir.path("directories").asLong(), "context and context/sub: " + dir);
+        assertEquals(123, dir.path("bytes").asLong(), dir.toString());
+        assertEquals("plugin", dir.path("source").asText(), dir.toString());
+        JsonNode file = shown.get(1);
+        assertEquals("file", file.path("kind").asText(), file.toString());
+        assertEquals(1, file.path("files").asLong(), file.toString());
+        assertEquals(100, file.path("bytes").asLong(), file.toString());
+        JsonNode none = shown.get(2);
+        assertEquals("failed", none.path("state").asText(), none.toString());
+        assertEquals("no such path", none.path("error").asText(), none.toString());
+
+        service.context(id, "hank", null, 403);
+        assertThrows(AccessControlException.class, () -> read("hank", new Path(ctx, "a")),
+                "describing a path grants nothing");
+    }
+
+    /**
+     * Or the service asks WebHDFS, as a user the NameNode lets count a zone's paths: its own
+     * (super)user. A plain user gets what jitgate's NameNode plugin gives a user with no grant: no
+     * count, and the page says why.
+     */
+    @Test
+    @Order(16)
+    void theServiceMayAskWebHdfsInstead(@TempDir java.nio.file.Path dir) throws Exception {
+        String webhdfs = "http://" + NetUtils.getHostPortString(cluster.getNameNode().getHttpAddress());
+        String nnUser = UserGroupInformation.getCurrentUser().getShortUserName();
+        for (String user : new String[] {nnUser, "ivy"}) {
+            try (JitGateService asker = JitGateService.start(java.nio.file.Files.createDirectories(dir.resolve(user)), JitGateService.SALES_ZONE
+                    + "[context]\nhdfs = \"webhdfs\"\nwebhdfs_url = \"" + webhdfs + "\"\nwebhdfs_user = \"" + user
+                    + "\"\n")) {
+                String id = asker.request("hank", List.of("hdfs:/lake/sales/context", "hdfs:/lake/sales/none"),
+                        List.of("read"), "5m", "context", false);
+                JsonNode shown = asker.awaitContext(id, Duration.ofSeconds(30));
+                JsonNode dir0 = shown.get(0);
+                if (user.equals(nnUser)) {
+                    assertEquals("known", dir0.path("state").asText(), dir0.toString());
+                    assertEquals(3, dir0.path("files").asLong(), dir0.toString());
+                    assertEquals(2, dir0.path("directories").asLong(), dir0.toString());
+                    assertEquals(123, dir0.path("bytes").asLong(), dir0.toString());
+                    assertEquals("webhdfs", dir0.path("source").asText(), dir0.toString());
+                    assertEquals("no such path", shown.get(1).path("error").asText(), shown.toString());
+                } else {
+                    assertEquals("failed", dir0.path("state").asText(), dir0.toString());
+                    // The directory is 777: jitgate is what refused the count.
+                    assertTrue(dir0.path("error").asText().contains("Permission denied: user=ivy"), dir0.toString());
+                }
+            }
         }
     }
 

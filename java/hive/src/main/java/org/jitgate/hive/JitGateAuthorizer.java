@@ -268,6 +268,7 @@ final class JitGateAuthorizer extends AbstractHiveAuthorizer {
         if (engine == null) {
             engine = config(conf).shared();
             jitgate = engine;
+            TableContext.startOnce(conf, engine);
         }
         return engine;
     }

@@ -17,6 +17,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -70,7 +71,7 @@ class JitGateHiveTest {
     @BeforeAll
     static void startServiceAndHiveServer() throws Exception {
         Path serviceDir = Files.createDirectories(dir.resolve("service"));
-        service = JitGateService.start(serviceDir);
+        service = JitGateService.start(serviceDir, JitGateService.SALES_ZONE + JitGateService.PLUGIN_CONTEXT);
         hive = InProcessHiveServer.start(dir.resolve("hive"), Map.ofEntries(
                 Map.entry("hive.security.authorization.enabled", "true"),
                 Map.entry("hive.security.authorization.manager", JitGateAuthorizerFactory.class.getName()),
@@ -80,6 +81,7 @@ class JitGateHiveTest {
                 Map.entry("jitgate.service.token.file", service.tokensFile().toString()),
                 Map.entry("jitgate.service.public.key.file", service.publicKeyFile().toString()),
                 Map.entry("jitgate.cache.dir", dir.resolve("plugin-cache").toString()),
+                Map.entry("jitgate.hive.context.seconds", "1"),
                 // Until the first snapshot arrives, the zone is denied rather than open.
                 Map.entry("jitgate.fallback.zones", "hive:sales.*,hdfs:/lake/sales"),
                 // An admin's addition to the keys sessions may SET.
@@ -596,5 +598,29 @@ class JitGateHiveTest {
         assertTrue((long) server.getAttribute(name, "DecisionsAllowed") > allowed);
         assertTrue((long) server.getAttribute(name, "DecisionsDenied") > denied);
         assertEquals(0L, server.getAttribute(name, "FeedLagMillis"), "HiveServer2 follows the feed");
+    }
+
+    /**
+     * Approvers see where a requested table's or database's data lives before deciding: the
+     * HiveServer2 plugin reads it from the metastore. The requester is not shown it.
+     */
+    @Test
+    @Order(18)
+    void approversSeeWhereARequestedTableLives() throws Exception {
+        String id = service.request("yan", List.of("hive:sales.orders", "hive:sales.*", "hive:sales.nothing"),
+                List.of("read"), "5m", "context", false);
+        JsonNode shown = service.awaitContext(id, Duration.ofSeconds(30));
+        JsonNode orders = shown.get(0);
+        assertEquals("known", orders.path("state").asText(), orders.toString());
+        assertTrue(orders.path("kind").asText().endsWith("_TABLE"), orders.toString());
+        assertTrue(orders.path("location").asText().endsWith("/orders"), orders.toString());
+        JsonNode db = shown.get(1);
+        assertEquals("hive:sales.*", db.path("resource").asText(), db.toString());
+        assertEquals("database", db.path("kind").asText(), db.toString());
+        assertTrue(db.path("location").asText().endsWith("sales.db"), db.toString());
+        JsonNode none = shown.get(2);
+        assertEquals("failed", none.path("state").asText(), none.toString());
+        assertEquals("no such table", none.path("error").asText(), none.toString());
+        service.context(id, "yan", null, 403);
     }
 }

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -37,6 +38,12 @@ public final class JitGateService implements AutoCloseable {
             "approvals = 1",
             "actions = [\"read\", \"write\", \"export\", \"transform\"]",
             "max_duration = \"15m\"",
+            "");
+    /** Appended to the zones: approvers learn what hdfs: and hive: resources are from the plugins. */
+    public static final String PLUGIN_CONTEXT = String.join("\n",
+            "[context]",
+            "hdfs = \"plugin\"",
+            "hive = \"plugin\"",
             "");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -188,6 +195,37 @@ public final class JitGateService implements AutoCloseable {
     /** The audit events of {@code user}, read as {@code reader}. */
     public JsonNode audit(String user, String reader, String group) throws Exception {
         return call(200, "GET", "/v1/audit?user=" + user, reader, group, null).path("events");
+    }
+
+    /** What the resources of a request are ({@code GET /v1/requests/{id}/context}), read as {@code reader}. */
+    public JsonNode context(String requestId, String reader, String group, int expected) throws Exception {
+        return call(expected, "GET", "/v1/requests/" + requestId + "/context", reader, group, null);
+    }
+
+    /**
+     * The context of each of a request's resources once each was answered since the request was
+     * filed (a resource of an earlier request may hold an older answer), read as {@code carol} of
+     * {@code sales-owners}; fails after {@code wait}.
+     */
+    public JsonNode awaitContext(String requestId, Duration wait) throws Exception {
+        Instant filed = Instant.parse(call(200, "GET", "/v1/requests/" + requestId, "carol", "sales-owners", null)
+                .path("created_at").asText());
+        long end = System.nanoTime() + wait.toNanos();
+        while (true) {
+            JsonNode resources = context(requestId, "carol", "sales-owners", 200).path("resources");
+            boolean answered = true;
+            for (JsonNode r : resources) {
+                answered &= r.has("as_of") && !Instant.parse(r.path("as_of").asText()).isBefore(filed);
+            }
+            if (answered) {
+                return resources;
+            }
+            if (System.nanoTime() > end) {
+                throw new AssertionError("no answer for the context of " + requestId + " within " + wait + ": "
+                        + resources);
+            }
+            Thread.sleep(200);
+        }
     }
 
     private JsonNode call(int expected, String method, String path, String user, String groups,
