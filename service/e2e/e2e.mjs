@@ -1,9 +1,10 @@
 // End to end in headless Chromium: alice fills the request form (which says, as she types, what
 // the plugins would decide now), bob approves in his own browser, alice's open page shows the
 // grant without a reload, the form now says she is allowed, a plugin audits her accesses and
-// bob sees them on the request's page (a table and a timeline), bob revokes, the audit page
-// lists the allowed and the denied accesses, and the report charts them per user. Screenshots
-// go to e2e/screenshots/.
+// bob sees them on the request's page (a table and a timeline), alice asks for a window that
+// starts later and for more time on her grant (Extend), which bob approves, bob revokes, the
+// audit page lists the allowed and the denied accesses, and the report charts them per user.
+// Screenshots go to e2e/screenshots/.
 //
 // The real `jitgate serve` runs on a free loopback port; each browser context sends the
 // headers an SSO proxy would (the service trusts them from 127.0.0.1).
@@ -118,6 +119,49 @@ try {
   assert.match(accesses[0], /INSERT.*hive on hs2.*hive_query_2/, "newest first");
   assert.match(accesses[1], /Project.*spark on driver-7.*app-42\/sql-3/);
   await bob.screenshot({ path: join(shots, "4b-bob-request-accesses.png"), fullPage: true });
+
+  // alice asks for a window that starts in two hours: her pending request says when.
+  const later = new Date(Date.now() + 2 * 3600e3).toISOString().slice(0, 16) + "Z";
+  const sched = await aliceCtx.newPage();
+  await sched.goto(`${url}/request?resource=hive:sales.customers&action=read`);
+  await sched.fill("#duration", "15m");
+  await sched.fill("#start", later);
+  await sched.fill("#reason", "INC-4412 night load of customers");
+  await sched.screenshot({ path: join(shots, "4c-alice-scheduled-form.png"), fullPage: true });
+  await Promise.all([sched.waitForURL(/\/requests\/r-/), sched.click("button:has-text('Ask for approval')")]);
+  const field = (page, name) => page.locator("tr", { has: page.locator("th[scope=row]", { hasText: new RegExp(`^${name}$`) }) }).locator("td");
+  assert.match(await field(sched, "Status").textContent(), /pending/);
+  assert.ok((await field(sched, "Starting").textContent()).startsWith(later.slice(0, 16)));
+  await sched.screenshot({ path: join(shots, "4c-alice-scheduled-pending.png"), fullPage: true });
+  await sched.close();
+
+  // alice asks, from her request's page, for ten more minutes on her grant; bob approves the
+  // linked request, and the same grant ends ten minutes later.
+  await alice.goto(`${url}/requests/${id}`);
+  const extend = alice.locator(`form[action="/grants/${gid}/extend"]`);
+  await extend.locator("input[name=duration]").fill("10m");
+  await extend.locator("input[name=reason]").fill("INC-4411 backfill runs long");
+  await alice.screenshot({ path: join(shots, "4d-alice-extend.png"), fullPage: true });
+  await Promise.all([alice.waitForURL((u) => /\/requests\/r-/.test(u.pathname) && !u.pathname.endsWith(id)),
+                     extend.locator("button").click()]);
+  const ext = (await alice.textContent("#request-id")).trim();
+  assert.equal((await field(alice, "Extends grant").textContent()).trim(), gid);
+  assert.match(await field(alice, "Status").textContent(), /pending/);
+  assert.equal((await field(alice, "For").textContent()).trim(), "10m");
+  await alice.screenshot({ path: join(shots, "4d-alice-extension-pending.png"), fullPage: true });
+  await bob.goto(`${url}/requests/${ext}`);
+  assert.equal((await field(bob, "Extends grant").textContent()).trim(), gid);
+  await bob.fill(`form[action="/requests/${ext}/approve"] input[name=comment]`, "ok, ten more minutes");
+  await bob.screenshot({ path: join(shots, "4d-bob-extension.png"), fullPage: true });
+  await bob.click(`form[action="/requests/${ext}/approve"] button`);
+  await bob.waitForSelector("strong.status-approved");
+  await bob.screenshot({ path: join(shots, "4d-bob-extension-approved.png"), fullPage: true });
+  const extended = await (await fetch(`${url}/v1/grants/${gid}`, { headers: { "X-Forwarded-User": "alice" } })).json();
+  assert.equal(Date.parse(extended.expires_at) - Date.parse(r.grant.expires_at), 10 * 60e3);
+  await alice.goto(`${url}/requests/${id}`);
+  assert.equal(await alice.getAttribute(".grant-state [data-expires]", "data-expires"), extended.expires_at);
+  assert.match(await alice.textContent("main"), new RegExp(`extended\\s*jitgate\\s*by request ${ext} until ${extended.expires_at}`));
+  await alice.screenshot({ path: join(shots, "4d-alice-extended.png"), fullPage: true });
 
   // bob revokes from the grants page; alice's page follows.
   await bob.goto(`${url}/grants`);

@@ -213,31 +213,38 @@ async fn create_request(
         plan.start_at(start, now_millis(), st.schedule_horizon)
             .map_err(ServiceError::BadInput)?;
     }
-    file_request(&st, caller, plan, body.reason, body.ticket).await
+    file_request(&st, caller, plan, body.reason, body.ticket)
+        .await
+        .map(created)
 }
 
-/// Files the request `plan` describes (approved at once when an auto rule matches): 201 with
-/// the request and its address.
-async fn file_request(
+/// Files the request `plan` describes, approved at once when an auto rule matches. The API
+/// and the web pages file every request through here.
+pub(crate) async fn file_request(
     st: &AppState,
     caller: Caller,
     mut plan: crate::zones::Plan,
     reason: String,
     ticket: Option<String>,
-) -> Result<Response> {
+) -> Result<RequestView> {
     plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
     let view = st
         .db
         .call(move |s| s.create_request(&caller, &plan, &reason, ticket.as_deref(), now_millis()))
         .await?;
     crate::context::asked(st, &view.resources).await;
+    Ok(view)
+}
+
+/// 201 with the request filed and its address.
+fn created(view: RequestView) -> Response {
     let location = format!("/v1/requests/{}", view.id);
-    Ok((
+    (
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(view),
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -251,23 +258,37 @@ struct Extension {
     ticket: Option<String>,
 }
 
-/// Asks for more time on a grant: a request linked to it, for the same resources and actions,
-/// decided by the same zones' approvers; approved, the grant runs on without a gap.
 async fn extend_grant(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Extension>,
 ) -> Result<Response> {
+    ask_to_extend(&st, caller, id, &body.duration, body.reason, body.ticket)
+        .await
+        .map(created)
+}
+
+/// Asks for more time on grant `id`: a request linked to it, for the same resources and
+/// actions, decided by the same zones' approvers; approved, the grant runs on without a gap.
+/// The API and the grant's Extend form on the pages both ask through here.
+pub(crate) async fn ask_to_extend(
+    st: &AppState,
+    caller: Caller,
+    id: String,
+    duration: &str,
+    reason: String,
+    ticket: Option<String>,
+) -> Result<RequestView> {
     let grant = {
         let id = id.clone();
         st.db.call(move |s| s.grant(&id)).await?
     };
     let mut plan = st
         .zones
-        .plan(&grant.grant.resources, &grant.grant.actions, &body.duration)?;
+        .plan(&grant.grant.resources, &grant.grant.actions, duration)?;
     plan.extends = Some(id);
-    file_request(&st, caller, plan, body.reason, body.ticket).await
+    file_request(st, caller, plan, reason, ticket).await
 }
 
 #[derive(Deserialize)]

@@ -480,3 +480,131 @@ fn a_request_s_page_shows_what_was_done_under_its_grant_on_a_timeline() {
         "one mark per access, denials told apart (the unguarded read shares the first's column)"
     );
 }
+
+/// The Extend form on a grant: only its holder sees it, and only while the grant is live and
+/// reusable. A post from anyone else, or without the form token, files nothing; the holder's
+/// files a request linked to the grant, which the zone's approver approves, and the grant then
+/// ends exactly the asked duration later. An ended grant is refused (409) and offers no form.
+#[test]
+fn the_holder_extends_a_grant_from_its_page_and_the_approver_decides_it() {
+    let s = Server::start();
+    let id = s.ask("hive:sales.orders", "10m");
+    let (_, r) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    let ends = |s: &Server| {
+        let (_, g) = s.call("GET", &format!("/v1/grants/{gid}"), "alice", None);
+        jitgate::wire::parse_time(g["expires_at"].as_str().unwrap()).unwrap()
+    };
+    let before = ends(&s);
+    let filed = |s: &Server| {
+        let (_, all) = s.call("GET", "/v1/requests", "alice", None);
+        all["requests"].as_array().unwrap().len()
+    };
+    let form = format!("action=\"/grants/{gid}/extend\"");
+
+    let mut alice = Browser::new(&s, "alice:analysts");
+    let (_, page) = alice.get(&format!("/requests/{id}"));
+    assert!(
+        page.contains(&form) && page.contains(">Extend</button>"),
+        "{page}"
+    );
+    let (_, grants) = alice.get("/grants");
+    assert!(grants.contains(&form), "{grants}");
+    let mut bob = Browser::new(&s, BOB);
+    let (_, page) = bob.get(&format!("/requests/{id}"));
+    assert!(
+        page.contains(&format!("action=\"/grants/{gid}/revoke\"")) && !page.contains(&form),
+        "bob may revoke it but does not hold it: {page}"
+    );
+    let (_, grants) = bob.get("/grants");
+    assert!(!grants.contains(&form), "{grants}");
+
+    // bob, with a good form token of his own, is not the holder.
+    let ask = [("duration", "5m"), ("reason", "INC-4411 runs long")];
+    let (status, _, body) = bob.post(&format!("/grants/{gid}/extend"), &ask, None, None);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("only its holder may ask to extend it"),
+        "{body}"
+    );
+    assert_eq!(filed(&s), 1, "nothing filed");
+    // alice's post without the form token field.
+    let resp = alice
+        .req("POST", &format!("/grants/{gid}/extend"))
+        .send_form(&ask);
+    let (status, body) = match resp {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("not sent from a jitgate page"), "{body}");
+    assert_eq!(filed(&s), 1, "nothing filed");
+
+    let (status, location, body) = alice.post(&format!("/grants/{gid}/extend"), &ask, None, None);
+    assert_eq!(status, 303, "{body}");
+    let ext = location.strip_prefix("/requests/").unwrap().to_string();
+    assert_ne!(ext, id);
+    let (_, r) = s.call("GET", &format!("/v1/requests/{ext}"), "alice", None);
+    assert_eq!(
+        (
+            r["status"].as_str(),
+            r["extends"].as_str(),
+            r["duration"].as_str()
+        ),
+        (Some("pending"), Some(gid.as_str()), Some("5m")),
+        "{r}"
+    );
+    let (_, page) = bob.get(&location);
+    assert!(
+        page.contains("Extends grant") && page.contains(&gid),
+        "{page}"
+    );
+    let (status, _, body) = bob.post(&format!("/requests/{ext}/approve"), &[], None, None);
+    assert_eq!(status, 303, "{body}");
+    assert_eq!(ends(&s) - before, 5 * 60_000, "the grant ends 5m later");
+    let (_, g) = s.call("GET", &format!("/v1/grants/{gid}"), "alice", None);
+    let (_, page) = alice.get(&format!("/requests/{id}"));
+    assert!(
+        page.contains(&format!(
+            "data-expires=\"{}\"",
+            g["expires_at"].as_str().unwrap()
+        )),
+        "the request's page shows the later end: {page}"
+    );
+
+    // Released, the grant has ended: no form, and a post is refused.
+    let (status, _) = s.call("POST", &format!("/v1/grants/{gid}/revoke"), "alice", None);
+    assert_eq!(status, 200);
+    let (_, page) = alice.get(&format!("/requests/{id}"));
+    assert!(!page.contains(&form), "{page}");
+    let (status, _, body) = alice.post(&format!("/grants/{gid}/extend"), &ask, None, None);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("has ended"), "{body}");
+    assert_eq!(filed(&s), 2, "only the holder's one extension");
+}
+
+/// A single-use grant cannot be extended: its page offers no Extend form.
+#[test]
+fn a_single_use_grant_offers_no_extend_form() {
+    let s = Server::start();
+    let (status, r) = s.call(
+        "POST",
+        "/v1/requests",
+        "alice:analysts",
+        Some(
+            json!({"resources": ["hive:sales.orders"], "actions": ["read"], "duration": "10m",
+                    "reason": "INC-1", "single_use": true}),
+        ),
+    );
+    assert_eq!(status, 201, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let (_, r) = s.call("POST", &format!("/v1/requests/{id}/approve"), BOB, None);
+    let gid = r["grant"]["id"].as_str().unwrap().to_string();
+    let mut alice = Browser::new(&s, "alice:analysts");
+    let (_, page) = alice.get(&format!("/requests/{id}"));
+    assert!(
+        page.contains(&gid) && !page.contains(&format!("/grants/{gid}/extend")),
+        "{page}"
+    );
+}

@@ -10,7 +10,7 @@
 //!
 //! One file per page family: `request_form` (the form and the request it sends), `requests` (a
 //! request's page, my requests, the approvals inbox, and the decisions posted from them),
-//! `grants` (active grants; revoke and release), `audit` (audit search), `report` (the
+//! `grants` (active grants; revoke, release and extend), `audit` (audit search), `report` (the
 //! auditors' period report) and `signin` (web sign-in's pages, under `/auth/`). `page` holds
 //! what they all share: the caller and the form token, the frame around every page, the
 //! dev-mode picker and the live-page script; `timeline` the accesses chart a request's page and
@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{id}/deny", post(requests::deny))
         .route("/requests/{id}/cancel", post(requests::cancel))
         .route("/grants/{id}/revoke", post(grants::revoke))
+        .route("/grants/{id}/extend", post(grants::extend))
         .route("/my", get(requests::my_requests))
         .route("/inbox", get(requests::inbox))
         .route("/grants", get(grants::grants_page))

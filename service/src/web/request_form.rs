@@ -169,21 +169,11 @@ pub(super) async fn create_request(
             plan.start_at(start, now_millis(), st.schedule_horizon)
                 .map_err(ServiceError::BadInput)?;
         }
-        plan.auto_approved_by = st.zones.auto_approval(&plan, &caller);
-        let reason = f.reason.clone();
-        let ticket = f.ticket.clone();
-        st.db
-            .call(move |s| {
-                s.create_request(&caller, &plan, &reason, ticket.as_deref(), now_millis())
-            })
-            .await
+        crate::api::file_request(&st, caller, plan, f.reason.clone(), f.ticket.clone()).await
     }
     .await;
     match result {
-        Ok(v) => {
-            crate::context::asked(&st, &v.resources).await;
-            Redirect::to(&format!("/requests/{}", v.id)).into_response()
-        }
+        Ok(v) => Redirect::to(&format!("/requests/{}", v.id)).into_response(),
         Err(err) => {
             let asked = f.actions();
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);

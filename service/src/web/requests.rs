@@ -2,7 +2,7 @@
 //! buttons the caller may use), my requests, the approvals inbox, and the approve, deny and
 //! cancel forms posted from them.
 
-use super::grants::{active, revoke_form, time_left};
+use super::grants::{active, extend_form, revoke_form, time_left};
 use super::page::{back_to, current_stamp, q, resources_html, Ctx, DecisionForm, LIST_LIMIT};
 use super::timeline::{self, Access};
 use crate::caller::Caller;
@@ -101,8 +101,9 @@ pub(super) async fn request_page(
         rows += &row(
             "Grant",
             format!(
-                "<code>{}</code> <span class=\"grant-state\">{state}</span> {button}",
-                e(&g.grant.id)
+                "<code>{}</code> <span class=\"grant-state\">{state}</span> {button}{}",
+                e(&g.grant.id),
+                extend_form(&ctx, g, &caller, now)
             ),
         );
     }
