@@ -1,5 +1,6 @@
 // End to end in headless Chromium: alice fills the request form (which says, as she types, what
-// the plugins would decide now), bob approves in his own browser, alice's open page shows the
+// the plugins would decide now), bob sees what the table is (as the plugin told the service) and
+// approves in his own browser, alice's open page shows the
 // grant without a reload, the form now says she is allowed, a plugin audits her accesses and
 // bob sees them on the request's page (a table and a timeline), alice asks for a window that
 // starts later and for more time on her grant (Extend), which bob approves, bob revokes, the
@@ -28,7 +29,23 @@ name = "sales"
 resources = ["hdfs:/lake/sales", "hive:sales.*"]
 approvers = ["sales-owners"]
 max_duration = "15m"
+[context]
+hive = "plugin"
 `);
+}
+
+/** As HiveServer2's plugin does: what approvers wait for, and what the metastore says of it. */
+async function describe(url, scheme, answer) {
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const wanted = await (await fetch(`${url}/v1/context/wanted?scheme=${scheme}`, { headers: auth })).json();
+  const contexts = wanted.resources.map(answer);
+  const r = await fetch(url + "/v1/context", {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ contexts }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  return wanted.resources;
 }
 
 async function audit(url, events) {
@@ -69,6 +86,15 @@ try {
   const id = (await alice.textContent("#request-id")).trim();
   assert.match(await alice.textContent("main"), /pending/);
   await alice.screenshot({ path: join(shots, "2-alice-pending.png"), fullPage: true });
+
+  // Before deciding, bob sees what the table is, as HiveServer2's plugin told the service.
+  assert.deepEqual(await describe(url, "hive", (resource) =>
+    ({ resource, kind: "MANAGED_TABLE", location: "hdfs://nn1/warehouse/sales.db/orders" })), ["hive:sales.orders"]);
+  await bob.goto(`${url}/requests/${id}`);
+  assert.match(await bob.textContent("#context"), /MANAGED_TABLE at hdfs:\/\/nn1\/warehouse\/sales\.db\/orders/);
+  await bob.screenshot({ path: join(shots, "2b-bob-request-context.png"), fullPage: true });
+  // alice, who may not read the table yet, is not shown it.
+  assert.equal(await alice.locator("#context").count(), 0);
 
   // bob approves from his inbox in one click.
   await bob.goto(`${url}/inbox`);
