@@ -802,6 +802,33 @@ mod tests {
     }
 
     #[test]
+    fn the_context_section_names_a_source_per_kind_and_webhdfs_needs_its_url() {
+        let zones = "[[zones]]\nname = \"z\"\nresources = [\"hdfs:/a\"]\napprovers = [\"g\"]\n";
+        let with = |keys: &str| parse(&format!("{zones}[context]\n{keys}\n"));
+        assert_eq!(parse(zones).unwrap().context, ContextSettings::default());
+        let c = with("hdfs = \"webhdfs\"\nwebhdfs_url = \"http://nn:9870/\"\nhive = \"plugin\"\nttl = \"2m\"")
+            .unwrap()
+            .context;
+        assert_eq!(
+            c.hdfs,
+            Some(Source::WebHdfs {
+                url: "http://nn:9870".into(),
+                user: "jitgate".into()
+            })
+        );
+        assert_eq!(c.hive, Some(Source::Plugin));
+        assert_eq!(c.ttl, Duration::from_secs(120));
+        let err = |keys: &str| with(keys).unwrap_err();
+        assert!(err("hdfs = \"webhdfs\"").contains("needs context.webhdfs_url"));
+        assert!(err("hdfs = \"webhdfs\"\nwebhdfs_url = \"nn:9870\"").contains("not an http(s) URL"));
+        assert!(err("hdfs = \"plugin\"\nwebhdfs_user = \"hdfs\"").contains("apply only with"));
+        assert!(err("hdfs = \"namenode\"").contains("is unknown"));
+        assert!(err("hive = \"webhdfs\"").contains("is unknown"));
+        assert!(err("ttl = \"1s\"").contains("between 10s and 24h"));
+        assert!(err("colour = \"red\"").contains("unknown field"));
+    }
+
+    #[test]
     fn the_slack_section_needs_a_secret_a_mapping_and_a_prefix_up_to_the_host() {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("secret");
