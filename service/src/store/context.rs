@@ -66,7 +66,7 @@ impl Store {
 pub fn wanted_contexts(tx: &Tx, scheme: &str, now: i64, limit: usize) -> Result<Vec<String>> {
     tx.query_map(
         "SELECT resource FROM resource_context \
-         WHERE substr(resource, 1, ?1) = ?2 AND wanted_at >= COALESCE(fetched_at, 0) \
+         WHERE substr(resource, 1, ?1) = ?2 AND wanted_at > COALESCE(fetched_at, -1) \
          AND wanted_at > ?3 ORDER BY wanted_at DESC LIMIT ?4",
         params![
             scheme.len() as i64 + 1,
