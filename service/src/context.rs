@@ -75,12 +75,35 @@ impl ContextSettings {
     }
 }
 
+/// How much is known of one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextState {
+    /// Answered.
+    Known,
+    /// Answered with why nothing could be learnt.
+    Failed,
+    /// Asked; no answer yet.
+    Asked,
+    /// No source is configured for this kind of resource.
+    Unknown,
+}
+
+impl ContextState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContextState::Known => "known",
+            ContextState::Failed => "failed",
+            ContextState::Asked => "asked",
+            ContextState::Unknown => "unknown",
+        }
+    }
+}
+
 /// What the request's page and `GET /v1/requests/{id}/context` show of one resource.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Shown {
-    /// `known` (answered), `failed` (answered with an error), `asked` (no answer yet) or
-    /// `unknown` (no source for this kind of resource).
-    pub state: &'static str,
+    pub state: ContextState,
     #[serde(flatten)]
     pub context: ResourceContext,
     /// When the answer was learnt.
@@ -97,13 +120,13 @@ impl Shown {
     pub fn summary(&self) -> String {
         let c = &self.context;
         match self.state {
-            "unknown" => "unknown: no source is configured for it ([context])".into(),
-            "asked" => "asked; no answer yet".into(),
-            "failed" => format!(
+            ContextState::Unknown => "unknown: no source is configured for it ([context])".into(),
+            ContextState::Asked => "asked; no answer yet".into(),
+            ContextState::Failed => format!(
                 "could not tell: {}",
                 c.error.as_deref().unwrap_or("no reason given")
             ),
-            _ => {
+            ContextState::Known => {
                 let mut parts = vec![];
                 if let Some(files) = c.files {
                     let mut p = format!("{} {}", thousands(files), plural(files, "file"));
@@ -180,7 +203,7 @@ pub fn may_see(st: &AppState, caller: &Caller, r: &RequestView, now: i64) -> boo
 }
 
 /// What each of `resources` (as a request lists them) is, asking its source for what is
-/// missing or stale (older than `ttl`; a failure after `FAILED_FOR`), or for all of them when
+/// missing or stale (older than `ttl`; a failure after `FAILED_FOR_MS`), or for all of them when
 /// `again` (a new request): WebHDFS at once, a plugin at its next poll.
 pub async fn lookup(st: &AppState, resources: &[String], again: bool) -> Result<Vec<Shown>> {
     let settings = st.context.clone();
@@ -234,16 +257,20 @@ fn shown(has_source: bool, row: Option<&StoredContext>) -> Shown {
     match row {
         Some(c) if c.fetched_at.is_some() => Shown {
             state: if c.context.error.is_some() {
-                "failed"
+                ContextState::Failed
             } else {
-                "known"
+                ContextState::Known
             },
             context: c.context.clone(),
             as_of: c.fetched_at.map(format_time),
             source: c.source.clone(),
         },
         _ => Shown {
-            state: if has_source { "asked" } else { "unknown" },
+            state: if has_source {
+                ContextState::Asked
+            } else {
+                ContextState::Unknown
+            },
             context: ResourceContext::default(),
             as_of: None,
             source: None,
@@ -561,7 +588,7 @@ mod tests {
 
     fn known(c: ResourceContext) -> Shown {
         Shown {
-            state: "known",
+            state: ContextState::Known,
             context: c,
             as_of: None,
             source: None,

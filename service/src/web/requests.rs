@@ -183,7 +183,7 @@ fn context_html(shown: &[crate::context::Shown]) -> String {
             };
             format!(
                 "<tr class=\"context-{}\"><td><code>{}</code></td><td>{}</td><td>{as_of}</td></tr>",
-                c.state,
+                c.state.as_str(),
                 e(&c.context.resource),
                 e(&c.summary())
             )
