@@ -29,6 +29,8 @@ const WEBHDFS_PER_READ: usize = 10;
 const WANTED_LIMIT: usize = 100;
 /// How long an answer that says why nothing could be learnt (no such path yet) is shown.
 const FAILED_FOR_MS: i64 = 60_000;
+/// How old an answer may be for a new request naming the resource to take it as it is.
+const REASK_AFTER_MS: i64 = 60_000;
 /// The longest location, kind or error kept from a plugin.
 const MAX_TEXT: usize = 4096;
 
@@ -202,55 +204,123 @@ pub fn may_see(st: &AppState, caller: &Caller, r: &RequestView, now: i64) -> boo
         || st.zones.may_decide(caller, &r.user, &r.zones, created, now)
 }
 
-/// What each of `resources` (as a request lists them) is, asking its source for what is
-/// missing or stale (older than `ttl`; a failure after `FAILED_FOR_MS`), or for all of them when
-/// `again` (a new request): WebHDFS at once, a plugin at its next poll.
-pub async fn lookup(st: &AppState, resources: &[String], again: bool) -> Result<Vec<Shown>> {
-    let settings = st.context.clone();
-    let now = now_millis();
-    let keyed: Vec<(String, Option<Scheme>)> = resources
+/// Why a resource's row is read: what decides how long its answer is good for.
+#[derive(Clone, Copy, PartialEq)]
+enum Asking {
+    /// A page or an API call shows it: an answer is good for `ttl`, a failure for a minute.
+    Read,
+    /// A new request names it: an answer over a minute old, or any failure, is asked again
+    /// (a table created since, a path filled since). Not every time: filing requests must not
+    /// make the NameNode count a large tree again and again.
+    Filed,
+}
+
+impl ContextSettings {
+    /// How long `c` is good for when asking as `why`.
+    fn kept_ms(&self, c: &StoredContext, why: Asking) -> i64 {
+        match (c.context.error.is_some(), why) {
+            (true, Asking::Filed) => 0,
+            (true, Asking::Read) => FAILED_FOR_MS.min(self.ttl_ms()),
+            (false, Asking::Filed) => REASK_AFTER_MS.min(self.ttl_ms()),
+            (false, Asking::Read) => self.ttl_ms(),
+        }
+    }
+}
+
+/// The canonical keys of those of `resources` whose scheme has a source, in order; None for
+/// the others.
+fn keys(settings: &ContextSettings, resources: &[String]) -> Vec<Option<String>> {
+    resources
         .iter()
-        .map(|r| match Resource::parse(r) {
-            Ok(res) => (res.key().to_string(), Some(res.scheme())),
-            Err(_) => (r.clone(), None),
+        .map(|r| {
+            Resource::parse(r)
+                .ok()
+                .filter(|r| settings.source(r.scheme()).is_some())
+                .map(|r| r.key().to_string())
         })
-        .collect();
-    let sourced: Vec<String> = keyed
-        .iter()
-        .filter(|(_, s)| s.is_some_and(|s| settings.source(s).is_some()))
-        .map(|(k, _)| k.clone())
-        .collect();
+        .collect()
+}
+
+/// The stored rows of `keys`, and those of `keys` to ask again: missing, or no longer good.
+async fn read_stale(
+    st: &AppState,
+    keys: Vec<String>,
+    now: i64,
+    why: Asking,
+) -> Result<(Vec<StoredContext>, Vec<String>)> {
     let stored = {
-        let keys = sourced.clone();
+        let keys = keys.clone();
         st.db.read(move |tx| read_contexts(tx, &keys)).await?
     };
-    let fresh = |c: &StoredContext| {
-        let kept = match c.context.error {
-            Some(_) => FAILED_FOR_MS.min(settings.ttl_ms()),
-            None => settings.ttl_ms(),
-        };
-        !again && c.fetched_at.is_some_and(|t| t > now - kept)
+    let good = |c: &StoredContext| {
+        c.fetched_at
+            .is_some_and(|t| t > now - st.context.kept_ms(c, why))
     };
-    let stale: Vec<String> = sourced
-        .iter()
-        .filter(|k| !stored.iter().any(|c| &c.context.resource == *k && fresh(c)))
-        .cloned()
-        .collect();
-    let mut stored = stored;
-    if !stale.is_empty() {
-        stored = refresh(st, stale, now, stored).await?;
-    }
-    Ok(keyed
+    let stale = keys
         .into_iter()
+        .filter(|k| !stored.iter().any(|c| &c.context.resource == k && good(c)))
+        .collect();
+    Ok((stored, stale))
+}
+
+/// What each of `resources` (as a request lists them) is, asking its source again for what is
+/// missing or stale: WebHDFS before answering, a plugin at its next poll.
+pub async fn lookup(st: &AppState, resources: &[String]) -> Result<Vec<Shown>> {
+    let now = now_millis();
+    let keys = keys(&st.context, resources);
+    let sourced: Vec<String> = keys.iter().flatten().cloned().collect();
+    let (mut stored, stale) = read_stale(st, sourced, now, Asking::Read).await?;
+    if !stale.is_empty() {
+        let wanted = stale.clone();
+        st.db.call(move |s| s.want_context(&wanted, now)).await?;
+        for c in ask_webhdfs(st, stale).await? {
+            stored.retain(|s| s.context.resource != c.context.resource);
+            stored.push(c);
+        }
+    }
+    Ok(keys
+        .iter()
         .zip(resources)
-        .map(|((key, scheme), text)| {
-            let row = stored.iter().find(|c| c.context.resource == key);
-            let mut shown = shown(scheme.is_some_and(|s| settings.source(s).is_some()), row);
+        .map(|(key, text)| {
+            let row = key
+                .as_ref()
+                .and_then(|k| stored.iter().find(|c| &c.context.resource == k));
+            let mut shown = shown(key.is_some(), row);
             // As the request names it (`hive:sales.*`, whose key is `hive:sales`).
             shown.context.resource = text.clone();
             shown
         })
         .collect())
+}
+
+/// A request was filed: what is stale of its resources is asked about again before the caller
+/// is answered, so a plugin's next poll finds it, and WebHDFS is asked in the background, so
+/// the first approver to open the request finds the answer there. Best effort: a failure is
+/// logged, and the page asks again.
+pub async fn asked(st: &AppState, resources: &[String]) {
+    let sourced: Vec<String> = keys(&st.context, resources).into_iter().flatten().collect();
+    if sourced.is_empty() {
+        return;
+    }
+    let now = now_millis();
+    let asked = async {
+        let (_, stale) = read_stale(st, sourced, now, Asking::Filed).await?;
+        let wanted = stale.clone();
+        st.db.call(move |s| s.want_context(&wanted, now)).await?;
+        Ok::<_, ServiceError>(stale)
+    };
+    match asked.await {
+        Ok(stale) if !stale.is_empty() => {
+            let st = st.clone();
+            tokio::spawn(async move {
+                if let Err(e) = ask_webhdfs(&st, stale).await {
+                    log_event!("context: {e}");
+                }
+            });
+        }
+        Ok(_) => {}
+        Err(e) => log_event!("context: could not ask about {}: {e}", resources.join(", ")),
+    }
 }
 
 fn shown(has_source: bool, row: Option<&StoredContext>) -> Shown {
@@ -278,19 +348,11 @@ fn shown(has_source: bool, row: Option<&StoredContext>) -> Shown {
     }
 }
 
-/// Asks again for `stale` (canonical keys): marks them wanted for plugins, and asks WebHDFS
-/// for the `hdfs:` ones when it is the source. Returns the rows as they are afterwards.
-async fn refresh(
-    st: &AppState,
-    stale: Vec<String>,
-    now: i64,
-    mut stored: Vec<StoredContext>,
-) -> Result<Vec<StoredContext>> {
-    let settings = st.context.clone();
-    let wanted = stale.clone();
-    st.db.call(move |s| s.want_context(&wanted, now)).await?;
-    let Some(Source::WebHdfs { url, user }) = settings.hdfs.clone() else {
-        return Ok(stored);
+/// Asks WebHDFS, when it is the source of `hdfs:`, about the `hdfs:` ones of `stale`
+/// (at most `WEBHDFS_PER_READ`), and keeps its answers; returns them as stored.
+async fn ask_webhdfs(st: &AppState, stale: Vec<String>) -> Result<Vec<StoredContext>> {
+    let Some(Source::WebHdfs { url, user }) = st.context.hdfs.clone() else {
+        return Ok(vec![]);
     };
     let paths: Vec<String> = stale
         .into_iter()
@@ -298,7 +360,7 @@ async fn refresh(
         .take(WEBHDFS_PER_READ)
         .collect();
     if paths.is_empty() {
-        return Ok(stored);
+        return Ok(vec![]);
     }
     let answers = tokio::task::spawn_blocking(move || {
         let agent = ureq::AgentBuilder::new()
@@ -320,15 +382,15 @@ async fn refresh(
     .await
     .map_err(|e| ServiceError::Internal(format!("asking WebHDFS: {e}")))?;
     let at = now_millis();
+    let mut stored = vec![];
     for c in answers {
         let kept = c.clone();
         st.db
             .call(move |s| s.record_context(&kept, "webhdfs", at))
             .await?;
-        stored.retain(|s| s.context.resource != c.resource);
         stored.push(StoredContext {
             context: c,
-            wanted_at: now,
+            wanted_at: at,
             fetched_at: Some(at),
             source: Some("webhdfs".into()),
         });
@@ -418,35 +480,6 @@ fn bounded(mut s: String) -> String {
         s.truncate(end);
     }
     s
-}
-
-/// A request was filed: its resources are asked about again before the caller is answered, so
-/// a plugin's next poll finds them, and WebHDFS is asked in the background, so the first
-/// approver to open the request finds the answer there. Best effort: a failure is logged, and
-/// the page asks again.
-pub async fn asked(st: &AppState, resources: &[String]) {
-    let keys: Vec<String> = resources
-        .iter()
-        .filter_map(|r| Resource::parse(r).ok())
-        .filter(|r| st.context.source(r.scheme()).is_some())
-        .map(|r| r.key().to_string())
-        .collect();
-    if keys.is_empty() {
-        return;
-    }
-    let now = now_millis();
-    if let Err(e) = st.db.call(move |s| s.want_context(&keys, now)).await {
-        log_event!("context: could not ask about {}: {e}", resources.join(", "));
-    }
-    if let Some(Source::WebHdfs { .. }) = st.context.hdfs {
-        let st = st.clone();
-        let resources = resources.to_vec();
-        tokio::spawn(async move {
-            if let Err(e) = lookup(&st, &resources, true).await {
-                log_event!("context: could not ask about {}: {e}", resources.join(", "));
-            }
-        });
-    }
 }
 
 /// The plugins' side (`GET /v1/context/wanted`, `POST /v1/context`) and the deciders'
@@ -578,7 +611,7 @@ async fn request_context(
         )));
     }
     Ok(Json(RequestContext {
-        resources: lookup(&st, &r.resources, false).await?,
+        resources: lookup(&st, &r.resources).await?,
     }))
 }
 

@@ -184,3 +184,24 @@ fn without_a_source_a_resource_is_shown_as_unknown() {
     assert_eq!(shown["resources"][0]["state"], "unknown", "{shown}");
     assert_eq!(wanted(&s, "hdfs"), json!([]));
 }
+
+/// A new request takes a recent answer as it is (filing requests must not make the NameNode
+/// count a tree again and again) but asks again where the last answer was a failure (a path
+/// created since).
+#[test]
+fn a_new_request_asks_again_after_a_failure_not_after_a_recent_answer() {
+    let s = server("[context]\nhdfs = \"plugin\"\n");
+    file(&s, &["hdfs:/lake/sales/orders", "hdfs:/lake/sales/new"]);
+    let (status, body) = report(
+        &s,
+        PLUGIN_TOKEN,
+        json!([
+            {"resource": "hdfs:/lake/sales/orders", "kind": "directory", "files": 2, "directories": 1, "bytes": 10},
+            {"resource": "hdfs:/lake/sales/new", "error": "no such path"}
+        ]),
+    );
+    assert_eq!((status, &body["recorded"]), (200, &json!(2)), "{body}");
+    assert_eq!(wanted(&s, "hdfs"), json!([]));
+    file(&s, &["hdfs:/lake/sales/orders", "hdfs:/lake/sales/new"]);
+    assert_eq!(wanted(&s, "hdfs"), json!(["hdfs:/lake/sales/new"]));
+}

@@ -135,7 +135,7 @@ pub(super) async fn request_page(
         })
         .collect();
     let about = if crate::context::may_see(&st, &caller, &r, now) {
-        match crate::context::lookup(&st, &r.resources, false).await {
+        match crate::context::lookup(&st, &r.resources).await {
             Ok(shown) => context_html(&shown),
             Err(err) => return ctx.error(&err),
         }
