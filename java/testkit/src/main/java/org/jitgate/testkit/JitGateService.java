@@ -203,9 +203,9 @@ public final class JitGateService implements AutoCloseable {
     }
 
     /**
-     * The context of each of a request's resources once each was answered since the request was
-     * filed (a resource of an earlier request may hold an older answer), read as {@code carol} of
-     * {@code sales-owners}; fails after {@code wait}.
+     * The context of each of a request's resources once each is answered, a failure only by an
+     * answer since the request was filed (which asks again after a failure, but takes a recent
+     * answer as it is), read as {@code carol} of {@code sales-owners}; fails after {@code wait}.
      */
     public JsonNode awaitContext(String requestId, Duration wait) throws Exception {
         Instant filed = Instant.parse(call(200, "GET", "/v1/requests/" + requestId, "carol", "sales-owners", null)
@@ -215,7 +215,8 @@ public final class JitGateService implements AutoCloseable {
             JsonNode resources = context(requestId, "carol", "sales-owners", 200).path("resources");
             boolean answered = true;
             for (JsonNode r : resources) {
-                answered &= r.has("as_of") && !Instant.parse(r.path("as_of").asText()).isBefore(filed);
+                answered &= r.has("as_of") && !("failed".equals(r.path("state").asText())
+                        && Instant.parse(r.path("as_of").asText()).isBefore(filed));
             }
             if (answered) {
                 return resources;
