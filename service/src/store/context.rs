@@ -10,6 +10,9 @@ use jitgate::wire::ResourceContext;
 /// A resource nobody asked about for this long is not handed to plugins any more: the request
 /// that named it is long decided, or its page is not read.
 const WANTED_FOR_MS: i64 = 3600 * 1000;
+/// How long a row is kept after it was last asked about and answered: a day, the longest
+/// `ttl`.
+const KEPT_FOR_MS: i64 = 24 * 3600 * 1000;
 
 /// One resource's row: its answer when one came, and when it was last asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,21 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(n > 0)
+    }
+}
+
+impl Store {
+    /// Forgets rows nobody asked about or answered for a day (longer than any `ttl` keeps an
+    /// answer): a later read finds none and asks again, as it would for a stale one.
+    pub(super) fn prune_contexts(&mut self, now: i64) -> Result<()> {
+        let tx = self.begin()?;
+        let before = now - KEPT_FOR_MS;
+        tx.execute(
+            "DELETE FROM resource_context WHERE wanted_at < ?1 \
+             AND (fetched_at IS NULL OR fetched_at < ?1)",
+            params![before],
+        )?;
+        tx.commit()
     }
 }
 
@@ -161,6 +179,20 @@ mod tests {
         assert!(wanted(&mut s, "hdfs", T0 + 5).is_empty());
         // Nobody asked for an hour: no plugin is asked any more.
         assert!(wanted(&mut s, "hive", T0 + WANTED_FOR_MS + 1).is_empty());
+    }
+
+    #[test]
+    fn rows_nobody_asked_about_for_a_day_are_forgotten() {
+        let mut s = store();
+        let old = vec!["hdfs:/lake/sales/old".to_string()];
+        let recent = vec!["hdfs:/lake/sales/recent".to_string()];
+        s.want_context(&old, T0).unwrap();
+        s.record_context(&summary(&old[0], 1), "nn1", T0).unwrap();
+        s.want_context(&recent, T0 + KEPT_FOR_MS).unwrap();
+        s.prune_contexts(T0 + KEPT_FOR_MS + 1).unwrap();
+        let tx = s.read().unwrap();
+        assert!(read_contexts(&tx, &old).unwrap().is_empty());
+        assert_eq!(read_contexts(&tx, &recent).unwrap().len(), 1);
     }
 
     #[test]

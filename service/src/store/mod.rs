@@ -180,11 +180,13 @@ fn open_conn(location: &Location) -> Result<Conn, String> {
 }
 
 impl Store {
-    /// Periodic housekeeping: expires stale pending requests and prunes the old change log.
+    /// Periodic housekeeping: expires stale pending requests, prunes the old change log and
+    /// forgets what resources were, a day after anyone asked.
     pub fn sweep(&mut self, zones: &Zones, now: i64) -> Result<()> {
         self.expire(now)?;
         self.escalate(zones, now)?;
-        self.prune_changes(now)
+        self.prune_changes(now)?;
+        self.prune_contexts(now)
     }
 
     /// Changes whenever anything a page shows changes (a request step, a grant, an audit
