@@ -14,8 +14,9 @@ import org.jitgate.PluginConfig;
  * the {@code jitgate.*} keys in hdfs-site.xml.
  *
  * <p>It leaves inode attributes as they are and wraps the NameNode's permission check in a
- * {@link JitGateEnforcer}. It also tells approvers what a requested path is ({@link PathContext}). The NameNode creates it with {@code ReflectionUtils.newInstance}, which
- * hands over the configuration through {@link Configurable}.
+ * {@link JitGateEnforcer}, and tells approvers what a requested path is ({@link PathContext}).
+ * The NameNode creates it with {@code ReflectionUtils.newInstance}, which hands over the
+ * configuration through {@link Configurable}.
  */
 public class JitGateAttributeProvider extends INodeAttributeProvider implements Configurable {
     private Configuration conf;
