@@ -192,14 +192,7 @@ struct Client {
 
 /// Keeps only characters that need no escaping in a URL path segment.
 fn segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::render::percent_encode(text, b"")
 }
 
 impl Client {

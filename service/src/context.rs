@@ -10,6 +10,7 @@
 use crate::api::{JsonBody, Plugin};
 use crate::caller::Caller;
 use crate::error::{Result, ServiceError};
+use crate::render::percent_encode;
 use crate::state::AppState;
 use crate::store::{read_contexts, wanted_contexts, StoredContext};
 use crate::views::RequestView;
@@ -198,9 +199,7 @@ fn size(bytes: u64) -> String {
 pub fn may_see(st: &AppState, caller: &Caller, r: &RequestView, now: i64) -> bool {
     let created = parse_time(&r.created_at).unwrap_or(now);
     st.identity.is_auditor(caller)
-        || r.zones
-            .iter()
-            .any(|n| st.zones.get(n).is_some_and(|z| z.is_approver(caller)))
+        || st.zones.approves_any(caller, &r.zones)
         || st.zones.may_decide(caller, &r.user, &r.zones, created, now)
 }
 
@@ -410,8 +409,8 @@ fn content_summary(
     let url = format!(
         "{}/webhdfs/v1{}?op=GETCONTENTSUMMARY&user.name={}",
         base.trim_end_matches('/'),
-        encode(path, true),
-        encode(user, false)
+        percent_encode(path, b"/"),
+        percent_encode(user, b"")
     );
     let mut answer = ResourceContext {
         resource: key.to_string(),
@@ -456,19 +455,6 @@ fn content_summary(
         }
         Err(e) => Err(format!("{base}: {e}")),
     }
-}
-
-/// Percent-encodes all but unreserved characters (and `/` in a path).
-fn encode(s: &str, path: bool) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b'/' if path => "/".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn bounded(mut s: String) -> String {
@@ -664,14 +650,5 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(size(5 << 40), "5.0 TiB");
-    }
-
-    #[test]
-    fn paths_are_encoded_for_webhdfs() {
-        assert_eq!(
-            encode("/lake/sales q/ü%", true),
-            "/lake/sales%20q/%C3%BC%25"
-        );
-        assert_eq!(encode("a/b", false), "a%2Fb");
     }
 }

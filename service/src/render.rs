@@ -20,6 +20,20 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
+/// `text` percent-encoded for a URL: every byte but RFC 3986's unreserved characters
+/// (`A-Z a-z 0-9 - _ . ~`) and those of `keep` (`b"/"` for a path).
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// One CSV cell (RFC 4180): a cell with a comma, quote or line break is quoted, quotes doubled.
 /// A cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
 /// carriage return: a user name or a query text can) is prefixed with `'`, which spreadsheets
@@ -148,6 +162,16 @@ pub fn report_csv(rows: &[ReportRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_characters_and_those_asked_for() {
+        assert_eq!(
+            percent_encode("/lake/sales q/ü%", b"/"),
+            "/lake/sales%20q/%C3%BC%25"
+        );
+        assert_eq!(percent_encode("a/b?c=d&e", b""), "a%2Fb%3Fc%3Dd%26e");
+        assert_eq!(percent_encode("A-z_0.9~", b""), "A-z_0.9~");
+    }
 
     #[test]
     fn html_special_characters_are_escaped() {

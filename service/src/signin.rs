@@ -10,6 +10,7 @@
 use crate::caller::Caller;
 use crate::error::{Result, ServiceError};
 use crate::oidc::{Endpoints, Oidc, SignInSettings};
+use crate::render::percent_encode;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
@@ -213,8 +214,8 @@ impl SignIn {
     fn redeem(&self, code: &str, verifier: &str) -> Result<String> {
         let basic = STANDARD.encode(format!(
             "{}:{}",
-            encode_component(&self.settings.client_id),
-            encode_component(&self.settings.client_secret)
+            percent_encode(&self.settings.client_id, b""),
+            percent_encode(&self.settings.client_secret, b"")
         ));
         let sent = ureq::post(&self.endpoints.token)
             .timeout(TOKEN_TIMEOUT)
@@ -337,23 +338,10 @@ fn now_secs() -> u64 {
 fn with_query(base: &str, params: &[(&str, &str)]) -> String {
     let query: Vec<String> = params
         .iter()
-        .map(|(k, v)| format!("{k}={}", encode_component(v)))
+        .map(|(k, v)| format!("{k}={}", percent_encode(v, b"")))
         .collect();
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}{}", query.join("&"))
-}
-
-/// Percent-encodes all but RFC 3986's unreserved characters.
-fn encode_component(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

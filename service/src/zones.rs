@@ -263,10 +263,14 @@ impl Zones {
     /// shift when the zone list is edited. The store refuses by this rule and the pages show
     /// grants by it.
     pub fn may_revoke(&self, caller: &Caller, grantee: &str, request_zones: &[String]) -> bool {
-        caller.user == grantee
-            || request_zones
-                .iter()
-                .any(|n| self.get(n).is_some_and(|z| z.is_approver(caller)))
+        caller.user == grantee || self.approves_any(caller, request_zones)
+    }
+
+    /// Is `caller` an approver of one of the zones named `zone_names`.
+    pub fn approves_any(&self, caller: &Caller, zone_names: &[String]) -> bool {
+        zone_names
+            .iter()
+            .any(|n| self.get(n).is_some_and(|z| z.is_approver(caller)))
     }
 
     /// The storage warnings of the zones `resource` lies in (none for an unreadable resource).

@@ -337,15 +337,7 @@ pub(super) fn page_time(name: &str, v: &Option<String>) -> Result<Option<i64>> {
 
 /// Encodes a query-string value.
 pub(super) fn q(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~:/*".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::render::percent_encode(v, b":/*")
 }
 
 #[derive(Deserialize, Default)]
